@@ -1,0 +1,363 @@
+"""The domain of Veilig Delen: who shares what about whom, on which ground (``shared/spec/domain.md``).
+
+Policy data (sectors, organisations, categories, purposes, the legal-basis catalogue and the sharing rules) is
+data, edited in the admin and versioned by :mod:`consent.policy_store`; the decision code never hard-codes it.
+Facts about families (persons, relations, cases, measures, consents, restrictions) are what the policy is
+applied to.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+
+from consent import choices
+from consent.bsn import validate_bsn
+
+slug_validator = RegexValidator(r"^[a-z0-9][a-z0-9_-]{0,62}$", "Use lowercase letters, digits, '-' and '_'.")
+
+
+class Sector(models.Model):
+    """A kind of organisation in the network (veilig_thuis, police, ...); sharing rules often name sectors."""
+
+    code = models.CharField(max_length=64, unique=True, validators=[slug_validator])
+    name_nl = models.CharField(max_length=200)
+    name_en = models.CharField(max_length=200)
+    may_record_consent = models.BooleanField(
+        default=False, help_text="Organisations of this sector may record consents through the API."
+    )
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Organisation(models.Model):
+    """A partner organisation: the requester of information (through its OAuth clients) and a data holder."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    sector = models.ForeignKey(Sector, on_delete=models.PROTECT, related_name="organisations")
+    regime = models.CharField(max_length=8, choices=choices.Regime.choices, default=choices.Regime.AVG)
+    professional_secrecy = models.BooleanField(default=False, help_text="Holds a professional duty of secrecy.")
+    gpg_public_key = models.TextField(blank=True, help_text="Optional OpenPGP public key for encrypted delivery.")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class DataCategory(models.Model):
+    """A category of information that is decided and released as a whole (identity, address, ...)."""
+
+    code = models.CharField(max_length=64, unique=True, validators=[slug_validator])
+    name_nl = models.CharField(max_length=200)
+    name_en = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    sensitivity = models.CharField(max_length=24, choices=choices.Sensitivity.choices)
+    regime = models.CharField(max_length=8, choices=choices.Regime.choices, default=choices.Regime.AVG)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name_plural = "data categories"
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class CategoryField(models.Model):
+    """One field of a data category; only these fields ever leave the gateway for the category."""
+
+    category = models.ForeignKey(DataCategory, on_delete=models.CASCADE, related_name="fields")
+    name = models.CharField(max_length=64, validators=[slug_validator])
+    type = models.CharField(max_length=16, choices=choices.FieldType.choices, default=choices.FieldType.STRING)
+    description = models.CharField(max_length=300, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["category", "position", "name"]
+        constraints = [models.UniqueConstraint(fields=["category", "name"], name="uniq_category_field")]
+
+    def __str__(self) -> str:
+        return f"{self.category.code}.{self.name}"
+
+
+class Purpose(models.Model):
+    """A purpose for which information may be asked (doelbinding): vt_safety_assessment, care_coordination..."""
+
+    code = models.CharField(max_length=64, unique=True, validators=[slug_validator])
+    name_nl = models.CharField(max_length=200)
+    name_en = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class LegalBasis(models.Model):
+    """An entry of the legal-basis catalogue: a statutory ground or consent, with its article reference.
+
+    ``needs_confirmation`` marks references that were not checked against the law text (``domain.md``).
+    """
+
+    code = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=32, choices=choices.BasisKind.choices)
+    reference = models.CharField(max_length=300)
+    description_nl = models.TextField(blank=True)
+    description_en = models.TextField(blank=True)
+    requires_consent = models.BooleanField(default=False)
+    requires_explicit_consent = models.BooleanField(default=False)
+    holder_decides = models.BooleanField(default=False)
+    justification_required = models.BooleanField(default=False)
+    emergency_only = models.BooleanField(default=False)
+    needs_confirmation = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name_plural = "legal bases"
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class SharingRule(models.Model):
+    """One rule of the sharing agreement: provider → recipient, categories, purposes, the basis it cites.
+
+    A covenant is never a legal basis by itself: every rule cites an entry of the catalogue. ``version`` goes up
+    with every change (through :func:`consent.services.sharing_rule_save`), and every decision records it.
+    """
+
+    code = models.SlugField(max_length=80, unique=True, help_text="Stable identifier cited in decisions.")
+    description = models.TextField(blank=True)
+    provider_sector = models.ForeignKey(
+        Sector, null=True, blank=True, on_delete=models.PROTECT, related_name="rules_as_provider"
+    )
+    provider_organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="rules_as_provider"
+    )
+    recipient_sector = models.ForeignKey(
+        Sector, null=True, blank=True, on_delete=models.PROTECT, related_name="rules_as_recipient"
+    )
+    recipient_organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="rules_as_recipient"
+    )
+    categories = models.ManyToManyField(DataCategory, related_name="rules")
+    purposes = models.ManyToManyField(Purpose, related_name="rules")
+    legal_basis = models.ForeignKey(LegalBasis, on_delete=models.PROTECT, related_name="rules")
+    requires_case_participation = models.BooleanField(
+        default=False, help_text="The recipient must take part in the active case the request names."
+    )
+    requires_supervision_order = models.BooleanField(
+        default=False, help_text="An active supervision order on the subject, executed by the recipient."
+    )
+    emergency_only = models.BooleanField(default=False)
+    holder_decides = models.BooleanField(default=False, help_text="The data holder decides each request.")
+    valid_from = models.DateField(default=dt.date(2025, 1, 1))
+    valid_until = models.DateField(null=True, blank=True)
+    covenant_reference = models.CharField(max_length=300, blank=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(provider_sector__isnull=False) | models.Q(provider_organisation__isnull=False),
+                name="rule_names_provider",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(recipient_sector__isnull=False)
+                | models.Q(recipient_organisation__isnull=False),
+                name="rule_names_recipient",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} v{self.version}"
+
+
+class PolicyVersion(models.Model):
+    """A frozen snapshot of all policy data; every decision cites the version it was made under.
+
+    The snapshot is the exact input the pure decision function received, so a past decision can be replayed.
+    """
+
+    number = models.PositiveIntegerField(unique=True)
+    digest = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the canonical snapshot.")
+    snapshot = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-number"]
+
+    def __str__(self) -> str:
+        return f"policy v{self.number}"
+
+
+class Person(models.Model):
+    """A person known to the network. The BSN never leaves this table for the audit trail (pseudonymised)."""
+
+    bsn = models.CharField(max_length=9, unique=True, validators=[validate_bsn])
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField()
+    able_to_judge = models.BooleanField(
+        default=True, help_text="Able to judge their own interests (wilsbekwaam); if not, the younger band applies."
+    )
+
+    class Meta:
+        ordering = ["family_name", "given_name"]
+
+    def __str__(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+    def age_on(self, day: dt.date) -> int:
+        born = self.date_of_birth
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+class Relation(models.Model):
+    """A relation from ``person`` to ``other``: ``person`` is the parent with custody of ``other``, etc."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="relations")
+    other = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="relations_to")
+    kind = models.CharField(max_length=32, choices=choices.RelationKind.choices)
+    valid_from = models.DateField(null=True, blank=True)
+    valid_until = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["person", "other", "kind"], name="uniq_relation")]
+
+    def __str__(self) -> str:
+        return f"{self.person} is {self.kind} of {self.other}"
+
+
+class Case(models.Model):
+    """A family system worked on by the network (casus), with its participants, persons and measures."""
+
+    reference = models.CharField(max_length=64, unique=True)
+    type = models.CharField(max_length=100)
+    phase = models.CharField(max_length=24, choices=choices.CasePhase.choices)
+    lead_organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="led_cases")
+    case_director = models.CharField(max_length=200, blank=True)
+    participants = models.ManyToManyField(Organisation, related_name="cases", blank=True)
+    opened_on = models.DateField(default=dt.date.today)
+
+    class Meta:
+        ordering = ["reference"]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_active(self) -> bool:
+        return self.phase != choices.CasePhase.CLOSED
+
+
+class CasePerson(models.Model):
+    """A person's role in a case (victim, suspect, child involved, ...)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="persons")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="case_roles")
+    role = models.CharField(max_length=32, choices=choices.CaseRole.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["case", "person", "role"], name="uniq_case_person_role")]
+
+    def __str__(self) -> str:
+        return f"{self.person} ({self.role}) in {self.case}"
+
+
+class Measure(models.Model):
+    """A measure on a person, such as a supervision order (ondertoezichtstelling, BW 1:255) executed by a GI."""
+
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.CASCADE, related_name="measures")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="measures")
+    kind = models.CharField(max_length=32, choices=choices.MeasureKind.choices)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="measures")
+    valid_from = models.DateField()
+    valid_until = models.DateField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.person} by {self.organisation}"
+
+    def active_on(self, day: dt.date) -> bool:
+        return self.valid_from <= day and (self.valid_until is None or day <= self.valid_until)
+
+
+class Consent(models.Model):
+    """Consent a family member gave, recorded by an organisation; it permits only what it names.
+
+    Withdrawal works for the future only (AVG art. 7(3)).
+    """
+
+    subject = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="consents")
+    explicit = models.BooleanField(default=False, help_text="Explicit consent (AVG art. 9(2)(a)).")
+    purposes = models.ManyToManyField(Purpose, related_name="consents")
+    categories = models.ManyToManyField(DataCategory, related_name="consents")
+    recipient_organisations = models.ManyToManyField(Organisation, related_name="consents_received", blank=True)
+    recipient_sectors = models.ManyToManyField(Sector, related_name="consents_received", blank=True)
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.PROTECT, related_name="consents")
+    valid_from = models.DateField()
+    valid_until = models.DateField(null=True, blank=True)
+    evidence = models.TextField()
+    recorded_by = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="consents_recorded")
+    recorded_by_user = models.CharField(max_length=128, blank=True)
+    recorded_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(
+        max_length=16, choices=choices.ConsentStatus.choices, default=choices.ConsentStatus.ACTIVE
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawal_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-recorded_at"]
+
+    def __str__(self) -> str:
+        return f"consent {self.pk} of {self.subject}"
+
+
+class ConsentGiver(models.Model):
+    """Who gave a consent and in which capacity (self, parent with custody, guardian)."""
+
+    consent = models.ForeignKey(Consent, on_delete=models.CASCADE, related_name="givers")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="consents_given")
+    capacity = models.CharField(max_length=24, choices=choices.ConsentCapacity.choices)
+    given_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["consent", "person"], name="uniq_consent_giver")]
+
+
+class Restriction(models.Model):
+    """A restriction on a person that keeps them safe: a shielded address, a confidential reporter, ...
+
+    For a shielded address the categories are released only to the organisations and sectors allowed.
+    """
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="restrictions")
+    kind = models.CharField(max_length=32, choices=choices.RestrictionKind.choices)
+    categories = models.ManyToManyField(DataCategory, related_name="restrictions", blank=True)
+    allowed_organisations = models.ManyToManyField(Organisation, related_name="restriction_allowances", blank=True)
+    allowed_sectors = models.ManyToManyField(Sector, related_name="restriction_allowances", blank=True)
+    reason = models.TextField()
+    legal_ground = models.CharField(max_length=300, blank=True)
+    set_by = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="restrictions_set")
+    set_at = models.DateTimeField(default=timezone.now)
+    review_date = models.DateField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.person}"

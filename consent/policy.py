@@ -1,0 +1,470 @@
+"""The decision: a pure function of the request, the policy snapshot and the facts about the subject.
+
+Nothing here touches the database, the clock or the network, so every decision can be tested as a table of
+cases and replayed from the policy version it cites. Each category is decided on its own
+(``shared/spec/domain.md`` and ``api.md``):
+
+1. a sharing rule must let the requester receive the category from its holder (else ``no_rule``),
+2. for the purpose asked (else ``purpose_not_allowed``),
+3. and one such rule's conditions must hold: emergency only, a justification where the basis demands one,
+   case participation, an active supervision order, a consent that covers exactly this;
+4. a permitted category is then checked against restrictions on the person (a shielded address).
+
+**No oracle.** The facts of a person the gateway does not know are :meth:`SubjectFacts.unknown`: no case
+roles, no orders, no consents, no restrictions. A known person without those gets the very same decision. A
+restriction is reported as ``restricted`` only to a requester who may know of it; anyone else gets the exact
+``no_rule`` denial.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+PERMIT = "permit"
+DENY = "deny"
+PENDING = "pending"
+ERROR = "error"
+
+EMERGENCY_BASIS_KINDS = frozenset({"vital_interest", "secrecy_override"})
+
+REASON_CODES = (
+    "no_rule",
+    "purpose_not_allowed",
+    "no_consent",
+    "consent_withdrawn",
+    "consent_expired",
+    "consent_incomplete",
+    "not_case_participant",
+    "condition_not_met",
+    "restricted",
+    "justification_required",
+    "holder_declined",
+    "provider_unavailable",
+)
+
+# --- Policy snapshot --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrganisationView:
+    slug: str
+    sector: str
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class CategoryView:
+    code: str
+    sensitivity: str
+    regime: str
+    fields: tuple[tuple[str, str], ...]  # (name, type)
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.fields)
+
+
+@dataclass(frozen=True)
+class BasisView:
+    code: str
+    kind: str
+    reference: str
+    requires_consent: bool = False
+    requires_explicit_consent: bool = False
+    holder_decides: bool = False
+    justification_required: bool = False
+    emergency_only: bool = False
+
+
+@dataclass(frozen=True)
+class RuleView:
+    code: str
+    version: int
+    legal_basis: str
+    categories: frozenset[str]
+    purposes: frozenset[str]
+    provider_sector: str | None = None
+    provider_organisation: str | None = None
+    recipient_sector: str | None = None
+    recipient_organisation: str | None = None
+    requires_case_participation: bool = False
+    requires_supervision_order: bool = False
+    emergency_only: bool = False
+    holder_decides: bool = False
+    valid_from: dt.date | None = None
+    valid_until: dt.date | None = None
+    active: bool = True
+
+    def valid_on(self, day: dt.date) -> bool:
+        if not self.active:
+            return False
+        if self.valid_from is not None and day < self.valid_from:
+            return False
+        return self.valid_until is None or day <= self.valid_until
+
+
+@dataclass(frozen=True)
+class Policy:
+    """All policy data a decision needs, frozen at a version (:class:`consent.models.PolicyVersion`)."""
+
+    version: int
+    organisations: Mapping[str, OrganisationView]
+    categories: Mapping[str, CategoryView]
+    purposes: frozenset[str]
+    bases: Mapping[str, BasisView]
+    rules: tuple[RuleView, ...]
+
+    def sector_of(self, slug: str | None) -> str | None:
+        org = self.organisations.get(slug) if slug else None
+        return org.sector if org else None
+
+    @classmethod
+    def from_snapshot(cls, version: int, snapshot: Mapping[str, Any]) -> Policy:
+        """Build the policy from the JSON snapshot stored with its version."""
+
+        def date(value: str | None) -> dt.date | None:
+            return dt.date.fromisoformat(value) if value else None
+
+        return cls(
+            version=version,
+            organisations={
+                o["slug"]: OrganisationView(o["slug"], o["sector"], o["active"]) for o in snapshot["organisations"]
+            },
+            categories={
+                c["code"]: CategoryView(
+                    c["code"], c["sensitivity"], c["regime"], tuple((f["name"], f["type"]) for f in c["fields"])
+                )
+                for c in snapshot["categories"]
+            },
+            purposes=frozenset(snapshot["purposes"]),
+            bases={
+                b["code"]: BasisView(
+                    code=b["code"],
+                    kind=b["kind"],
+                    reference=b["reference"],
+                    requires_consent=b["requires_consent"],
+                    requires_explicit_consent=b["requires_explicit_consent"],
+                    holder_decides=b["holder_decides"],
+                    justification_required=b["justification_required"],
+                    emergency_only=b["emergency_only"],
+                )
+                for b in snapshot["legal_bases"]
+            },
+            rules=tuple(
+                RuleView(
+                    code=r["code"],
+                    version=r["version"],
+                    legal_basis=r["legal_basis"],
+                    categories=frozenset(r["categories"]),
+                    purposes=frozenset(r["purposes"]),
+                    provider_sector=r["provider_sector"],
+                    provider_organisation=r["provider_organisation"],
+                    recipient_sector=r["recipient_sector"],
+                    recipient_organisation=r["recipient_organisation"],
+                    requires_case_participation=r["requires_case_participation"],
+                    requires_supervision_order=r["requires_supervision_order"],
+                    emergency_only=r["emergency_only"],
+                    holder_decides=r["holder_decides"],
+                    valid_from=date(r["valid_from"]),
+                    valid_until=date(r["valid_until"]),
+                    active=r["active"],
+                )
+                for r in snapshot["rules"]
+            ),
+        )
+
+
+# --- Facts about the subject ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsentFact:
+    id: int
+    status: str  # active, incomplete, withdrawn, expired
+    explicit: bool
+    purposes: frozenset[str]
+    categories: frozenset[str]
+    recipient_organisations: frozenset[str]
+    recipient_sectors: frozenset[str]
+    case_reference: str | None
+    valid_from: dt.date
+    valid_until: dt.date | None
+
+
+@dataclass(frozen=True)
+class RestrictionFact:
+    id: int
+    kind: str
+    categories: frozenset[str]
+    allowed_organisations: frozenset[str]
+    allowed_sectors: frozenset[str]
+
+
+@dataclass(frozen=True)
+class SubjectFacts:
+    """What the gateway knows about the subject that matters for this requester and this request.
+
+    ``in_named_case``: the subject has a role in the case the request names, the case is active and the
+    requester takes part in it. ``shares_active_case``: the requester takes part in some active case in which
+    the subject has a role, so it may know that a restriction exists.
+    """
+
+    in_named_case: bool = False
+    shares_active_case: bool = False
+    supervision_orders: tuple[tuple[str, dt.date, dt.date | None], ...] = ()  # (executing org, from, until)
+    consents: tuple[ConsentFact, ...] = ()
+    restrictions: tuple[RestrictionFact, ...] = ()
+
+    @classmethod
+    def unknown(cls) -> SubjectFacts:
+        """The facts of a person the gateway does not know: exactly those of a known person with none."""
+        return cls()
+
+
+# --- The request and the outcome ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    requester: str
+    categories: tuple[str, ...]
+    providers: Mapping[str, str | None]  # category -> holding organisation (None: nobody holds it)
+    purpose: str
+    on: dt.date
+    case_reference: str | None = None
+    emergency: bool = False
+    has_justification: bool = False
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class CategoryDecision:
+    category: str
+    provider: str | None
+    outcome: str
+    rule: str | None = None
+    rule_version: int | None = None
+    legal_basis: str | None = None
+    consent: int | None = None
+    reasons: tuple[Reason, ...] = field(default_factory=tuple)
+    emergency_access: bool = False
+
+    @property
+    def reason_codes(self) -> list[str]:
+        return [r.code for r in self.reasons]
+
+
+# --- The decision -----------------------------------------------------------------------------------------
+
+
+def _no_rule(request: DecisionRequest, category: str, provider: str | None) -> CategoryDecision:
+    holder = provider or "any holder"
+    return CategoryDecision(
+        category=category,
+        provider=provider,
+        outcome=DENY,
+        reasons=(
+            Reason(
+                "no_rule",
+                f"No sharing rule lets {request.requester} receive {category} from {holder}.",
+            ),
+        ),
+    )
+
+
+def _matches(org: str | None, sector: str | None, rule_org: str | None, rule_sector: str | None) -> bool:
+    if rule_org is not None:
+        return org == rule_org
+    return sector is not None and sector == rule_sector
+
+
+def _consent_check(
+    request: DecisionRequest, category: str, basis: BasisView, facts: SubjectFacts, requester_sector: str | None
+) -> tuple[int | None, Reason | None]:
+    """Find a consent that covers exactly this request; else the most telling reason why none does."""
+    in_scope = [
+        c
+        for c in facts.consents
+        if category in c.categories
+        and request.purpose in c.purposes
+        and (request.requester in c.recipient_organisations or requester_sector in c.recipient_sectors)
+        and (c.case_reference is None or c.case_reference == request.case_reference)
+        and (c.explicit or not basis.requires_explicit_consent)
+    ]
+    for c in in_scope:
+        if (
+            c.status == "active"
+            and c.valid_from <= request.on
+            and (c.valid_until is None or request.on <= c.valid_until)
+        ):
+            return c.id, None
+    statuses = {c.status for c in in_scope}
+    if "withdrawn" in statuses:
+        return None, Reason("consent_withdrawn", "The consent for this was withdrawn.")
+    if "expired" in statuses or any(c.valid_until is not None and c.valid_until < request.on for c in in_scope):
+        return None, Reason("consent_expired", "The consent for this has expired.")
+    if "incomplete" in statuses:
+        return None, Reason(
+            "consent_incomplete",
+            "The consent is incomplete: not everyone whose consent is needed has given it.",
+        )
+    kind = "explicit consent" if basis.requires_explicit_consent else "consent"
+    return None, Reason(
+        "no_consent", f"The legal basis {basis.code} needs {kind} covering {category} for {request.purpose}."
+    )
+
+
+def _rule_conditions(
+    request: DecisionRequest,
+    category: str,
+    rule: RuleView,
+    basis: BasisView,
+    facts: SubjectFacts,
+    requester_sector: str | None,
+) -> tuple[list[Reason], int | None]:
+    reasons: list[Reason] = []
+    consent_id: int | None = None
+    if (rule.emergency_only or basis.emergency_only) and not request.emergency:
+        reasons.append(Reason("condition_not_met", f"Rule {rule.code} applies only to emergency access."))
+    if (basis.justification_required or rule.emergency_only or basis.emergency_only) and not (
+        request.has_justification
+    ):
+        reasons.append(
+            Reason("justification_required", f"The legal basis {basis.code} requires a written justification.")
+        )
+    if rule.requires_case_participation and not facts.in_named_case:
+        reasons.append(
+            Reason(
+                "not_case_participant",
+                "The requester must take part in an active case, named in the request, in which the subject "
+                "has a role.",
+            )
+        )
+    if rule.requires_supervision_order and not any(
+        org == request.requester and start <= request.on and (end is None or request.on <= end)
+        for org, start, end in facts.supervision_orders
+    ):
+        reasons.append(
+            Reason(
+                "condition_not_met",
+                f"Rule {rule.code} needs an active supervision order on the subject executed by the requester.",
+            )
+        )
+    if basis.requires_consent or basis.requires_explicit_consent:
+        consent_id, reason = _consent_check(request, category, basis, facts, requester_sector)
+        if reason is not None:
+            reasons.append(reason)
+    return reasons, consent_id
+
+
+def _restriction_denial(
+    request: DecisionRequest,
+    category: str,
+    provider: str | None,
+    facts: SubjectFacts,
+    requester_sector: str | None,
+) -> CategoryDecision | None:
+    for restriction in facts.restrictions:
+        if category not in restriction.categories:
+            continue
+        if request.requester in restriction.allowed_organisations or (
+            requester_sector is not None and requester_sector in restriction.allowed_sectors
+        ):
+            continue
+        if not facts.shares_active_case:
+            return _no_rule(request, category, provider)
+        return CategoryDecision(
+            category=category,
+            provider=provider,
+            outcome=DENY,
+            reasons=(Reason("restricted", f"A restriction on the person keeps {category} from the requester."),),
+        )
+    return None
+
+
+def decide_category(
+    request: DecisionRequest, category: str, policy: Policy, facts: SubjectFacts
+) -> CategoryDecision:
+    """Decide one category (see the module docstring for the order of the checks)."""
+    provider = request.providers.get(category)
+    requester_sector = policy.sector_of(request.requester)
+    provider_sector = policy.sector_of(provider)
+    candidates = [
+        rule
+        for rule in policy.rules
+        if category in rule.categories
+        and rule.valid_on(request.on)
+        and provider is not None
+        and _matches(provider, provider_sector, rule.provider_organisation, rule.provider_sector)
+        and _matches(request.requester, requester_sector, rule.recipient_organisation, rule.recipient_sector)
+        and rule.legal_basis in policy.bases
+    ]
+    if not candidates:
+        return _no_rule(request, category, provider)
+    for_purpose = [rule for rule in candidates if request.purpose in rule.purposes]
+    if not for_purpose:
+        return CategoryDecision(
+            category=category,
+            provider=provider,
+            outcome=DENY,
+            reasons=(
+                Reason(
+                    "purpose_not_allowed",
+                    f"The sharing rules for {category} do not allow the purpose {request.purpose}.",
+                ),
+            ),
+        )
+    # Ordinary rules before emergency rules, so emergency access is used only where nothing else permits.
+    ordered = sorted(
+        for_purpose,
+        key=lambda r: (r.emergency_only or policy.bases[r.legal_basis].emergency_only, r.code),
+    )
+    collected: list[Reason] = []
+    for rule in ordered:
+        basis = policy.bases[rule.legal_basis]
+        reasons, consent_id = _rule_conditions(request, category, rule, basis, facts, requester_sector)
+        if reasons:
+            collected.extend(r for r in reasons if r.code not in {c.code for c in collected})
+            continue
+        denial = _restriction_denial(request, category, provider, facts, requester_sector)
+        if denial is not None:
+            return denial
+        return CategoryDecision(
+            category=category,
+            provider=provider,
+            outcome=PENDING if (rule.holder_decides or basis.holder_decides) else PERMIT,
+            rule=rule.code,
+            rule_version=rule.version,
+            legal_basis=basis.code,
+            consent=consent_id,
+            emergency_access=request.emergency
+            and (rule.emergency_only or basis.emergency_only or basis.kind in EMERGENCY_BASIS_KINDS),
+        )
+    return CategoryDecision(category=category, provider=provider, outcome=DENY, reasons=tuple(collected))
+
+
+def decide(request: DecisionRequest, policy: Policy, facts: SubjectFacts) -> tuple[CategoryDecision, ...]:
+    """Decide every category of the request separately, in the order asked."""
+    return tuple(decide_category(request, category, policy, facts) for category in request.categories)
+
+
+def overall_status(outcomes: Iterable[str]) -> str:
+    """``pending`` while any category waits, else ``released``/``partial``/``denied`` (api.md)."""
+    values = list(outcomes)
+    if any(o == PENDING for o in values):
+        return "pending"
+    permitted = sum(1 for o in values if o == PERMIT)
+    if permitted and permitted == len(values):
+        return "released"
+    return "partial" if permitted else "denied"

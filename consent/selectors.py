@@ -1,0 +1,169 @@
+"""Reads of policy data and of the facts about a subject, shaped for :mod:`consent.policy`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+import rfc8785
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
+
+from consent import choices
+from consent.models import (
+    Case,
+    Consent,
+    DataCategory,
+    LegalBasis,
+    Organisation,
+    Person,
+    PolicyVersion,
+    Purpose,
+    Restriction,
+    SharingRule,
+)
+from consent.policy import ConsentFact, Policy, RestrictionFact, SubjectFacts
+
+
+def policy_snapshot_build() -> dict[str, Any]:
+    """All policy data as one JSON document, in a stable order (the input of the decision)."""
+    rules = SharingRule.objects.select_related(
+        "provider_sector", "provider_organisation", "recipient_sector", "recipient_organisation", "legal_basis"
+    ).prefetch_related("categories", "purposes")
+    return {
+        "organisations": [
+            {"slug": o.slug, "sector": o.sector.code, "active": o.active}
+            for o in Organisation.objects.select_related("sector").order_by("slug")
+        ],
+        "categories": [
+            {
+                "code": c.code,
+                "sensitivity": c.sensitivity,
+                "regime": c.regime,
+                "fields": [{"name": f.name, "type": f.type} for f in c.fields.all()],
+            }
+            for c in DataCategory.objects.prefetch_related("fields").order_by("code")
+        ],
+        "purposes": sorted(Purpose.objects.values_list("code", flat=True)),
+        "legal_bases": [
+            {
+                "code": b.code,
+                "kind": b.kind,
+                "reference": b.reference,
+                "requires_consent": b.requires_consent,
+                "requires_explicit_consent": b.requires_explicit_consent,
+                "holder_decides": b.holder_decides,
+                "justification_required": b.justification_required,
+                "emergency_only": b.emergency_only,
+            }
+            for b in LegalBasis.objects.order_by("code")
+        ],
+        "rules": [
+            {
+                "code": r.code,
+                "version": r.version,
+                "legal_basis": r.legal_basis.code,
+                "categories": sorted(c.code for c in r.categories.all()),
+                "purposes": sorted(p.code for p in r.purposes.all()),
+                "provider_sector": r.provider_sector.code if r.provider_sector else None,
+                "provider_organisation": r.provider_organisation.slug if r.provider_organisation else None,
+                "recipient_sector": r.recipient_sector.code if r.recipient_sector else None,
+                "recipient_organisation": r.recipient_organisation.slug if r.recipient_organisation else None,
+                "requires_case_participation": r.requires_case_participation,
+                "requires_supervision_order": r.requires_supervision_order,
+                "emergency_only": r.emergency_only,
+                "holder_decides": r.holder_decides,
+                "valid_from": r.valid_from.isoformat() if r.valid_from else None,
+                "valid_until": r.valid_until.isoformat() if r.valid_until else None,
+                "active": r.active,
+            }
+            for r in rules.order_by("code")
+        ],
+    }
+
+
+def policy_current() -> Policy:
+    """The policy in force, registered as a :class:`PolicyVersion` the first time its content is seen."""
+    snapshot = policy_snapshot_build()
+    digest = hashlib.sha256(rfc8785.dumps(snapshot)).hexdigest()
+    for _attempt in range(3):
+        existing = PolicyVersion.objects.filter(digest=digest).values_list("number", flat=True).first()
+        if existing is not None:
+            return Policy.from_snapshot(existing, snapshot)
+        try:
+            with transaction.atomic():
+                number = (PolicyVersion.objects.aggregate(n=Max("number"))["n"] or 0) + 1
+                PolicyVersion.objects.create(number=number, digest=digest, snapshot=snapshot)
+            return Policy.from_snapshot(number, snapshot)
+        except IntegrityError:
+            continue  # another process registered a version at the same moment; read it again
+    raise RuntimeError("could not register the policy version")
+
+
+def policy_at(number: int) -> Policy:
+    """The policy exactly as it was at a past version, for explaining and replaying a decision."""
+    version = PolicyVersion.objects.get(number=number)
+    return Policy.from_snapshot(version.number, version.snapshot)
+
+
+def person_by_bsn(bsn: str) -> Person | None:
+    return Person.objects.filter(bsn=bsn).first()
+
+
+def subject_facts(
+    *, person: Person | None, requester: Organisation, case_reference: str | None, on: dt.date
+) -> SubjectFacts:
+    """The facts about ``person`` relevant to a request by ``requester`` (see :class:`SubjectFacts`).
+
+    For an unknown person this is :meth:`SubjectFacts.unknown`, so the decision cannot tell the two apart.
+    """
+    if person is None:
+        return SubjectFacts.unknown()
+    active_cases = Case.objects.exclude(phase=choices.CasePhase.CLOSED).filter(
+        persons__person=person, participants=requester
+    )
+    in_named_case = bool(case_reference) and active_cases.filter(reference=case_reference).exists()
+    shares_active_case = in_named_case or active_cases.exists()
+    orders = tuple(
+        (m.organisation.slug, m.valid_from, m.valid_until)
+        for m in person.measures.filter(kind=choices.MeasureKind.SUPERVISION_ORDER).select_related("organisation")
+    )
+    consents = tuple(
+        ConsentFact(
+            id=c.pk,
+            status=c.status,
+            explicit=c.explicit,
+            purposes=frozenset(p.code for p in c.purposes.all()),
+            categories=frozenset(k.code for k in c.categories.all()),
+            recipient_organisations=frozenset(o.slug for o in c.recipient_organisations.all()),
+            recipient_sectors=frozenset(s.code for s in c.recipient_sectors.all()),
+            case_reference=c.case.reference if c.case else None,
+            valid_from=c.valid_from,
+            valid_until=c.valid_until,
+        )
+        for c in Consent.objects.filter(subject=person)
+        .filter(Q(recipient_organisations=requester) | Q(recipient_sectors=requester.sector))
+        .distinct()
+        .select_related("case")
+        .prefetch_related("purposes", "categories", "recipient_organisations", "recipient_sectors")
+    )
+    restrictions = tuple(
+        RestrictionFact(
+            id=r.pk,
+            kind=r.kind,
+            categories=frozenset(k.code for k in r.categories.all()),
+            allowed_organisations=frozenset(o.slug for o in r.allowed_organisations.all()),
+            allowed_sectors=frozenset(s.code for s in r.allowed_sectors.all()),
+        )
+        for r in Restriction.objects.filter(person=person, active=True).prefetch_related(
+            "categories", "allowed_organisations", "allowed_sectors"
+        )
+    )
+    return SubjectFacts(
+        in_named_case=in_named_case,
+        shares_active_case=shares_active_case,
+        supervision_orders=orders,
+        consents=consents,
+        restrictions=restrictions,
+    )

@@ -1,0 +1,181 @@
+"""Views of the partner API: validate, call one service or selector, serialise (``shared/style.md``)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.generics import GenericAPIView
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from consent.selectors import policy_current
+from gateway import services
+from gateway.api.auth import Caller
+from gateway.api.permissions import HasScope
+from gateway.api.problems import Problem, field_error, invalid_request
+from gateway.api.serializers import (
+    DryRunOutSerializer,
+    InformationRequestInSerializer,
+    InformationRequestOutSerializer,
+    ProblemSerializer,
+)
+from gateway.models import InformationRequest
+
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,64}$")
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    description="At most 64 printable ASCII characters. The same key with the same body returns the first "
+    "response again and writes no second audit entry; with another body it is 409.",
+)
+ACTING_USER_PARAMETER = OpenApiParameter(
+    "X-Acting-User", str, OpenApiParameter.HEADER, required=False,
+    description="Opaque id (at most 128 characters) of the professional on whose behalf the system asks; "
+    "recorded in the audit trail, never used for authorisation.",
+)
+PROBLEMS = {
+    400: OpenApiResponse(ProblemSerializer, description="Invalid request (problem details)"),
+    401: OpenApiResponse(ProblemSerializer, description="Missing, expired or invalid token"),
+    403: OpenApiResponse(ProblemSerializer, description="Token lacks the scope"),
+    409: OpenApiResponse(ProblemSerializer, description="Idempotency-Key reused with another body"),
+    413: OpenApiResponse(ProblemSerializer, description="Body over 64 KiB"),
+    415: OpenApiResponse(ProblemSerializer, description="Not application/json"),
+    429: OpenApiResponse(ProblemSerializer, description="Rate exceeded; see Retry-After"),
+    503: OpenApiResponse(ProblemSerializer, description="Audit trail unavailable; nothing released"),
+}
+
+
+def _caller(request: Request) -> Caller:
+    caller = request.auth
+    assert isinstance(caller, Caller)
+    return caller
+
+
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY.match(key):
+        raise invalid_request(
+            [field_error("Idempotency-Key", "invalid", "At most 64 printable ASCII characters, no spaces.")]
+        )
+    return key
+
+
+class PartnerAPIView(GenericAPIView):  # type: ignore[type-arg]
+    permission_classes = [HasScope]
+    required_scope = "requests"
+
+
+class RequestPagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+    page_size = 50
+    max_page_size = 200
+    page_size_query_param = "limit"
+
+
+class InformationRequestListView(PartnerAPIView):
+    """Ask for information about a person, or list the organisation's own requests."""
+
+    serializer_class = InformationRequestInSerializer
+    pagination_class = RequestPagination
+
+    def get_queryset(self) -> Any:
+        return InformationRequest.objects.filter(organisation=_caller(self.request).organisation).prefetch_related(
+            "decisions"
+        )
+
+    @extend_schema(
+        operation_id="requests_create",
+        request=InformationRequestInSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER, ACTING_USER_PARAMETER],
+        responses={
+            200: InformationRequestOutSerializer,
+            202: OpenApiResponse(InformationRequestOutSerializer, description="At least one category is pending"),
+            **PROBLEMS,
+        },
+        summary="Request information about a person",
+    )
+    def post(self, request: Request) -> Response:
+        key = _idempotency_key(request)
+        policy = policy_current()
+        serializer = InformationRequestInSerializer(data=request.data, context={"policy": policy})
+        serializer.is_valid(raise_exception=True)
+        result = services.information_request_submit(
+            caller=_caller(request), payload=serializer.validated_data, policy=policy, idempotency_key=key
+        )
+        return Response(result.body, status=result.status_code)
+
+    @extend_schema(
+        operation_id="requests_list",
+        responses={200: InformationRequestOutSerializer(many=True), 401: PROBLEMS[401], 403: PROBLEMS[403]},
+        parameters=[OpenApiParameter("limit", int, description="Page size, at most 200.")],
+        summary="List the organisation's own requests, newest first",
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        assert page is not None
+        return self.get_paginated_response([services.request_json(r, None, None, None) for r in page])
+
+
+class InformationRequestDetailView(PartnerAPIView):
+    """One of the organisation's own requests; anyone else's is 404."""
+
+    serializer_class = InformationRequestOutSerializer
+
+    @extend_schema(
+        operation_id="requests_retrieve",
+        responses={200: InformationRequestOutSerializer, 404: OpenApiResponse(ProblemSerializer), 401: PROBLEMS[401]},
+        summary="Read one of the organisation's own requests",
+    )
+    def get(self, request: Request, request_id: str) -> Response:
+        stored = (
+            InformationRequest.objects.filter(id=request_id[:40], organisation=_caller(request).organisation)
+            .prefetch_related("decisions")
+            .first()
+        )
+        if stored is None:
+            raise Problem(404, "not_found", "Not found", "There is no such request for this organisation.")
+        return Response(services.request_json(stored, None, None, None))
+
+
+class DecisionCheckView(PartnerAPIView):
+    """Dry run: the decisions a request would get, without fetching or releasing anything."""
+
+    serializer_class = InformationRequestInSerializer
+
+    @extend_schema(
+        operation_id="decisions_check",
+        request=InformationRequestInSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER, ACTING_USER_PARAMETER],
+        responses={200: DryRunOutSerializer, **PROBLEMS},
+        summary="Ask whether a request would be allowed (audited as a check)",
+    )
+    def post(self, request: Request) -> Response:
+        key = _idempotency_key(request)
+        policy = policy_current()
+        serializer = InformationRequestInSerializer(data=request.data, context={"policy": policy})
+        serializer.is_valid(raise_exception=True)
+        result = services.decision_check(
+            caller=_caller(request), payload=serializer.validated_data, policy=policy, idempotency_key=key
+        )
+        return Response(result.body, status=result.status_code)
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness: the process answers."""
+    return JsonResponse({"status": "ok"})
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness: the database answers and the audit head exists; the broker and the gpg keyring are
+    reported (they are needed for checkpoints and notifications, not to answer requests)."""
+    from gateway.health import readiness
+
+    checks = readiness()
+    ready = all(c["ok"] for c in checks.values() if c["required"])
+    return JsonResponse({"status": "ready" if ready else "not_ready", "checks": checks}, status=200 if ready else 503)

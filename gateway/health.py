@@ -1,0 +1,50 @@
+"""Readiness checks for ``/readyz``: the database, the Celery broker, the gpg binary and keyring folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+
+
+def _database() -> dict[str, Any]:
+    try:
+        from audit.models import AuditHead
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        ok = AuditHead.objects.filter(pk=1).exists()
+        return {"ok": ok, "required": True, "detail": "ok" if ok else "audit head row missing (migrate)"}
+    except Exception as exc:
+        return {"ok": False, "required": True, "detail": type(exc).__name__}
+
+
+def _broker() -> dict[str, Any]:
+    url = settings.CELERY_BROKER_URL
+    if url.startswith("memory://"):
+        return {"ok": True, "required": True, "detail": "in-process broker (demo)"}
+    try:
+        from kombu import Connection
+
+        with Connection(url, connect_timeout=2) as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return {"ok": True, "required": True, "detail": "ok"}
+    except Exception as exc:
+        return {"ok": False, "required": True, "detail": type(exc).__name__}
+
+
+def _gpg() -> dict[str, Any]:
+    binary = shutil.which("gpg")
+    home = settings.GATEWAY_GNUPGHOME
+    if binary is None:
+        return {"ok": False, "required": True, "detail": "gpg binary not found"}
+    if home.exists() and not os.access(home, os.W_OK):
+        return {"ok": False, "required": True, "detail": "GATEWAY_GNUPGHOME is not writable"}
+    return {"ok": True, "required": True, "detail": "ok"}
+
+
+def readiness() -> dict[str, dict[str, Any]]:
+    return {"database": _database(), "broker": _broker(), "gpg": _gpg()}

@@ -1,0 +1,133 @@
+"""The partner edge's own records: OAuth clients, how holders are reached, requests and their decisions."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from oauth2_provider.models import AbstractApplication
+
+from consent import choices
+from consent.models import DataCategory, Organisation, PolicyVersion
+
+
+class Application(AbstractApplication):
+    """An OAuth2 client of a partner system. It belongs to exactly one organisation, which is the requester
+    of everything the client asks; its scopes are limited by :class:`gateway.oauth.OrganisationScopes`."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="applications")
+
+    class Meta(AbstractApplication.Meta):
+        swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
+
+
+class HolderEndpoint(models.Model):
+    """How the gateway fetches the categories an organisation holds (the provider leg of api.md).
+
+    ``builtin`` serves :class:`BuiltinRecord` rows (the demo's reference data); ``http`` calls ``url``. Both go
+    through :func:`gateway.providers.provider_fetch`. The credential is read from the environment variable
+    named in ``credential_env`` so that no secret is stored in the database.
+    """
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="endpoints")
+    categories = models.ManyToManyField(DataCategory, related_name="endpoints")
+    kind = models.CharField(max_length=16, choices=choices.ProviderKind.choices, default=choices.ProviderKind.HTTP)
+    url = models.URLField(blank=True)
+    credential_env = models.CharField(
+        max_length=100, blank=True, help_text="Environment variable holding the bearer credential for the holder."
+    )
+    timeout_seconds = models.FloatField(null=True, blank=True, help_text="Default: GATEWAY_PROVIDER_TIMEOUT.")
+    active = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"{self.organisation.slug} ({self.kind})"
+
+
+class BuiltinRecord(models.Model):
+    """Synthetic data a holder has about a person in a category, served by the ``builtin`` provider (demo)."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="builtin_records")
+    category = models.ForeignKey(DataCategory, on_delete=models.CASCADE, related_name="builtin_records")
+    bsn = models.CharField(max_length=9)
+    data = models.JSONField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "category", "bsn"], name="uniq_builtin_record")
+        ]
+
+
+class RequestStatus(models.TextChoices):
+    RELEASED = "released", "Released"
+    PARTIAL = "partial", "Partial"
+    DENIED = "denied", "Denied"
+    PENDING = "pending", "Pending"
+
+
+class InformationRequest(models.Model):
+    """A partner's request for categories of information about a person (api.md, "Information requests")."""
+
+    id = models.CharField(primary_key=True, max_length=40)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="requests")
+    client_id = models.CharField(max_length=100)
+    acting_user = models.CharField(max_length=128, blank=True)
+    subject_bsn = models.CharField(max_length=9, help_text="Kept to fetch after a holder's approval.")
+    subject_pseudonym = models.CharField(max_length=64)
+    purpose = models.CharField(max_length=64)
+    case_reference = models.CharField(max_length=64, blank=True)
+    emergency = models.BooleanField(default=False)
+    justification = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=RequestStatus.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    policy_version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, to_field="number")
+    audit_index = models.BigIntegerField()
+    audit_leaf_hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organisation", "-created_at", "-id"])]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class RequestDecision(models.Model):
+    """The decision on one category of a request, with the rule, basis, consent and reasons it rests on."""
+
+    request = models.ForeignKey(InformationRequest, on_delete=models.CASCADE, related_name="decisions")
+    position = models.PositiveSmallIntegerField()
+    category = models.CharField(max_length=64)
+    provider = models.CharField(max_length=64, null=True)
+    outcome = models.CharField(max_length=16)
+    rule = models.CharField(max_length=80, null=True)
+    rule_version = models.PositiveIntegerField(null=True)
+    legal_basis = models.CharField(max_length=64, null=True)
+    legal_basis_reference = models.CharField(max_length=300, null=True)
+    consent_id = models.BigIntegerField(null=True)
+    reasons = models.JSONField(default=list)
+    emergency_access = models.BooleanField(default=False)
+    released_fields = models.JSONField(default=list)
+    payload_sha256 = models.CharField(max_length=64, null=True)
+
+    class Meta:
+        ordering = ["request", "position"]
+        constraints = [models.UniqueConstraint(fields=["request", "position"], name="uniq_decision_position")]
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to an ``Idempotency-Key``, returned again for a retry of the same body.
+
+    The body is encrypted at rest (it can hold released data) and purged after ``GATEWAY_IDEMPOTENCY_HOURS``.
+    """
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="idempotency_records")
+    key = models.CharField(max_length=64)
+    endpoint = models.CharField(max_length=32)
+    body_sha256 = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response_encrypted = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "endpoint", "key"], name="uniq_idempotency_key")
+        ]

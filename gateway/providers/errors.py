@@ -1,0 +1,2 @@
+class ProviderUnavailable(Exception):
+    """The holder could not be reached, timed out, or answered something that is not a valid response."""

@@ -1,0 +1,481 @@
+"""The request flow of the partner edge: decide, fetch, audit and release as one action.
+
+Each public function here is one action that owns its transaction and writes its audit entry in it
+(``shared/style.md``). Data is fetched from holders *before* the transaction opens, so no lock is held across
+the network, but nothing fetched is returned unless the transaction that records the decision and the
+audit entry commits. If the audit write fails, the caller gets ``503`` and nothing is released.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import rfc8785
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from ulid import ULID
+
+from audit.ledger import Actor, AuditWriteError, EntryDraft, audit_append, payload_digest
+from audit.models import AuditEntry
+from audit.pseudonym import subject_pseudonym
+from consent.models import Case, Organisation
+from consent.policy import (
+    ERROR,
+    PERMIT,
+    CategoryDecision,
+    DecisionRequest,
+    Policy,
+    Reason,
+    decide,
+    overall_status,
+)
+from consent.selectors import person_by_bsn, subject_facts
+from gateway.api.auth import Caller
+from gateway.api.problems import Problem, field_error, invalid_request
+from gateway.models import HolderEndpoint, IdempotencyRecord, InformationRequest, RequestDecision
+from gateway.providers import ProviderUnavailable, provider_fetch
+
+# --- Holders -----------------------------------------------------------------------------------------------
+
+
+def holders_resolve(
+    *, categories: list[str], named: dict[str, str], case_reference: str | None, requester: Organisation
+) -> dict[str, str | None]:
+    """Which organisation to ask for each category, from policy data only (never from facts about the person).
+
+    A named holder must hold the category. Otherwise the sole holder; or, among several, the one that takes
+    part in the case the request names (if the requester takes part in it too). Still ambiguous: ``400``.
+    """
+    holders: dict[str, list[str]] = {c: [] for c in categories}
+    for slug, code in HolderEndpoint.objects.filter(
+        active=True, organisation__active=True, categories__code__in=categories
+    ).values_list("organisation__slug", "categories__code"):
+        if slug not in holders[code]:
+            holders[code].append(slug)
+    case_members: set[str] = set()
+    if case_reference:
+        case = Case.objects.filter(reference=case_reference, participants=requester).first()
+        if case is not None:
+            case_members = set(case.participants.values_list("slug", flat=True))
+    resolved: dict[str, str | None] = {}
+    errors = []
+    for category in categories:
+        candidates = sorted(holders[category])
+        if category in named:
+            if named[category] not in candidates:
+                errors.append(
+                    field_error(f"providers.{category}", "not_a_holder", f"{named[category]} does not hold {category}.")
+                )
+            resolved[category] = named[category]
+        elif len(candidates) <= 1:
+            resolved[category] = candidates[0] if candidates else None
+        else:
+            in_case = [c for c in candidates if c in case_members]
+            if len(in_case) == 1:
+                resolved[category] = in_case[0]
+            else:
+                errors.append(
+                    field_error(
+                        f"providers.{category}",
+                        "provider_required",
+                        f"Several organisations hold {category}; name one of: {', '.join(candidates)}.",
+                    )
+                )
+    if errors:
+        raise invalid_request(errors)
+    return resolved
+
+
+# --- Output shapes -----------------------------------------------------------------------------------------
+
+
+def decision_json(decision: CategoryDecision, policy: Policy) -> dict[str, Any]:
+    basis = policy.bases.get(decision.legal_basis) if decision.legal_basis else None
+    return {
+        "category": decision.category,
+        "provider": decision.provider,
+        "outcome": decision.outcome,
+        "rule": decision.rule,
+        "rule_version": decision.rule_version,
+        "legal_basis": {"code": basis.code, "reference": basis.reference} if basis else None,
+        "consent": decision.consent,
+        "reasons": [r.as_dict() for r in decision.reasons],
+        "emergency_access": decision.emergency_access,
+    }
+
+
+def _audit_decision(decision: CategoryDecision, fields: list[str] | None, digest: str | None) -> dict[str, Any]:
+    return {
+        "category": decision.category,
+        "provider": decision.provider,
+        "outcome": decision.outcome,
+        "rule": decision.rule,
+        "rule_version": decision.rule_version,
+        "legal_basis": decision.legal_basis,
+        "consent": decision.consent,
+        "reasons": decision.reason_codes,
+        "emergency_access": decision.emergency_access,
+        "fields": fields,
+        "payload_sha256": digest,
+    }
+
+
+def _audit_ref(entry: AuditEntry) -> dict[str, Any]:
+    return {"index": entry.index, "leaf_hash": entry.leaf_hash}
+
+
+# --- Idempotency -------------------------------------------------------------------------------------------
+
+
+def _fernet() -> Fernet:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"veilig-delen idempotency v1").derive(
+        settings.SECRET_KEY.encode("utf-8")
+    )
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def body_digest(payload: Any) -> str:
+    return hashlib.sha256(rfc8785.dumps(payload)).hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status_code: int
+    body: dict[str, Any]
+
+
+def idempotent_replay(*, caller: Caller, endpoint: str, key: str | None, digest: str) -> StoredResponse | None:
+    """The stored first response for this key and body; ``409`` when the key was used with another body."""
+    if not key:
+        return None
+    cutoff = timezone.now() - dt.timedelta(hours=settings.GATEWAY_IDEMPOTENCY_HOURS)
+    record = IdempotencyRecord.objects.filter(
+        organisation=caller.organisation, endpoint=endpoint, key=key, created_at__gte=cutoff
+    ).first()
+    if record is None:
+        return None
+    if record.body_sha256 != digest:
+        raise Problem(
+            409, "idempotency_conflict", "Idempotency key reused",
+            "This Idempotency-Key was used with a different body.",
+        )
+    try:
+        body = json.loads(_fernet().decrypt(bytes(record.response_encrypted)))
+    except InvalidToken:
+        raise Problem(409, "idempotency_conflict", "Idempotency key reused", "The stored response cannot be read.") from None
+    return StoredResponse(record.status_code, body)
+
+
+def _idempotency_store(*, caller: Caller, endpoint: str, key: str, digest: str, status_code: int, body: dict[str, Any]) -> None:
+    cutoff = timezone.now() - dt.timedelta(hours=settings.GATEWAY_IDEMPOTENCY_HOURS)
+    IdempotencyRecord.objects.filter(
+        organisation=caller.organisation, endpoint=endpoint, key=key, created_at__lt=cutoff
+    ).delete()
+    IdempotencyRecord.objects.create(
+        organisation=caller.organisation,
+        endpoint=endpoint,
+        key=key,
+        body_sha256=digest,
+        status_code=status_code,
+        response_encrypted=_fernet().encrypt(json.dumps(body, separators=(",", ":")).encode("utf-8")),
+    )
+
+
+# --- The actions -------------------------------------------------------------------------------------------
+
+
+def _decision_request(caller: Caller, payload: dict[str, Any], providers: dict[str, str | None]) -> DecisionRequest:
+    return DecisionRequest(
+        requester=caller.organisation.slug,
+        categories=tuple(payload["categories"]),
+        providers=providers,
+        purpose=payload["purpose"],
+        on=timezone.localdate(),
+        case_reference=payload["case_reference"],
+        emergency=bool(payload.get("emergency")),
+        has_justification=bool(payload.get("justification")),
+    )
+
+
+def _decide(caller: Caller, payload: dict[str, Any], policy: Policy) -> tuple[DecisionRequest, tuple[CategoryDecision, ...]]:
+    providers = holders_resolve(
+        categories=payload["categories"],
+        named=payload["providers"],
+        case_reference=payload["case_reference"],
+        requester=caller.organisation,
+    )
+    request = _decision_request(caller, payload, providers)
+    person = person_by_bsn(payload["subject"]["bsn"])
+    facts = subject_facts(
+        person=person, requester=caller.organisation, case_reference=payload["case_reference"], on=request.on
+    )
+    return request, decide(request, policy, facts)
+
+
+def _actor(caller: Caller) -> Actor:
+    return Actor(organisation=caller.organisation.slug, client_id=caller.client_id, acting_user=caller.acting_user)
+
+
+def audit_unavailable() -> Problem:
+    return Problem(
+        503, "audit_unavailable", "Audit trail unavailable",
+        "The decision could not be recorded in the audit trail, so nothing was released. Try again later.",
+        headers={"Retry-After": "5"},
+    )
+
+
+def information_request_submit(
+    *, caller: Caller, payload: dict[str, Any], policy: Policy, idempotency_key: str | None
+) -> StoredResponse:
+    """Decide each category, fetch what is permitted, and record, audit and release it in one transaction."""
+    digest = body_digest(payload)
+    replay = idempotent_replay(caller=caller, endpoint="requests", key=idempotency_key, digest=digest)
+    if replay is not None:
+        return replay
+    request_id = f"req_{ULID()}"
+    request, decisions = _decide(caller, payload, policy)
+    bsn = payload["subject"]["bsn"]
+
+    final: list[CategoryDecision] = []
+    data: dict[str, Any] = {}
+    released: dict[str, tuple[list[str], str]] = {}
+    for decision in decisions:
+        if decision.outcome != PERMIT:
+            final.append(decision)
+            continue
+        category = policy.categories[decision.category]
+        try:
+            result = provider_fetch(
+                holder=decision.provider or "",
+                category=decision.category,
+                field_types=category.fields,
+                request_id=request_id,
+                bsn=bsn,
+                purpose=request.purpose,
+            )
+        except ProviderUnavailable:
+            final.append(
+                CategoryDecision(
+                    category=decision.category,
+                    provider=decision.provider,
+                    outcome=ERROR,
+                    rule=decision.rule,
+                    rule_version=decision.rule_version,
+                    legal_basis=decision.legal_basis,
+                    consent=decision.consent,
+                    reasons=(Reason("provider_unavailable", "The data holder could not be reached; nothing was released."),),
+                    emergency_access=decision.emergency_access,
+                )
+            )
+            continue
+        final.append(decision)
+        data[decision.category] = result.data
+        released[decision.category] = (result.fields, payload_digest(result.data))
+
+    status = overall_status(d.outcome for d in final)
+    status_code = 202 if status == "pending" else 200
+    try:
+        with transaction.atomic():
+            entry = audit_append(
+                EntryDraft(
+                    kind="request",
+                    actor=_actor(caller),
+                    subject=subject_pseudonym(bsn),
+                    purpose=request.purpose,
+                    case_reference=request.case_reference,
+                    emergency=request.emergency,
+                    reference=request_id,
+                    outcome=status,
+                    policy_version=policy.version,
+                    decisions=[
+                        _audit_decision(d, *(released.get(d.category) or (None, None))) for d in final
+                    ],
+                )
+            )
+            stored = InformationRequest.objects.create(
+                id=request_id,
+                organisation=caller.organisation,
+                client_id=caller.client_id,
+                acting_user=caller.acting_user or "",
+                subject_bsn=bsn,
+                subject_pseudonym=entry.subject or "",
+                purpose=request.purpose,
+                case_reference=request.case_reference or "",
+                emergency=request.emergency,
+                justification=payload.get("justification") or "",
+                status=status,
+                created_at=entry.at,
+                policy_version_id=policy.version,
+                audit_index=entry.index,
+                audit_leaf_hash=entry.leaf_hash,
+            )
+            RequestDecision.objects.bulk_create(
+                [
+                    RequestDecision(
+                        request=stored,
+                        position=position,
+                        category=d.category,
+                        provider=d.provider,
+                        outcome=d.outcome,
+                        rule=d.rule,
+                        rule_version=d.rule_version,
+                        legal_basis=d.legal_basis,
+                        legal_basis_reference=policy.bases[d.legal_basis].reference if d.legal_basis else None,
+                        consent_id=d.consent,
+                        reasons=[r.as_dict() for r in d.reasons],
+                        emergency_access=d.emergency_access,
+                        released_fields=(released.get(d.category) or ([], None))[0],
+                        payload_sha256=(released.get(d.category) or ([], None))[1],
+                    )
+                    for position, d in enumerate(final)
+                ]
+            )
+            body = request_json(stored, policy, final, data)
+            if idempotency_key:
+                _idempotency_store(
+                    caller=caller, endpoint="requests", key=idempotency_key, digest=digest,
+                    status_code=status_code, body=body,
+                )
+    except IntegrityError:
+        # Two retries with the same Idempotency-Key raced: the other one committed; answer as it did.
+        replay = idempotent_replay(caller=caller, endpoint="requests", key=idempotency_key, digest=digest)
+        if replay is not None:
+            return replay
+        raise audit_unavailable() from None
+    except AuditWriteError:
+        raise audit_unavailable() from None
+    return StoredResponse(status_code, body)
+
+
+def request_json(
+    stored: InformationRequest,
+    policy: Policy | None,
+    decisions: tuple[CategoryDecision, ...] | list[CategoryDecision] | None,
+    data: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The response body of api.md for a stored request (``data`` only in the response that released it)."""
+    if decisions is not None and policy is not None:
+        decision_list = [decision_json(d, policy) for d in decisions]
+    else:
+        decision_list = [stored_decision_json(d) for d in stored.decisions.all()]
+    return {
+        "id": stored.id,
+        "status": stored.status,
+        "created_at": stored.created_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+        "purpose": stored.purpose,
+        "case_reference": stored.case_reference or None,
+        "emergency": stored.emergency,
+        "decisions": decision_list,
+        "data": data,
+        "audit": {"index": stored.audit_index, "leaf_hash": stored.audit_leaf_hash},
+    }
+
+
+def stored_decision_json(d: RequestDecision) -> dict[str, Any]:
+    return {
+        "category": d.category,
+        "provider": d.provider,
+        "outcome": d.outcome,
+        "rule": d.rule,
+        "rule_version": d.rule_version,
+        "legal_basis": {"code": d.legal_basis, "reference": d.legal_basis_reference} if d.legal_basis else None,
+        "consent": d.consent_id,
+        "reasons": d.reasons,
+        "emergency_access": d.emergency_access,
+    }
+
+
+def decision_check(*, caller: Caller, payload: dict[str, Any], policy: Policy, idempotency_key: str | None) -> StoredResponse:
+    """A dry run: the decisions a request would get, without fetching or releasing; audited as ``check``."""
+    digest = body_digest(payload)
+    replay = idempotent_replay(caller=caller, endpoint="decisions", key=idempotency_key, digest=digest)
+    if replay is not None:
+        return replay
+    request, decisions = _decide(caller, payload, policy)
+    try:
+        with transaction.atomic():
+            entry = audit_append(
+                EntryDraft(
+                    kind="check",
+                    actor=_actor(caller),
+                    subject=subject_pseudonym(payload["subject"]["bsn"]),
+                    purpose=request.purpose,
+                    case_reference=request.case_reference,
+                    emergency=request.emergency,
+                    outcome=overall_status(d.outcome for d in decisions),
+                    policy_version=policy.version,
+                    decisions=[_audit_decision(d, None, None) for d in decisions],
+                )
+            )
+            body = {"decisions": [decision_json(d, policy) for d in decisions], "audit": _audit_ref(entry)}
+            if idempotency_key:
+                _idempotency_store(
+                    caller=caller, endpoint="decisions", key=idempotency_key, digest=digest, status_code=200, body=body
+                )
+    except IntegrityError:
+        replay = idempotent_replay(caller=caller, endpoint="decisions", key=idempotency_key, digest=digest)
+        if replay is not None:
+            return replay
+        raise audit_unavailable() from None
+    except AuditWriteError:
+        raise audit_unavailable() from None
+    return StoredResponse(200, body)
+
+
+_KNOWN_FIELDS = frozenset(
+    {"", "subject", "categories", "purpose", "case_reference", "emergency", "justification", "providers",
+     "X-Acting-User", "Idempotency-Key", "cursor"}
+)
+
+
+def _safe_field(field: str) -> str:
+    """The field path as far as it is ours: a client's unknown member names never enter the trail."""
+    root = re.split(r"[.\[]", field, maxsplit=1)[0]
+    if root not in _KNOWN_FIELDS:
+        return "(unknown field)"
+    if root == "providers":
+        return "providers"
+    return field if re.fullmatch(r"[a-zA-Z_-]+(\[\d{1,2}\])?(\.[a-z_]+)?", field) else root
+
+
+def rejected_attempt_record(
+    *, caller: Caller, method: str, path: str, status_code: int, code: str, errors: list[dict[str, str]]
+) -> None:
+    """Audit an authenticated request that was refused (api.md: a rejected request is still audited).
+
+    Only the path, the status, the problem code and the failing field names and codes are kept: a rejected
+    body may hold anything, so none of its values enter the trail.
+    """
+    try:
+        with transaction.atomic():
+            audit_append(
+                EntryDraft(
+                    kind="rejected",
+                    actor=_actor(caller),
+                    outcome=code or "rejected",
+                    detail={
+                        "method": method[:10],
+                        "path": path[:200],
+                        "status": status_code,
+                        "errors": [
+                            {"field": _safe_field(str(e.get("field", ""))), "code": str(e.get("code", ""))[:64]}
+                            for e in errors[:50]
+                        ],
+                    },
+                )
+            )
+    except AuditWriteError:
+        # The request is refused either way and releases nothing; the failure is in the server log.
+        import logging
+
+        logging.getLogger(__name__).exception("could not audit a rejected attempt")

@@ -1,0 +1,209 @@
+"""Settings for Veilig Delen, read from the environment in this one place.
+
+Every variable has a default that is safe for the demo (SQLite, demo mode off unless asked for) and a
+system check (``gateway/checks.py``) for the values that can be wrong in production.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("GATEWAY_DATA_DIR", BASE_DIR / "data"))
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    return int(value) if value.strip() else default
+
+
+# The demo's well-known secrets. The system checks refuse them outside demo mode.
+DEMO_SECRET_KEY = "insecure-demo-secret-key-do-not-use-in-production"  # noqa: S105
+DEMO_PSEUDONYM_KEY = "insecure-demo-pseudonym-key"
+
+DEBUG = env_bool("DEBUG", False)
+GATEWAY_DEMO = env_bool("GATEWAY_DEMO", False)
+SECRET_KEY = os.environ.get("SECRET_KEY") or DEMO_SECRET_KEY
+if not DEBUG and not GATEWAY_DEMO:
+    # Production refuses to start with a secret from this file (product.md, "Runs as").
+    from django.core.exceptions import ImproperlyConfigured
+
+    for _name in ("SECRET_KEY", "GATEWAY_PSEUDONYM_KEY"):
+        if not os.environ.get(_name):
+            raise ImproperlyConfigured(f"{_name} must be set outside demo mode (GATEWAY_DEMO=1 for the demo).")
+ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver").split(",")]
+
+# Keyed pseudonym of a BSN in the audit trail (HMAC-SHA256). Changing it breaks the link between old and new
+# entries about the same person, so it is rotated only with a documented re-keying (docs/operations.md).
+GATEWAY_PSEUDONYM_KEY = os.environ.get("GATEWAY_PSEUDONYM_KEY") or DEMO_PSEUDONYM_KEY
+GATEWAY_GNUPGHOME = Path(os.environ.get("GATEWAY_GNUPGHOME", DATA_DIR / "gnupg"))
+GATEWAY_AUDIT_ORIGIN = os.environ.get("GATEWAY_AUDIT_ORIGIN", "veilig-delen.local/audit/v1")
+GATEWAY_PROVIDER_TIMEOUT = float(os.environ.get("GATEWAY_PROVIDER_TIMEOUT", "5"))
+GATEWAY_PROVIDER_RETRIES = env_int("GATEWAY_PROVIDER_RETRIES", 2)
+GATEWAY_IDEMPOTENCY_HOURS = env_int("GATEWAY_IDEMPOTENCY_HOURS", 24)
+GATEWAY_MAX_BODY_BYTES = 64 * 1024
+GATEWAY_CLIENT_RATE = os.environ.get("GATEWAY_CLIENT_RATE", "600/min")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "oauth2_provider",
+    "auditlog",
+    "consent",
+    "audit",
+    "gateway",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "gateway.api.middleware.BodySizeLimitMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "auditlog.middleware.AuditlogMiddleware",
+]
+
+ROOT_URLCONF = "gateway.urls"
+WSGI_APPLICATION = "gateway.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'veilig-delen.sqlite3'}",
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of deadlocking on upgrade.
+    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["CACHE_URL"]}
+        if os.environ.get("CACHE_URL")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "nl"
+LANGUAGES = [("nl", "Nederlands"), ("en", "English")]
+TIME_ZONE = "Europe/Amsterdam"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", DATA_DIR / "static"))
+WHITENOISE_USE_FINDERS = True
+DATA_UPLOAD_MAX_MEMORY_SIZE = GATEWAY_MAX_BODY_BYTES
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+if not DEBUG and not GATEWAY_DEMO:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- OAuth2 (django-oauth-toolkit) ---------------------------------------------------------------------------
+OAUTH2_PROVIDER_APPLICATION_MODEL = "gateway.Application"
+OAUTH2_PROVIDER = {
+    "SCOPES": {
+        "requests": "Create and read the organisation's own information requests and dry runs",
+        "consents": "Record and withdraw consents (sectors allowed to record consent)",
+        "provider": "Decide on pending requests addressed to the organisation as data holder",
+        "audit": "Read audit checkpoints and proofs",
+    },
+    "SCOPES_BACKEND_CLASS": "gateway.oauth.OrganisationScopes",
+    "OAUTH2_VALIDATOR_CLASS": "gateway.oauth.GatewayOAuth2Validator",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("GATEWAY_TOKEN_SECONDS", 600),
+    # Store only the SHA-256 checksum of access tokens, never the bearer value (RFC 9700 §4.x).
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "ALLOWED_GRANT_TYPES": ["client-credentials"],
+    "PKCE_REQUIRED": True,
+}
+
+# --- REST framework and OpenAPI ------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["gateway.api.auth.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["gateway.api.parsers.StrictJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["gateway.api.renderers.GatewayJSONRenderer"],
+    "EXCEPTION_HANDLER": "gateway.api.problems.problem_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["gateway.api.throttling.ClientRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"client": GATEWAY_CLIENT_RATE},
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Veilig Delen partner API",
+    "DESCRIPTION": "Consent and audit gateway for data sharing between the partners of the Centrum Huiselijk "
+    "Geweld en Kindermishandeling and the Zorg- en Veiligheidshuizen. See docs/api.md.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Celery --------------------------------------------------------------------------------------------------
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "memory://" if GATEWAY_DEMO else "redis://127.0.0.1:6379/0")
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = "UTC"
+
+# --- django-auditlog -----------------------------------------------------------------------------------------
+AUDITLOG_INCLUDE_ALL_MODELS = False
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}, "httpx": {"level": "WARNING"}},
+}

@@ -1,0 +1,29 @@
+"""URL map: the OAuth endpoints, the partner API v1 with its schema and docs, health, admin."""
+
+from django.contrib import admin
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from oauth2_provider import views as oauth_views
+
+from gateway.api import views
+
+api_v1 = [
+    path("api/v1/requests", views.InformationRequestListView.as_view(), name="requests"),
+    path("api/v1/requests/<str:request_id>", views.InformationRequestDetailView.as_view(), name="request-detail"),
+    path("api/v1/decisions", views.DecisionCheckView.as_view(), name="decisions"),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/v1/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+]
+
+urlpatterns = [
+    path("oauth/token/", oauth_views.TokenView.as_view(), name="oauth-token"),
+    path("oauth/introspect/", oauth_views.IntrospectTokenView.as_view(), name="oauth-introspect"),
+    *api_v1,
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "gateway.api.problems.handler404"
+handler500 = "gateway.api.problems.handler500"
