@@ -11,7 +11,7 @@ from audit.models import AuditEntry
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AuditEntryAdmin(admin.ModelAdmin):
     list_display = ("index", "kind", "at", "organisation", "purpose", "outcome", "emergency")
     list_filter = ("kind", "outcome", "emergency")
     readonly_fields = [f.name for f in AuditEntry._meta.fields]

@@ -12,47 +12,55 @@ from consent.services import sharing_rule_save
 
 
 @admin.register(models.Sector)
-class SectorAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class SectorAdmin(admin.ModelAdmin):
     list_display = ("code", "name_nl", "name_en", "may_record_consent")
     search_fields = ("code", "name_nl", "name_en")
 
 
 @admin.register(models.Organisation)
-class OrganisationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class OrganisationAdmin(admin.ModelAdmin):
     list_display = ("slug", "name", "sector", "regime", "professional_secrecy", "active")
     list_filter = ("sector", "regime", "active")
     search_fields = ("slug", "name")
 
 
-class CategoryFieldInline(admin.TabularInline):  # type: ignore[type-arg]
+class CategoryFieldInline(admin.TabularInline):
     model = models.CategoryField
     extra = 0
 
 
 @admin.register(models.DataCategory)
-class DataCategoryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class DataCategoryAdmin(admin.ModelAdmin):
     list_display = ("code", "name_en", "sensitivity", "regime")
     list_filter = ("sensitivity", "regime")
     inlines = [CategoryFieldInline]
 
 
 @admin.register(models.Purpose)
-class PurposeAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class PurposeAdmin(admin.ModelAdmin):
     list_display = ("code", "name_nl", "name_en")
 
 
 @admin.register(models.LegalBasis)
-class LegalBasisAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class LegalBasisAdmin(admin.ModelAdmin):
     list_display = ("code", "kind", "reference", "requires_consent", "holder_decides", "needs_confirmation")
     list_filter = ("kind", "needs_confirmation", "holder_decides")
     search_fields = ("code", "reference")
 
 
 @admin.register(models.SharingRule)
-class SharingRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class SharingRuleAdmin(admin.ModelAdmin):
     list_display = (
-        "code", "version", "provider_sector", "provider_organisation", "recipient_sector",
-        "recipient_organisation", "legal_basis", "holder_decides", "emergency_only", "active",
+        "code",
+        "version",
+        "provider_sector",
+        "provider_organisation",
+        "recipient_sector",
+        "recipient_organisation",
+        "legal_basis",
+        "holder_decides",
+        "emergency_only",
+        "active",
     )
     list_filter = ("legal_basis", "active", "holder_decides", "emergency_only")
     filter_horizontal = ("categories", "purposes")
@@ -67,7 +75,7 @@ class SharingRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(models.PolicyVersion)
-class PolicyVersionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class PolicyVersionAdmin(admin.ModelAdmin):
     list_display = ("number", "digest", "created_at")
     readonly_fields = ("number", "digest", "snapshot", "created_at")
 
@@ -81,44 +89,44 @@ class PolicyVersionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
 
-class RelationInline(admin.TabularInline):  # type: ignore[type-arg]
+class RelationInline(admin.TabularInline):
     model = models.Relation
     fk_name = "person"
     extra = 0
 
 
 @admin.register(models.Person)
-class PersonAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class PersonAdmin(admin.ModelAdmin):
     list_display = ("given_name", "family_name", "date_of_birth", "able_to_judge")
     search_fields = ("bsn", "family_name")
     inlines = [RelationInline]
 
 
-class CasePersonInline(admin.TabularInline):  # type: ignore[type-arg]
+class CasePersonInline(admin.TabularInline):
     model = models.CasePerson
     extra = 0
 
 
-class MeasureInline(admin.TabularInline):  # type: ignore[type-arg]
+class MeasureInline(admin.TabularInline):
     model = models.Measure
     extra = 0
 
 
 @admin.register(models.Case)
-class CaseAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class CaseAdmin(admin.ModelAdmin):
     list_display = ("reference", "type", "phase", "lead_organisation")
     list_filter = ("phase",)
     filter_horizontal = ("participants",)
     inlines = [CasePersonInline, MeasureInline]
 
 
-class ConsentGiverInline(admin.TabularInline):  # type: ignore[type-arg]
+class ConsentGiverInline(admin.TabularInline):
     model = models.ConsentGiver
     extra = 0
 
 
 @admin.register(models.Consent)
-class ConsentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ConsentAdmin(admin.ModelAdmin):
     list_display = ("id", "subject", "status", "explicit", "valid_from", "valid_until", "recorded_by")
     list_filter = ("status", "explicit")
     filter_horizontal = ("purposes", "categories", "recipient_organisations", "recipient_sectors")
@@ -126,7 +134,7 @@ class ConsentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(models.Restriction)
-class RestrictionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class RestrictionAdmin(admin.ModelAdmin):
     list_display = ("person", "kind", "set_by", "review_date", "active")
     list_filter = ("kind", "active")
     filter_horizontal = ("categories", "allowed_organisations", "allowed_sectors")

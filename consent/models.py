@@ -37,7 +37,7 @@ class Sector(models.Model):
         return self.code
 
 
-class Organisation(models.Model):
+class Organisation(models.Model):  # type: ignore[django-manager-missing]  # swappable OAuth model
     """A partner organisation: the requester of information (through its OAuth clients) and a data holder."""
 
     slug = models.SlugField(max_length=64, unique=True)
@@ -177,8 +177,7 @@ class SharingRule(models.Model):
                 name="rule_names_provider",
             ),
             models.CheckConstraint(
-                condition=models.Q(recipient_sector__isnull=False)
-                | models.Q(recipient_organisation__isnull=False),
+                condition=models.Q(recipient_sector__isnull=False) | models.Q(recipient_organisation__isnull=False),
                 name="rule_names_recipient",
             ),
         ]
@@ -213,7 +212,8 @@ class Person(models.Model):
     family_name = models.CharField(max_length=100)
     date_of_birth = models.DateField()
     able_to_judge = models.BooleanField(
-        default=True, help_text="Able to judge their own interests (wilsbekwaam); if not, the younger band applies."
+        default=True,
+        help_text="Able to judge their own interests (wilsbekwaam); if not, the younger band applies.",
     )
 
     class Meta:
@@ -338,6 +338,9 @@ class ConsentGiver(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["consent", "person"], name="uniq_consent_giver")]
+
+    def __str__(self) -> str:
+        return f"{self.person} ({self.capacity})"
 
 
 class Restriction(models.Model):

@@ -135,7 +135,10 @@ class Policy:
             },
             categories={
                 c["code"]: CategoryView(
-                    c["code"], c["sensitivity"], c["regime"], tuple((f["name"], f["type"]) for f in c["fields"])
+                    c["code"],
+                    c["sensitivity"],
+                    c["regime"],
+                    tuple((f["name"], f["type"]) for f in c["fields"]),
                 )
                 for c in snapshot["categories"]
             },
@@ -290,7 +293,11 @@ def _matches(org: str | None, sector: str | None, rule_org: str | None, rule_sec
 
 
 def _consent_check(
-    request: DecisionRequest, category: str, basis: BasisView, facts: SubjectFacts, requester_sector: str | None
+    request: DecisionRequest,
+    category: str,
+    basis: BasisView,
+    facts: SubjectFacts,
+    requester_sector: str | None,
 ) -> tuple[int | None, Reason | None]:
     """Find a consent that covers exactly this request; else the most telling reason why none does."""
     in_scope = [
@@ -393,9 +400,7 @@ def _restriction_denial(
     return None
 
 
-def decide_category(
-    request: DecisionRequest, category: str, policy: Policy, facts: SubjectFacts
-) -> CategoryDecision:
+def decide_category(request: DecisionRequest, category: str, policy: Policy, facts: SubjectFacts) -> CategoryDecision:
     """Decide one category (see the module docstring for the order of the checks)."""
     provider = request.providers.get(category)
     requester_sector = policy.sector_of(request.requester)

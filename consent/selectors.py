@@ -29,7 +29,11 @@ from consent.policy import ConsentFact, Policy, RestrictionFact, SubjectFacts
 def policy_snapshot_build() -> dict[str, Any]:
     """All policy data as one JSON document, in a stable order (the input of the decision)."""
     rules = SharingRule.objects.select_related(
-        "provider_sector", "provider_organisation", "recipient_sector", "recipient_organisation", "legal_basis"
+        "provider_sector",
+        "provider_organisation",
+        "recipient_sector",
+        "recipient_organisation",
+        "legal_basis",
     ).prefetch_related("categories", "purposes")
     return {
         "organisations": [

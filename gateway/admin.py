@@ -11,19 +11,19 @@ from gateway import models
 
 
 @admin.register(models.HolderEndpoint)
-class HolderEndpointAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class HolderEndpointAdmin(admin.ModelAdmin):
     list_display = ("organisation", "kind", "url", "active")
     list_filter = ("kind", "active")
     filter_horizontal = ("categories",)
 
 
 @admin.register(models.BuiltinRecord)
-class BuiltinRecordAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class BuiltinRecordAdmin(admin.ModelAdmin):
     list_display = ("organisation", "category", "bsn")
     list_filter = ("organisation", "category")
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -34,11 +34,20 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
 
-class RequestDecisionInline(admin.TabularInline):  # type: ignore[type-arg]
+class RequestDecisionInline(admin.TabularInline):
     model = models.RequestDecision
     extra = 0
     can_delete = False
-    readonly_fields = ("category", "provider", "outcome", "rule", "rule_version", "legal_basis", "consent_id", "reasons")
+    readonly_fields = (
+        "category",
+        "provider",
+        "outcome",
+        "rule",
+        "rule_version",
+        "legal_basis",
+        "consent_id",
+        "reasons",
+    )
     fields = readonly_fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

@@ -14,7 +14,11 @@ def check_production_guards(app_configs: Any, **kwargs: Any) -> list[Error | War
     oauth = settings.OAUTH2_PROVIDER
     if not oauth.get("COMPLIANT_BCP_RFC9700_TOKEN_STORAGE"):
         messages.append(
-            Error("Access tokens would be stored in plain text.", hint="Keep token redaction on.", id="gateway.E003")
+            Error(
+                "Access tokens would be stored in plain text.",
+                hint="Keep token redaction on.",
+                id="gateway.E003",
+            )
         )
     if settings.GATEWAY_DEMO and not settings.DEBUG and settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         messages.append(

@@ -14,7 +14,7 @@ class Application(AbstractApplication):
     """An OAuth2 client of a partner system. It belongs to exactly one organisation, which is the requester
     of everything the client asks; its scopes are limited by :class:`gateway.oauth.OrganisationScopes`."""
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="applications")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="applications")  # type: ignore[var-annotated]
 
     class Meta(AbstractApplication.Meta):
         swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
@@ -33,7 +33,9 @@ class HolderEndpoint(models.Model):
     kind = models.CharField(max_length=16, choices=choices.ProviderKind.choices, default=choices.ProviderKind.HTTP)
     url = models.URLField(blank=True)
     credential_env = models.CharField(
-        max_length=100, blank=True, help_text="Environment variable holding the bearer credential for the holder."
+        max_length=100,
+        blank=True,
+        help_text="Environment variable holding the bearer credential for the holder.",
     )
     timeout_seconds = models.FloatField(null=True, blank=True, help_text="Default: GATEWAY_PROVIDER_TIMEOUT.")
     active = models.BooleanField(default=True)
@@ -51,9 +53,10 @@ class BuiltinRecord(models.Model):
     data = models.JSONField()
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["organisation", "category", "bsn"], name="uniq_builtin_record")
-        ]
+        constraints = [models.UniqueConstraint(fields=["organisation", "category", "bsn"], name="uniq_builtin_record")]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id}/{self.category_id}"
 
 
 class RequestStatus(models.TextChoices):
@@ -112,6 +115,9 @@ class RequestDecision(models.Model):
         ordering = ["request", "position"]
         constraints = [models.UniqueConstraint(fields=["request", "position"], name="uniq_decision_position")]
 
+    def __str__(self) -> str:
+        return f"{self.request_id} {self.category}: {self.outcome}"
+
 
 class IdempotencyRecord(models.Model):
     """The first response to an ``Idempotency-Key``, returned again for a retry of the same body.
@@ -128,6 +134,7 @@ class IdempotencyRecord(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["organisation", "endpoint", "key"], name="uniq_idempotency_key")
-        ]
+        constraints = [models.UniqueConstraint(fields=["organisation", "endpoint", "key"], name="uniq_idempotency_key")]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint}:{self.key}"

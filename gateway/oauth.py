@@ -36,7 +36,9 @@ class OrganisationScopes(BaseScopes):
     def get_all_scopes(self) -> dict[str, str]:
         return dict(oauth2_settings.SCOPES)
 
-    def get_available_scopes(self, application: Any = None, request: Any = None, *args: Any, **kwargs: Any) -> list[str]:
+    def get_available_scopes(
+        self, application: Any = None, request: Any = None, *args: Any, **kwargs: Any
+    ) -> list[str]:
         return organisation_scopes(application)
 
     def get_default_scopes(self, application: Any = None, request: Any = None, *args: Any, **kwargs: Any) -> list[str]:

@@ -74,7 +74,11 @@ def holders_resolve(
         if category in named:
             if named[category] not in candidates:
                 errors.append(
-                    field_error(f"providers.{category}", "not_a_holder", f"{named[category]} does not hold {category}.")
+                    field_error(
+                        f"providers.{category}",
+                        "not_a_holder",
+                        f"{named[category]} does not hold {category}.",
+                    )
                 )
             resolved[category] = named[category]
         elif len(candidates) <= 1:
@@ -166,17 +170,23 @@ def idempotent_replay(*, caller: Caller, endpoint: str, key: str | None, digest:
         return None
     if record.body_sha256 != digest:
         raise Problem(
-            409, "idempotency_conflict", "Idempotency key reused",
+            409,
+            "idempotency_conflict",
+            "Idempotency key reused",
             "This Idempotency-Key was used with a different body.",
         )
     try:
         body = json.loads(_fernet().decrypt(bytes(record.response_encrypted)))
     except InvalidToken:
-        raise Problem(409, "idempotency_conflict", "Idempotency key reused", "The stored response cannot be read.") from None
+        raise Problem(
+            409, "idempotency_conflict", "Idempotency key reused", "The stored response cannot be read."
+        ) from None
     return StoredResponse(record.status_code, body)
 
 
-def _idempotency_store(*, caller: Caller, endpoint: str, key: str, digest: str, status_code: int, body: dict[str, Any]) -> None:
+def _idempotency_store(
+    *, caller: Caller, endpoint: str, key: str, digest: str, status_code: int, body: dict[str, Any]
+) -> None:
     cutoff = timezone.now() - dt.timedelta(hours=settings.GATEWAY_IDEMPOTENCY_HOURS)
     IdempotencyRecord.objects.filter(
         organisation=caller.organisation, endpoint=endpoint, key=key, created_at__lt=cutoff
@@ -207,7 +217,9 @@ def _decision_request(caller: Caller, payload: dict[str, Any], providers: dict[s
     )
 
 
-def _decide(caller: Caller, payload: dict[str, Any], policy: Policy) -> tuple[DecisionRequest, tuple[CategoryDecision, ...]]:
+def _decide(
+    caller: Caller, payload: dict[str, Any], policy: Policy
+) -> tuple[DecisionRequest, tuple[CategoryDecision, ...]]:
     providers = holders_resolve(
         categories=payload["categories"],
         named=payload["providers"],
@@ -228,7 +240,9 @@ def _actor(caller: Caller) -> Actor:
 
 def audit_unavailable() -> Problem:
     return Problem(
-        503, "audit_unavailable", "Audit trail unavailable",
+        503,
+        "audit_unavailable",
+        "Audit trail unavailable",
         "The decision could not be recorded in the audit trail, so nothing was released. Try again later.",
         headers={"Retry-After": "5"},
     )
@@ -273,7 +287,12 @@ def information_request_submit(
                     rule_version=decision.rule_version,
                     legal_basis=decision.legal_basis,
                     consent=decision.consent,
-                    reasons=(Reason("provider_unavailable", "The data holder could not be reached; nothing was released."),),
+                    reasons=(
+                        Reason(
+                            "provider_unavailable",
+                            "The data holder could not be reached; nothing was released.",
+                        ),
+                    ),
                     emergency_access=decision.emergency_access,
                 )
             )
@@ -297,9 +316,7 @@ def information_request_submit(
                     reference=request_id,
                     outcome=status,
                     policy_version=policy.version,
-                    decisions=[
-                        _audit_decision(d, *(released.get(d.category) or (None, None))) for d in final
-                    ],
+                    decisions=[_audit_decision(d, *(released.get(d.category) or (None, None))) for d in final],
                 )
             )
             stored = InformationRequest.objects.create(
@@ -343,8 +360,12 @@ def information_request_submit(
             body = request_json(stored, policy, final, data)
             if idempotency_key:
                 _idempotency_store(
-                    caller=caller, endpoint="requests", key=idempotency_key, digest=digest,
-                    status_code=status_code, body=body,
+                    caller=caller,
+                    endpoint="requests",
+                    key=idempotency_key,
+                    digest=digest,
+                    status_code=status_code,
+                    body=body,
                 )
     except IntegrityError:
         # Two retries with the same Idempotency-Key raced: the other one committed; answer as it did.
@@ -395,7 +416,9 @@ def stored_decision_json(d: RequestDecision) -> dict[str, Any]:
     }
 
 
-def decision_check(*, caller: Caller, payload: dict[str, Any], policy: Policy, idempotency_key: str | None) -> StoredResponse:
+def decision_check(
+    *, caller: Caller, payload: dict[str, Any], policy: Policy, idempotency_key: str | None
+) -> StoredResponse:
     """A dry run: the decisions a request would get, without fetching or releasing; audited as ``check``."""
     digest = body_digest(payload)
     replay = idempotent_replay(caller=caller, endpoint="decisions", key=idempotency_key, digest=digest)
@@ -420,7 +443,12 @@ def decision_check(*, caller: Caller, payload: dict[str, Any], policy: Policy, i
             body = {"decisions": [decision_json(d, policy) for d in decisions], "audit": _audit_ref(entry)}
             if idempotency_key:
                 _idempotency_store(
-                    caller=caller, endpoint="decisions", key=idempotency_key, digest=digest, status_code=200, body=body
+                    caller=caller,
+                    endpoint="decisions",
+                    key=idempotency_key,
+                    digest=digest,
+                    status_code=200,
+                    body=body,
                 )
     except IntegrityError:
         replay = idempotent_replay(caller=caller, endpoint="decisions", key=idempotency_key, digest=digest)
@@ -433,8 +461,19 @@ def decision_check(*, caller: Caller, payload: dict[str, Any], policy: Policy, i
 
 
 _KNOWN_FIELDS = frozenset(
-    {"", "subject", "categories", "purpose", "case_reference", "emergency", "justification", "providers",
-     "X-Acting-User", "Idempotency-Key", "cursor"}
+    {
+        "",
+        "subject",
+        "categories",
+        "purpose",
+        "case_reference",
+        "emergency",
+        "justification",
+        "providers",
+        "X-Acting-User",
+        "Idempotency-Key",
+        "cursor",
+    }
 )
 
 
@@ -468,7 +507,10 @@ def rejected_attempt_record(
                         "path": path[:200],
                         "status": status_code,
                         "errors": [
-                            {"field": _safe_field(str(e.get("field", ""))), "code": str(e.get("code", ""))[:64]}
+                            {
+                                "field": _safe_field(str(e.get("field", ""))),
+                                "code": str(e.get("code", ""))[:64],
+                            }
                             for e in errors[:50]
                         ],
                     },

@@ -9,7 +9,11 @@ from gateway.api import views
 
 api_v1 = [
     path("api/v1/requests", views.InformationRequestListView.as_view(), name="requests"),
-    path("api/v1/requests/<str:request_id>", views.InformationRequestDetailView.as_view(), name="request-detail"),
+    path(
+        "api/v1/requests/<str:request_id>",
+        views.InformationRequestDetailView.as_view(),
+        name="request-detail",
+    ),
     path("api/v1/decisions", views.DecisionCheckView.as_view(), name="decisions"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -22,11 +22,17 @@ class BodySizeLimitMiddleware:
             try:
                 length = int(raw)
             except ValueError:
-                return problem_json(request, 400, "malformed_body", "Malformed request", "Content-Length is not a number.")
+                return problem_json(
+                    request, 400, "malformed_body", "Malformed request", "Content-Length is not a number."
+                )
             if length > settings.GATEWAY_MAX_BODY_BYTES:
                 self._audit(request)
                 return problem_json(
-                    request, 413, "body_too_large", "Request body too large", "The body is larger than 64 KiB."
+                    request,
+                    413,
+                    "body_too_large",
+                    "Request body too large",
+                    "The body is larger than 64 KiB.",
                 )
         return self.get_response(request)
 
@@ -38,6 +44,10 @@ class BodySizeLimitMiddleware:
         caller = caller_from_meta(request.META)
         if caller is not None:
             rejected_attempt_record(
-                caller=caller, method=request.method or "", path=request.path, status_code=413,
-                code="body_too_large", errors=[],
+                caller=caller,
+                method=request.method or "",
+                path=request.path,
+                status_code=413,
+                code="body_too_large",
+                errors=[],
             )

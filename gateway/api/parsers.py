@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
@@ -38,12 +39,12 @@ def _depth(value: Any, level: int = 0) -> int:
 class StrictJSONParser(BaseParser):
     media_type = "application/json"
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
         charset = ""
         if media_type and "charset=" in media_type.lower():
             charset = media_type.lower().split("charset=", 1)[1].split(";")[0].strip().strip('"')
         if charset and charset not in ("utf-8", "utf8"):
-            raise exceptions.UnsupportedMediaType(media_type)
+            raise exceptions.UnsupportedMediaType(media_type or "")
         try:
             raw = stream.read() if stream is not None else b""
         except RequestDataTooBig:

@@ -50,7 +50,9 @@ def invalid_request(errors: list[dict[str, str]], detail: str = "The request is 
     return Problem(400, "invalid_request", "Invalid request", detail, errors)
 
 
-def problem_body(status_code: int, code: str, title: str, detail: str, errors: list[dict[str, str]] | None) -> dict[str, Any]:
+def problem_body(
+    status_code: int, code: str, title: str, detail: str, errors: list[dict[str, str]] | None
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + code,
         "title": title,
@@ -146,14 +148,21 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
 
 def _problem_for(exc: Exception) -> Response | None:
     if isinstance(exc, Problem):
-        return problem_response(exc.status_code, exc.problem_code, exc.title, exc.problem_detail, exc.errors, exc.headers)
+        return problem_response(
+            exc.status_code, exc.problem_code, exc.title, exc.problem_detail, exc.errors, exc.headers
+        )
     if isinstance(exc, exceptions.ValidationError):
-        return problem_response(400, "invalid_request", "Invalid request", "The request is not valid.", flatten_errors(exc.detail))
+        return problem_response(
+            400, "invalid_request", "Invalid request", "The request is not valid.", flatten_errors(exc.detail)
+        )
     if isinstance(exc, exceptions.ParseError):
         return problem_response(400, "malformed_body", "Malformed request body", str(exc.detail))
     if isinstance(exc, exceptions.UnsupportedMediaType):
         return problem_response(
-            415, "unsupported_media_type", "Unsupported media type", "Send the body as application/json in UTF-8."
+            415,
+            "unsupported_media_type",
+            "Unsupported media type",
+            "Send the body as application/json in UTF-8.",
         )
     if isinstance(exc, RequestDataTooBig):
         return problem_response(413, "body_too_large", "Request body too large", "The body is larger than 64 KiB.")
@@ -173,7 +182,7 @@ def _problem_for(exc: Exception) -> Response | None:
     if isinstance(exc, exceptions.NotAcceptable):
         return problem_response(406, "not_acceptable", "Not acceptable", "This API answers in JSON.")
     if isinstance(exc, exceptions.Throttled):
-        wait = int(exc.wait or 1)
+        wait = int(getattr(exc, "wait", None) or 1)
         return problem_response(
             429,
             "rate_limited",
@@ -188,7 +197,11 @@ def _problem_for(exc: Exception) -> Response | None:
 
 def problem_json(request: HttpRequest, status_code: int, code: str, title: str, detail: str) -> JsonResponse:
     """A problem response outside DRF (Django's 404/500 handlers, middleware)."""
-    return JsonResponse(problem_body(status_code, code, title, detail, None), status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+    return JsonResponse(
+        problem_body(status_code, code, title, detail, None),
+        status=status_code,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )
 
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
@@ -198,5 +211,9 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Json
 def handler500(request: HttpRequest) -> JsonResponse:
     logger.error("unhandled error on %s %s", request.method, request.path)
     return problem_json(
-        request, status.HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "Internal error", "Nothing was released."
+        request,
+        status.HTTP_500_INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "Internal error",
+        "Nothing was released.",
     )

@@ -18,7 +18,7 @@ JUSTIFICATION_MIN = 20
 JUSTIFICATION_MAX = 2000
 
 
-class StrictSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class StrictSerializer(serializers.Serializer):
     """Rejects members it does not know instead of ignoring them."""
 
     def to_internal_value(self, data: Any) -> Any:
@@ -26,7 +26,10 @@ class StrictSerializer(serializers.Serializer):  # type: ignore[type-arg]
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError(
-                    {name: [serializers.ErrorDetail("This field is not part of the API.", "unknown_field")] for name in unknown}
+                    {
+                        name: [serializers.ErrorDetail("This field is not part of the API.", "unknown_field")]
+                        for name in unknown
+                    }
                 )
         return super().to_internal_value(data)
 
@@ -61,18 +64,24 @@ class SubjectSerializer(StrictSerializer):
 class InformationRequestInSerializer(StrictSerializer):
     subject = SubjectSerializer()
     categories = serializers.ListField(
-        child=StrictCharField(max_length=64), min_length=1, max_length=MAX_CATEGORIES,
+        child=StrictCharField(max_length=64),
+        min_length=1,
+        max_length=MAX_CATEGORIES,
         help_text="1 to 20 distinct data category codes.",
     )
     purpose = StrictCharField(max_length=64)
     case_reference = StrictCharField(max_length=64, required=False, allow_null=True)
     emergency = StrictBooleanField(required=False, default=False)
     justification = StrictCharField(
-        max_length=JUSTIFICATION_MAX, required=False, allow_null=True, trim_whitespace=True,
+        max_length=JUSTIFICATION_MAX,
+        required=False,
+        allow_null=True,
+        trim_whitespace=True,
         help_text="20 to 2,000 characters; required for emergency access and where the legal basis demands it.",
     )
     providers = serializers.DictField(
-        child=StrictCharField(max_length=64), required=False,
+        child=StrictCharField(max_length=64),
+        required=False,
         help_text="Optional: the holding organisation per category, where more than one holds it.",
     )
 
@@ -109,7 +118,8 @@ class InformationRequestInSerializer(StrictSerializer):
         elif attrs.get("emergency") and not justification:
             errors["justification"] = [
                 serializers.ErrorDetail(
-                    "Emergency access needs a justification of 20 to 2,000 characters.", "justification_required"
+                    "Emergency access needs a justification of 20 to 2,000 characters.",
+                    "justification_required",
                 )
             ]
         if errors:
@@ -120,23 +130,32 @@ class InformationRequestInSerializer(StrictSerializer):
         return attrs
 
 
-class LegalBasisOutSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class LegalBasisOutSerializer(serializers.Serializer):
     code = serializers.CharField()
     reference = serializers.CharField()
 
 
-class ReasonOutSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ReasonOutSerializer(serializers.Serializer):
     code = serializers.ChoiceField(
         choices=[
-            "no_rule", "purpose_not_allowed", "no_consent", "consent_withdrawn", "consent_expired",
-            "consent_incomplete", "not_case_participant", "condition_not_met", "restricted",
-            "justification_required", "holder_declined", "provider_unavailable",
+            "no_rule",
+            "purpose_not_allowed",
+            "no_consent",
+            "consent_withdrawn",
+            "consent_expired",
+            "consent_incomplete",
+            "not_case_participant",
+            "condition_not_met",
+            "restricted",
+            "justification_required",
+            "holder_declined",
+            "provider_unavailable",
         ]
     )
     message = serializers.CharField()
 
 
-class DecisionOutSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class DecisionOutSerializer(serializers.Serializer):
     category = serializers.CharField()
     provider = serializers.CharField(allow_null=True)
     outcome = serializers.ChoiceField(choices=["permit", "deny", "pending", "error"])
@@ -148,12 +167,12 @@ class DecisionOutSerializer(serializers.Serializer):  # type: ignore[type-arg]
     emergency_access = serializers.BooleanField()
 
 
-class AuditRefSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class AuditRefSerializer(serializers.Serializer):
     index = serializers.IntegerField()
     leaf_hash = serializers.CharField()
 
 
-class InformationRequestOutSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class InformationRequestOutSerializer(serializers.Serializer):
     id = serializers.CharField()
     status = serializers.ChoiceField(choices=["released", "partial", "denied", "pending"])
     created_at = serializers.DateTimeField()
@@ -161,7 +180,7 @@ class InformationRequestOutSerializer(serializers.Serializer):  # type: ignore[t
     case_reference = serializers.CharField(allow_null=True)
     emergency = serializers.BooleanField()
     decisions = DecisionOutSerializer(many=True)
-    data = serializers.DictField(
+    data = serializers.DictField(  # type: ignore[assignment]  # the API member is called data
         allow_null=True,
         help_text="Released data per permitted category (null where the holder has nothing). Present only in "
         "the response that released it; the gateway keeps no copy.",
@@ -169,15 +188,15 @@ class InformationRequestOutSerializer(serializers.Serializer):  # type: ignore[t
     audit = AuditRefSerializer()
 
 
-class DryRunOutSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class DryRunOutSerializer(serializers.Serializer):
     decisions = DecisionOutSerializer(many=True)
     audit = AuditRefSerializer()
 
 
-class ProblemSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ProblemSerializer(serializers.Serializer):
     type = serializers.CharField()
     title = serializers.CharField()
     status = serializers.IntegerField()
     detail = serializers.CharField()
     code = serializers.CharField()
-    errors = serializers.ListField(child=serializers.DictField(), required=False)
+    errors = serializers.ListField(child=serializers.DictField(), required=False)  # type: ignore[assignment]

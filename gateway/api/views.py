@@ -28,12 +28,18 @@ from gateway.models import InformationRequest
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,64}$")
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
     description="At most 64 printable ASCII characters. The same key with the same body returns the first "
     "response again and writes no second audit entry; with another body it is 409.",
 )
 ACTING_USER_PARAMETER = OpenApiParameter(
-    "X-Acting-User", str, OpenApiParameter.HEADER, required=False,
+    "X-Acting-User",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
     description="Opaque id (at most 128 characters) of the professional on whose behalf the system asks; "
     "recorded in the audit trail, never used for authorisation.",
 )
@@ -66,7 +72,7 @@ def _idempotency_key(request: Request) -> str | None:
     return key
 
 
-class PartnerAPIView(GenericAPIView):  # type: ignore[type-arg]
+class PartnerAPIView(GenericAPIView):
     permission_classes = [HasScope]
     required_scope = "requests"
 
@@ -129,7 +135,11 @@ class InformationRequestDetailView(PartnerAPIView):
 
     @extend_schema(
         operation_id="requests_retrieve",
-        responses={200: InformationRequestOutSerializer, 404: OpenApiResponse(ProblemSerializer), 401: PROBLEMS[401]},
+        responses={
+            200: InformationRequestOutSerializer,
+            404: OpenApiResponse(ProblemSerializer),
+            401: PROBLEMS[401],
+        },
         summary="Read one of the organisation's own requests",
     )
     def get(self, request: Request, request_id: str) -> Response:

@@ -1,0 +1,14 @@
+"""Test settings: production settings with test secrets, PostgreSQL unless DATABASE_URL says otherwise."""
+
+import os
+import tempfile
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789")
+os.environ.setdefault("GATEWAY_PSEUDONYM_KEY", "test-pseudonym-key")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/veilig_delen")
+os.environ.setdefault("GATEWAY_DATA_DIR", os.path.join(tempfile.gettempdir(), "veilig-delen-test-data"))
+
+from gateway.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; production uses the default
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"client": "10000/min"}}  # noqa: F405
