@@ -60,7 +60,7 @@ def install(schema_editor: Any, tables: tuple[str, ...]) -> None:
     else:
         raise RuntimeError(f"append-only triggers are not written for {vendor}")
     for statement in statements:
-        schema_editor.execute(statement)
+        schema_editor.execute(statement, params=None)
 
 
 def remove(schema_editor: Any, tables: tuple[str, ...]) -> None:

@@ -90,9 +90,7 @@ class BearerTokenAuthentication(BaseAuthentication):
             return None
         caller = caller_from_meta(request.META)
         if caller is None:
-            failure = exceptions.AuthenticationFailed("The access token is missing, expired or not valid.")
-            failure.auth_header = REALM + ', error="invalid_token"'  # type: ignore[attr-defined]
-            raise failure
+            raise exceptions.AuthenticationFailed("The access token is missing, expired or not valid.")
         request._request.caller = caller  # type: ignore[attr-defined]  # a bad X-Acting-User is still audited
         acting = _acting_user(request.META)
         caller = Caller(caller.organisation, caller.client_id, caller.scopes, acting_user=acting)
@@ -100,4 +98,6 @@ class BearerTokenAuthentication(BaseAuthentication):
         return PartnerUser(caller), caller
 
     def authenticate_header(self, request: Request) -> str:
+        if request.META.get("HTTP_AUTHORIZATION"):
+            return REALM + ', error="invalid_token"'  # RFC 6750 §3.1: a token was sent but is not valid
         return REALM

@@ -106,7 +106,7 @@ def flatten_errors(detail: Any, path: str = "") -> list[dict[str, str]]:
         for key, value in detail.items():
             if key in ("non_field_errors", "__all__"):
                 child = path
-            elif isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+            elif isinstance(key, int):
                 child = f"{path}[{key}]"
             else:
                 child = f"{path}.{key}" if path else str(key)

@@ -26,6 +26,7 @@ from gateway.api.serializers import (
 from gateway.models import InformationRequest
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,64}$")
+REQUEST_ID = re.compile(r"^req_[0-9A-HJKMNP-TV-Z]{26}$")
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     "Idempotency-Key",
@@ -65,7 +66,7 @@ def _idempotency_key(request: Request) -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
-    if not IDEMPOTENCY_KEY.match(key):
+    if not IDEMPOTENCY_KEY.fullmatch(key):
         raise invalid_request(
             [field_error("Idempotency-Key", "invalid", "At most 64 printable ASCII characters, no spaces.")]
         )
@@ -144,9 +145,11 @@ class InformationRequestDetailView(PartnerAPIView):
     )
     def get(self, request: Request, request_id: str) -> Response:
         stored = (
-            InformationRequest.objects.filter(id=request_id[:40], organisation=_caller(request).organisation)
+            InformationRequest.objects.filter(id=request_id, organisation=_caller(request).organisation)
             .prefetch_related("decisions")
             .first()
+            if REQUEST_ID.fullmatch(request_id)
+            else None
         )
         if stored is None:
             raise Problem(404, "not_found", "Not found", "There is no such request for this organisation.")
