@@ -290,9 +290,7 @@ def consistency_proof(store: SubtreeStore, first: int, second: int) -> list[byte
 # ---------------------------------------------------------------------------
 
 
-def verify_inclusion(
-    leaf_hash: bytes, index: int, tree_size: int, proof: Sequence[bytes], root: bytes
-) -> bool:
+def verify_inclusion(leaf_hash: bytes, index: int, tree_size: int, proof: Sequence[bytes], root: bytes) -> bool:
     """Check an inclusion proof with the algorithm of RFC 9162 section 2.1.3.2.
 
     ``leaf_hash`` is the leaf's hash (SHA-256(0x00 || data)), not the raw entry. Returns
@@ -329,9 +327,7 @@ def verify_inclusion(
     return sn == 0 and r == root
 
 
-def verify_consistency(
-    first: int, second: int, first_root: bytes, second_root: bytes, proof: Sequence[bytes]
-) -> bool:
+def verify_consistency(first: int, second: int, first_root: bytes, second_root: bytes, proof: Sequence[bytes]) -> bool:
     """Check a consistency proof with the algorithm of RFC 9162 section 2.1.4.2.
 
     Conventions beyond the RFC's first < second case: first == second is accepted only

@@ -379,9 +379,7 @@ def _families(policy: Mapping[str, Any], tally: _Tally) -> None:
             )
         sets_changed = [
             _set_m2m(restriction.categories, [categories[c] for c in restriction_spec.categories]),
-            _set_m2m(
-                restriction.allowed_organisations, [orgs[o] for o in restriction_spec.allowed_organisations]
-            ),
+            _set_m2m(restriction.allowed_organisations, [orgs[o] for o in restriction_spec.allowed_organisations]),
             _set_m2m(restriction.allowed_sectors, [sectors[s] for s in restriction_spec.allowed_sectors]),
         ]
         if any(sets_changed) and change == UNCHANGED:

@@ -259,16 +259,12 @@ class UserSpec:
 # --- Sectors and organisations -----------------------------------------------------------------------------
 
 SECTORS: tuple[SectorSpec, ...] = (
-    SectorSpec(
-        "veilig_thuis", "Veilig Thuis", "Veilig Thuis (domestic violence and child abuse centre)", True
-    ),
+    SectorSpec("veilig_thuis", "Veilig Thuis", "Veilig Thuis (domestic violence and child abuse centre)", True),
     SectorSpec("police", "Politie", "Police"),
     SectorSpec("prosecution", "Openbaar Ministerie", "Public Prosecution Service"),
     SectorSpec("probation", "Reclassering", "Probation service"),
     SectorSpec("child_protection_board", "Raad voor de Kinderbescherming", "Child Protection Board"),
-    SectorSpec(
-        "certified_institution", "Gecertificeerde instelling (jeugdbescherming)", "Youth protection agency"
-    ),
+    SectorSpec("certified_institution", "Gecertificeerde instelling (jeugdbescherming)", "Youth protection agency"),
     SectorSpec("safety_house", "Zorg- en Veiligheidshuis", "Care and Safety House", True),
     SectorSpec("municipality", "Gemeente (wijkteam)", "Municipality (neighbourhood team)", True),
     SectorSpec("youth_care", "Jeugdhulp", "Youth care", True),
@@ -299,9 +295,7 @@ SECRECY_SECTORS = frozenset(
 
 
 def _org(slug: str, name: str, sector: str) -> OrganisationSpec:
-    return OrganisationSpec(
-        slug=slug, name=name, sector=sector, professional_secrecy=sector in SECRECY_SECTORS
-    )
+    return OrganisationSpec(slug=slug, name=name, sector=sector, professional_secrecy=sector in SECRECY_SECTORS)
 
 
 # The first 17 slugs are fixed by demo-world.md (tests and docs use them); the others are chosen for the demo.
@@ -1306,9 +1300,7 @@ CASES: tuple[CaseSpec, ...] = (
 )
 
 MEASURES: tuple[MeasureSpec, ...] = (
-    MeasureSpec(
-        ADAM, "supervision_order", "jeugdbescherming-rr", D("2025-09-01"), D("2027-06-30"), CASE_CHILD
-    ),
+    MeasureSpec(ADAM, "supervision_order", "jeugdbescherming-rr", D("2025-09-01"), D("2027-06-30"), CASE_CHILD),
     MeasureSpec(MARK, "house_ban", "politie-rotterdam", D("2026-09-29"), D("2026-10-27"), CASE_STALKING),
     MeasureSpec(MARK, "probation", "reclassering-rr", D("2026-11-05"), D("2027-11-04"), CASE_STALKING),
 )
@@ -1327,8 +1319,7 @@ CONSENTS: tuple[ConsentSpec, ...] = (
         case=CASE_CHILD,
         valid_from=D("2026-01-15"),
         valid_until=D("2027-05-31"),
-        evidence="Toestemmingsformulier ondertekend tijdens behandelgesprek bij GGZ Rijnmond op 2026-01-15 "
-        "(demo).",
+        evidence="Toestemmingsformulier ondertekend tijdens behandelgesprek bij GGZ Rijnmond op 2026-01-15 (demo).",
         recorded_by="ggz-rijnmond",
         recorded_by_user="ggz-rijnmond:l.verbeek",
         recorded_at=dt.datetime(2026, 1, 15, 10, 30, tzinfo=AMS),
@@ -1421,8 +1412,7 @@ RESTRICTIONS: tuple[RestrictionSpec, ...] = (
         categories=(),
         allowed_organisations=(),
         allowed_sectors=(),
-        reason="Inzage nu zou de veiligheid van de melder en het lopende veiligheidsonderzoek in gevaar "
-        "brengen.",
+        reason="Inzage nu zou de veiligheid van de melder en het lopende veiligheidsonderzoek in gevaar brengen.",
         legal_ground="Wmo 2015 art. 5.3.1 / UAVG art. 41(1)(i)",
         set_by="veilig-thuis-rr",
         set_at=dt.datetime(2026, 11, 6, 9, 0, tzinfo=AMS),
@@ -1509,10 +1499,7 @@ BUILTIN_RECORDS: tuple[RecordSpec, ...] = (
     RecordSpec("gemeente-rotterdam", "address", DAAN, SHELTER_POSTAL),
     RecordSpec("gemeente-rotterdam", "address", LOTTE, SHELTER_POSTAL),
     RecordSpec("gemeente-rotterdam", "address", MARK, FAMILY_HOME_MARK),
-    *(
-        RecordSpec("gemeente-rotterdam", "address", b, FAMILY_HOME_EL_AMRANI)
-        for b in (FATIMA, YOUSSEF, NOOR, ADAM)
-    ),
+    *(RecordSpec("gemeente-rotterdam", "address", b, FAMILY_HOME_EL_AMRANI) for b in (FATIMA, YOUSSEF, NOOR, ADAM)),
     *(RecordSpec("gemeente-rotterdam", "household", b, HOUSEHOLD_JANSEN) for b in (SANNE, DAAN, LOTTE)),
     RecordSpec(
         "gemeente-rotterdam",
@@ -1520,10 +1507,7 @@ BUILTIN_RECORDS: tuple[RecordSpec, ...] = (
         MARK,
         {"members": ["Mark de Vries (1987)"], "composition": "Alleenstaand"},
     ),
-    *(
-        RecordSpec("gemeente-rotterdam", "household", b, HOUSEHOLD_EL_AMRANI)
-        for b in (FATIMA, YOUSSEF, NOOR, ADAM)
-    ),
+    *(RecordSpec("gemeente-rotterdam", "household", b, HOUSEHOLD_EL_AMRANI) for b in (FATIMA, YOUSSEF, NOOR, ADAM)),
     # Politie Eenheid Rotterdam: incidents and the house ban.
     RecordSpec(
         "politie-rotterdam",
@@ -1681,10 +1665,7 @@ BUILTIN_RECORDS: tuple[RecordSpec, ...] = (
             "review_on": "2027-01-06",
         },
     ),
-    *(
-        RecordSpec("veilig-thuis-rr", "case_status", b, CASE_STATUS_STALKING)
-        for b in (SANNE, MARK, DAAN, LOTTE)
-    ),
+    *(RecordSpec("veilig-thuis-rr", "case_status", b, CASE_STATUS_STALKING) for b in (SANNE, MARK, DAAN, LOTTE)),
     # Openbaar Ministerie.
     RecordSpec(
         "om-rotterdam",
@@ -1809,8 +1790,7 @@ BUILTIN_RECORDS: tuple[RecordSpec, ...] = (
             "absences_authorised": 3,
             "absences_unauthorised": 0,
             "last_absence": "2026-10-22",
-            "concerns": "Vader stond op 10 november bij het schoolhek; Lotte is sindsdien angstig en stil in "
-            "de klas.",
+            "concerns": "Vader stond op 10 november bij het schoolhek; Lotte is sindsdien angstig en stil in de klas.",
         },
     ),
     RecordSpec(
@@ -1835,8 +1815,7 @@ BUILTIN_RECORDS: tuple[RecordSpec, ...] = (
             "absences_authorised": 2,
             "absences_unauthorised": 5,
             "last_absence": "2026-11-11",
-            "concerns": "Verzuim opgelopen sinds de scheiding van de ouders; de mentor heeft contact met "
-            "moeder.",
+            "concerns": "Verzuim opgelopen sinds de scheiding van de ouders; de mentor heeft contact met moeder.",
         },
     ),
     RecordSpec(
@@ -1848,8 +1827,7 @@ BUILTIN_RECORDS: tuple[RecordSpec, ...] = (
             "absences_authorised": 1,
             "absences_unauthorised": 0,
             "last_absence": "2026-09-18",
-            "concerns": "Geen zorgen over verzuim; Noor spreekt regelmatig met de schoolmaatschappelijk "
-            "werker.",
+            "concerns": "Geen zorgen over verzuim; Noor spreekt regelmatig met de schoolmaatschappelijk werker.",
         },
     ),
     # Housing, victim support, shelter.
@@ -1919,9 +1897,7 @@ USERS: tuple[UserSpec, ...] = (
         is_staff=True,
         groups=(PRIVACY_GROUP,),
     ),
-    UserSpec(
-        "admin", "Demo", "Beheerder", "admin@demo.veilig-delen.invalid", is_staff=True, is_superuser=True
-    ),
+    UserSpec("admin", "Demo", "Beheerder", "admin@demo.veilig-delen.invalid", is_staff=True, is_superuser=True),
 )
 
 
@@ -1960,9 +1936,7 @@ def validate_world() -> None:
     _unique("holder", (h.organisation for h in HOLDINGS))
     _unique("record", (f"{r.holder}/{r.category}/{r.bsn}" for r in BUILTIN_RECORDS))
     problems: list[str] = []
-    problems += [
-        f"organisation {o.slug}: sector {o.sector}" for o in ORGANISATIONS if o.sector not in sectors
-    ]
+    problems += [f"organisation {o.slug}: sector {o.sector}" for o in ORGANISATIONS if o.sector not in sectors]
     problems += [f"person {p}: invalid BSN" for p in persons if not is_valid_bsn(p)]
     for rule in RULES:
         refs = [
@@ -1979,8 +1953,7 @@ def validate_world() -> None:
             problems.append(f"rule {rule.code}: no recipient")
         if "reporter_identity" in rule.categories and not (
             rule.recipient_sector == "veilig_thuis"
-            or next(o.sector for o in ORGANISATIONS if o.slug == rule.recipient_organisation)
-            == "veilig_thuis"
+            or next(o.sector for o in ORGANISATIONS if o.slug == rule.recipient_organisation) == "veilig_thuis"
         ):
             problems.append(f"rule {rule.code}: reporter identity goes only to Veilig Thuis")
     held = {(h.organisation, c) for h in HOLDINGS for c in h.categories}
@@ -1996,9 +1969,7 @@ def validate_world() -> None:
         _check_record_fields(record, fields)
     for case in CASES:
         problems += [
-            f"case {case.reference}: {o}"
-            for o in (case.lead_organisation, *case.participants)
-            if o not in orgs
+            f"case {case.reference}: {o}" for o in (case.lead_organisation, *case.participants) if o not in orgs
         ]
         problems += [f"case {case.reference}: {b}" for b, _ in case.persons if b not in persons]
     problems += [f"relation {r}" for r in RELATIONS if r.person not in persons or r.other not in persons]
@@ -2006,17 +1977,13 @@ def validate_world() -> None:
     for consent in CONSENTS:
         problems += [f"consent: {c}" for c in consent.categories if c not in categories]
         problems += [f"consent: {p}" for p in consent.purposes if p not in purposes]
-        problems += [
-            f"consent: {o}" for o in (*consent.recipient_organisations, consent.recorded_by) if o not in orgs
-        ]
+        problems += [f"consent: {o}" for o in (*consent.recipient_organisations, consent.recorded_by) if o not in orgs]
         if consent.case is not None and consent.case not in cases:
             problems.append(f"consent: case {consent.case}")
     for restriction in RESTRICTIONS:
         problems += [f"restriction: {c}" for c in restriction.categories if c not in categories]
         problems += [
-            f"restriction: {o}"
-            for o in (*restriction.allowed_organisations, restriction.set_by)
-            if o not in orgs
+            f"restriction: {o}" for o in (*restriction.allowed_organisations, restriction.set_by) if o not in orgs
         ]
     problems += [f"portal account {u}" for u, bsn in PORTAL_ACCOUNTS.items() if bsn not in persons]
     if problems:

@@ -964,6 +964,24 @@ def test_verify_consistency_rejects_malformed_input(position: int, bad: object) 
     assert merkle.verify_consistency(*args) is False
 
 
+def test_verifiers_check_types_even_when_the_arithmetic_would_pass() -> None:
+    """Inputs that would verify if the type and length checks were missing."""
+    short = _H[:31]
+    assert merkle.verify_inclusion(_H, 0, 1, [], _H)
+    assert not merkle.verify_inclusion(short, 0, 1, [], short)
+    assert not merkle.verify_inclusion(_H, False, 1, [], _H)
+    assert not merkle.verify_inclusion(_H, 0, True, [], _H)
+    assert merkle.verify_consistency(1, 1, _H, _H, [])
+    assert not merkle.verify_consistency(1, 1, short, short, [])
+    assert not merkle.verify_consistency(True, True, _H, _H, [])
+    assert merkle.verify_consistency(1, 1, _H, _H, ())
+    # A 64-byte "hash" that happens to be two valid hashes is still one wrong element.
+    roots = _random_roots()
+    hashes = _random_leaf_hashes()
+    proof = merkle.inclusion_proof(_random_store(), 0, 4)
+    assert not merkle.verify_inclusion(hashes[0], 0, 4, [proof[0] + proof[1]], roots[4])
+
+
 def test_verifier_edge_cases() -> None:
     roots = _random_roots()
     hashes = _random_leaf_hashes()

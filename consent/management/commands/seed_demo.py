@@ -36,9 +36,7 @@ class Command(BaseCommand):
         if not (getattr(settings, "GATEWAY_DEMO", False) or settings.DEBUG):
             raise CommandError("seed_demo runs only in demo mode (GATEWAY_DEMO=1) or with DEBUG on.")
         counts = seed_world(stdout=self.stdout)
-        self.stdout.write(
-            self.style.SUCCESS("Demo world: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-        )
+        self.stdout.write(self.style.SUCCESS("Demo world: " + ", ".join(f"{k} {v}" for k, v in counts.items())))
         if options["skip_history"]:
             self.stdout.write("History skipped (--skip-history).")
             return
