@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-APPEND_ONLY_TABLES = ("audit_auditentry",)
+APPEND_ONLY_TABLES = (
+    "audit_auditentry",
+    "audit_treenode",
+    "audit_checkpoint",
+    "audit_signingkeyrecord",
+    "auditlog_logentry",
+)
 
 
 def _pg_statements(table: str) -> list[str]:

@@ -16,7 +16,8 @@ import rfc8785
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit.models import AuditEntry, AuditHead, AuditKind
+from audit.models import AuditEntry, AuditHead, AuditKind, TreeNode
+from audit.tree import nodes_for_append
 
 LEAF_VERSION = 1
 
@@ -174,6 +175,7 @@ def audit_append(draft: EntryDraft) -> AuditEntry:
             }
             leaf = canonical_bytes(leaf_object(**columns))
             entry = AuditEntry.objects.create(**columns, leaf=leaf.decode("utf-8"), leaf_hash=leaf_hash_hex(leaf))
+            TreeNode.objects.bulk_create(nodes_for_append(index, entry.leaf_hash))
             AuditHead.objects.filter(pk=1).update(size=index + 1)
     except AuditWriteError:
         raise

@@ -70,3 +70,61 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.index} {self.kind}"
+
+
+class TreeNode(models.Model):
+    """A stored perfect-subtree hash of the Merkle tree: ``level`` 0 is a leaf hash; ``(level, position)``
+    covers leaves ``[position * 2**level, (position + 1) * 2**level)``. Written by :func:`audit.ledger.audit_append`
+    in the entry's transaction, so roots and proofs cost O(log n) reads (RFC 9162 §2.1)."""
+
+    level = models.PositiveSmallIntegerField()
+    position = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["level", "position"], name="uniq_tree_node")]
+
+    def __str__(self) -> str:
+        return f"node {self.level}/{self.position}"
+
+
+class SigningKeyRecord(models.Model):
+    """The public half of each signing key the gateway has used, served at ``/api/v1/audit/public-key`` without
+    calling gpg on the request path."""
+
+    fingerprint = models.CharField(max_length=64, unique=True)
+    public_armored = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.fingerprint
+
+
+class CheckpointMutex(models.Model):
+    """The single row locked while a checkpoint is made, so checkpoints are signed one at a time and in order
+    without blocking writers of the trail."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+
+    def __str__(self) -> str:
+        return "checkpoint mutex"
+
+
+class Checkpoint(models.Model):
+    """A signed tree head in the C2SP ``tlog-checkpoint`` form: ``<origin>\\n<size>\\n<base64 root>\\n``, with an
+    OpenPGP detached signature. Stored only if consistent with the previous one (audit.md, "Checkpoints")."""
+
+    tree_size = models.BigIntegerField(unique=True)
+    root_hash = models.CharField(max_length=64)
+    origin = models.CharField(max_length=200)
+    body = models.TextField()
+    signature = models.TextField()
+    key_fingerprint = models.CharField(max_length=64)
+    signed_at = models.DateTimeField()
+    consistency_proof = models.JSONField(default=list, help_text="From the previous checkpoint, lowercase hex.")
+
+    class Meta:
+        ordering = ["tree_size"]
+
+    def __str__(self) -> str:
+        return f"checkpoint at {self.tree_size}"

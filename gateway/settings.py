@@ -197,6 +197,11 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
+GATEWAY_CHECKPOINT_SECONDS = float(os.environ.get("GATEWAY_CHECKPOINT_SECONDS", "10"))
+CELERY_BEAT_SCHEDULE = {
+    # Sign a checkpoint whenever new entries exist, at most every GATEWAY_CHECKPOINT_SECONDS.
+    "audit-checkpoint": {"task": "audit.checkpoint_sign", "schedule": GATEWAY_CHECKPOINT_SECONDS},
+}
 
 # --- django-auditlog -----------------------------------------------------------------------------------------
 AUDITLOG_INCLUDE_ALL_MODELS = False

@@ -5,6 +5,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from oauth2_provider import views as oauth_views
 
+from audit import api as audit_api
 from gateway.api import views
 
 api_v1 = [
@@ -15,6 +16,11 @@ api_v1 = [
         name="request-detail",
     ),
     path("api/v1/decisions", views.DecisionCheckView.as_view(), name="decisions"),
+    path("api/v1/audit/checkpoints/latest", audit_api.LatestCheckpointView.as_view(), name="audit-checkpoint-latest"),
+    path("api/v1/audit/checkpoints", audit_api.CheckpointListView.as_view(), name="audit-checkpoints"),
+    path("api/v1/audit/proofs/inclusion", audit_api.InclusionProofView.as_view(), name="audit-inclusion"),
+    path("api/v1/audit/proofs/consistency", audit_api.ConsistencyProofView.as_view(), name="audit-consistency"),
+    path("api/v1/audit/public-key", audit_api.public_key, name="audit-public-key"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

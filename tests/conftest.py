@@ -7,8 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from consent.demo.seed import seed_world
 from django.test import Client
+
+from consent.demo.seed import seed_world
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +64,26 @@ def partner(db: Any) -> Callable[..., Partner]:
         return Partner(client, slug, obtain_token(client, slug, scope)["access_token"])
 
     return make
+
+
+@pytest.fixture
+def committed_world(transactional_db: Any) -> Any:
+    """For tests whose writes must be seen by other connections or processes (concurrent writers, a Celery
+    worker): the demo world committed for real. pytest-django runs these after the ordinary tests and flushes
+    the database after each; the append-only triggers would refuse that flush, so it runs with them paused."""
+    from django.db import connection
+
+    from audit.models import AuditHead
+
+    if connection.vendor != "postgresql":
+        pytest.skip("committed tests run on PostgreSQL, as CI does")
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = origin")
+    AuditHead.objects.get_or_create(pk=1, defaults={"size": 0})
+    seed_world()
+    yield
+    from django.db import connections
+
+    for alias in connections:
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")
