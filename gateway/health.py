@@ -24,8 +24,8 @@ def _database() -> dict[str, Any]:
 
 def _broker() -> dict[str, Any]:
     url = settings.CELERY_BROKER_URL
-    if url.startswith("memory://"):
-        return {"ok": True, "required": True, "detail": "in-process broker (demo)"}
+    if url.startswith(("memory://", "filesystem://")):
+        return {"ok": True, "required": True, "detail": "file-system broker (demo)"}
     try:
         from kombu import Connection
 

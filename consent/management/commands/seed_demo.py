@@ -6,8 +6,6 @@ credentials (OAuth client secrets and the portal password).
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from typing import Any
 
 from django.conf import settings
@@ -15,11 +13,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from consent.demo.seed import seed_world
 
-HISTORY_MODULE = "gateway.demo_history"
-
 
 class Command(BaseCommand):
-    """Thin wrapper over :func:`consent.demo.seed.seed_world`, then the demo history when available."""
+    """Thin wrapper over :func:`consent.demo.seed.seed_world`, then the history and a signed checkpoint."""
 
     help = "Create the demo world (organisations, rules, families, records, users). Demo mode or DEBUG only."
 
@@ -32,7 +28,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        """Refuse outside demo mode, seed the world, print the counts, then add the history if present."""
+        """Refuse outside demo mode, seed the world, print the counts, then add the history once."""
         if not (getattr(settings, "GATEWAY_DEMO", False) or settings.DEBUG):
             raise CommandError("seed_demo runs only in demo mode (GATEWAY_DEMO=1) or with DEBUG on.")
         counts = seed_world(stdout=self.stdout)
@@ -40,10 +36,11 @@ class Command(BaseCommand):
         if options["skip_history"]:
             self.stdout.write("History skipped (--skip-history).")
             return
-        # The history (requests made through the live request path) is added by gateway.demo_history when that
-        # module is present; the world alone is complete without it.
-        if importlib.util.find_spec(HISTORY_MODULE) is None:
-            self.stdout.write(f"No history: {HISTORY_MODULE} is not installed.")
-            return
-        made = importlib.import_module(HISTORY_MODULE).seed_history()
+        from audit.checkpoints import checkpoint_create
+        from gateway.demo_history import seed_history
+
+        made = seed_history()
         self.stdout.write(f"History: {made} requests made through the live request path.")
+        checkpoint = checkpoint_create()
+        if checkpoint is not None:
+            self.stdout.write(f"Signed checkpoint at tree size {checkpoint.tree_size}.")
