@@ -8,3 +8,4 @@ class GatewayConfig(AppConfig):
 
     def ready(self) -> None:
         from gateway import checks  # noqa: F401  (registers the system checks)
+        from gateway.api import schema  # noqa: F401  (registers the OpenAPI security scheme)

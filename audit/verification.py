@@ -1,0 +1,309 @@
+"""Full verification of the audit trail (``shared/spec/audit.md``, "Verification").
+
+:func:`verify_trail` streams the entries in index order and checks, for each one, what audit.md promises about
+it: gapless indices, the leaf hash, the stored leaf bytes against the columns, and the stored subtree hashes
+against the recomputed tree. At every checkpoint's tree size it compares the recomputed root with the signed one
+and checks the body, the signature and the consistency proof from the previous checkpoint. The first failure
+stops the run and is named.
+
+Memory is bounded whatever the length of the trail: entries are read with ``.iterator(chunk_size=2000)`` and
+only a Merkle *frontier* is kept, the most recent perfect subtree at each level (O(log n) hashes), which is all
+that :func:`audit.merkle.completed_subtrees` and :func:`audit.merkle.root` read. Every stored ``TreeNode`` row is
+compared with the hash recomputed from the entries when that node becomes complete (one query per chunk, by
+range on the unique ``(level, position)`` index), and rows beyond the trail are counted at the end: a changed,
+missing or extra node is always detected, not only the few on the frontier.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from itertools import islice
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Q
+
+from audit import merkle
+from audit.checkpoints import checkpoint_body
+from audit.ledger import canonical_bytes, leaf_object_of
+from audit.models import AuditEntry, AuditHead, Checkpoint, SigningKeyRecord, TreeNode
+from audit.signing import verify_detached
+
+CHUNK_SIZE = 2000
+
+
+@dataclass(frozen=True)
+class VerificationResult:
+    """The outcome of one run of :func:`verify_trail`.
+
+    ``entries_checked`` and ``checkpoints_checked`` count what passed every check before the run stopped;
+    ``failure`` is a one-line message naming the first failing entry or checkpoint, ``failed_index`` the entry
+    index and ``failed_checkpoint`` the checkpoint's tree size (at most one of them is set).
+    """
+
+    ok: bool
+    entries_checked: int
+    checkpoints_checked: int
+    failure: str | None = None
+    failed_index: int | None = None
+    failed_checkpoint: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The result as JSON-ready data (for ``audit_verify --json`` and the privacy console)."""
+        return asdict(self)
+
+
+class _Failure(Exception):
+    """The first failed check; carries what :class:`VerificationResult` names."""
+
+    def __init__(self, message: str, *, index: int | None = None, checkpoint: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.index = index
+        self.checkpoint = checkpoint
+
+
+class Frontier:
+    """A :class:`audit.merkle.SubtreeStore` that keeps only the latest completed perfect subtree per level.
+
+    After n leaves, the latest subtree completed at level L is the one at position ``n // 2**L - 1``. Those are
+    exactly the left siblings that :func:`audit.merkle.completed_subtrees` reads for leaf n and the pieces that
+    :func:`audit.merkle.root` folds for size n, so O(log n) hashes give the root at any prefix (RFC 9162 §2.1.1).
+    """
+
+    def __init__(self) -> None:
+        self._latest: dict[int, tuple[int, bytes]] = {}
+
+    def get(self, level: int, index: int) -> bytes:
+        """Return the subtree hash if it is the latest at its level; anything older is no longer kept."""
+        position, value = self._latest.get(level, (-1, b""))
+        if position != index:
+            raise KeyError(f"the frontier holds no subtree at level {level}, index {index}")
+        return value
+
+    def put(self, level: int, index: int, value: bytes) -> None:
+        """Record a newly completed subtree; it replaces the previous one at its level."""
+        self._latest[level] = (index, value)
+
+
+@contextmanager
+def trail_snapshot() -> Iterator[None]:
+    """One consistent, read-only view of the audit tables for a whole verification or export.
+
+    On PostgreSQL a REPEATABLE READ transaction, so appends and checkpoints committed meanwhile are not half
+    seen (the head, the entries, the tree and the checkpoints all come from the same snapshot). Inside an
+    existing transaction (tests, the console) that transaction's view is used as it is.
+    """
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
+
+
+def _batches(items: Iterable[AuditEntry], size: int) -> Iterator[list[AuditEntry]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _nodes_completed_in(start: int, end: int) -> Q:
+    """The ``TreeNode`` rows that become complete when leaves ``start .. end - 1`` are appended.
+
+    A node (L, p) covers leaves [p * 2**L, (p + 1) * 2**L) and is completed by leaf (p + 1) * 2**L - 1, so the
+    range asks, at each level, for positions p with start < (p + 1) * 2**L <= end.
+    """
+    condition = Q(pk__in=[])
+    for level in range(end.bit_length()):
+        first = -(-(start + 1) >> level) - 1  # ceil((start + 1) / 2**L) - 1
+        last = (end >> level) - 1
+        if first <= last:
+            condition |= Q(level=level, position__gte=first, position__lte=last)
+    return condition
+
+
+class _Verifier:
+    """One run over the trail; state is the frontier, the previous checkpoint and the counts."""
+
+    def __init__(self) -> None:
+        self.frontier = Frontier()
+        self.size = 0
+        self.checkpoints_checked = 0
+        self.previous: tuple[int, bytes] | None = None
+        self.keys: dict[str, str | None] = {}
+
+    def run(self) -> VerificationResult:
+        try:
+            self._verify()
+        except _Failure as failure:
+            return VerificationResult(
+                ok=False,
+                entries_checked=self.size,
+                checkpoints_checked=self.checkpoints_checked,
+                failure=failure.message,
+                failed_index=failure.index,
+                failed_checkpoint=failure.checkpoint,
+            )
+        return VerificationResult(ok=True, entries_checked=self.size, checkpoints_checked=self.checkpoints_checked)
+
+    def _verify(self) -> None:
+        head = AuditHead.objects.filter(pk=1).values_list("size", flat=True).first()
+        if head is None:
+            raise _Failure("the head row is missing")
+        checkpoints = iter(Checkpoint.objects.order_by("pk").iterator(chunk_size=CHUNK_SIZE))
+        pending = next(checkpoints, None)
+        entries = AuditEntry.objects.order_by("index").iterator(chunk_size=CHUNK_SIZE)
+        for batch in _batches(entries, CHUNK_SIZE):
+            stored = {
+                (level, position): value
+                for level, position, value in TreeNode.objects.filter(
+                    _nodes_completed_in(self.size, self.size + len(batch))
+                ).values_list("level", "position", "hash")
+            }
+            for entry in batch:
+                while pending is not None and pending.tree_size <= self.size:
+                    self._check_checkpoint(pending)
+                    pending = next(checkpoints, None)
+                self._check_entry(entry, head, stored)
+        while pending is not None and pending.tree_size <= self.size:
+            self._check_checkpoint(pending)
+            pending = next(checkpoints, None)
+        if head != self.size:
+            raise _Failure(f"head: the head row says {head} entries but the trail has {self.size}", index=self.size)
+        if pending is not None:
+            raise _Failure(
+                f"checkpoint at {pending.tree_size}: beyond the end of the trail ({self.size} entries)",
+                checkpoint=pending.tree_size,
+            )
+        expected_nodes = 2 * self.size - self.size.bit_count()
+        extra = TreeNode.objects.count() - expected_nodes
+        if extra:
+            raise _Failure(f"tree: {extra} stored tree nodes do not belong to the {self.size} entries")
+
+    def _check_entry(self, entry: AuditEntry, head: int, stored: dict[tuple[int, int], str]) -> None:
+        """audit.md "Leaves and the tree" and "Verification", for one entry, in this order: the index is the
+        next one, within the head; the leaf hash matches the bytes; the leaf's "index" is the row's; the columns
+        give the same canonical bytes; the stored subtree hashes this leaf completes match the recomputed ones."""
+        index = self.size
+        if entry.index != index:
+            raise _Failure(f"index gap: expected {index}, found {entry.index}", index=index)
+        if index >= head:
+            raise _Failure(f"entry {index}: beyond the head row's size {head}", index=index)
+        leaf = entry.leaf.encode("utf-8")
+        leaf_hash = hashlib.sha256(merkle.LEAF_PREFIX + leaf).digest()
+        if entry.leaf_hash != leaf_hash.hex():
+            raise _Failure(f"entry {index}: leaf hash does not match its bytes", index=index)
+        try:
+            parsed = json.loads(leaf)
+        except ValueError:
+            raise _Failure(f"entry {index}: the leaf is not JSON", index=index) from None
+        found = parsed.get("index") if isinstance(parsed, dict) else None
+        if type(found) is not int or found != index:
+            raise _Failure(f"entry {index}: the leaf says index {found!r}", index=index)
+        try:
+            columns = canonical_bytes(leaf_object_of(entry))
+        except Exception:  # a column value JCS cannot express (a NaN, an integer beyond 2**53): cannot agree
+            columns = None
+        if columns != leaf:
+            raise _Failure(f"entry {index}: the columns differ from the signed leaf", index=index)
+        for level, position, value in merkle.completed_subtrees(index, leaf_hash, self.frontier):
+            node = stored.get((level, position))
+            if node is None:
+                raise _Failure(
+                    f"entry {index}: tree node at level {level}, position {position} is missing", index=index
+                )
+            if node != value.hex():
+                raise _Failure(
+                    f"entry {index}: tree node at level {level}, position {position} differs from the entries",
+                    index=index,
+                )
+            self.frontier.put(level, position, value)
+        self.size += 1
+
+    def _public_key(self, fingerprint: str) -> str | None:
+        if fingerprint not in self.keys:
+            self.keys[fingerprint] = (
+                SigningKeyRecord.objects.filter(fingerprint=fingerprint)
+                .values_list("public_armored", flat=True)
+                .first()
+            )
+        return self.keys[fingerprint]
+
+    def _check_checkpoint(self, checkpoint: Checkpoint) -> None:
+        """audit.md "Checkpoints" and "Verification", for one checkpoint, in this order: its size is larger than
+        the previous one's; the root recomputed from the entries equals ``root_hash``; the body is the C2SP
+        checkpoint of origin, size and root; the signature verifies with the recorded public key of
+        ``key_fingerprint``; the stored consistency proof from the previous checkpoint verifies (RFC 9162 §2.1.4).
+        """
+        size = checkpoint.tree_size
+        if self.previous is not None and size <= self.previous[0]:
+            raise _Failure(
+                f"checkpoint at {size}: tree size does not increase (previous checkpoint at {self.previous[0]})",
+                checkpoint=size,
+            )
+        root = merkle.root(self.frontier, size)
+        if checkpoint.root_hash != root.hex():
+            raise _Failure(f"checkpoint at {size}: root differs from the entries", checkpoint=size)
+        if checkpoint.body != checkpoint_body(checkpoint.origin, size, root):
+            raise _Failure(
+                f"checkpoint at {size}: body is not the checkpoint of its origin, size and root", checkpoint=size
+            )
+        public = self._public_key(checkpoint.key_fingerprint)
+        if public is None:
+            raise _Failure(
+                f"checkpoint at {size}: signing key {checkpoint.key_fingerprint} is not recorded", checkpoint=size
+            )
+        signer = verify_detached(checkpoint.body.encode("utf-8"), checkpoint.signature, public)
+        if signer is None or signer != checkpoint.key_fingerprint:
+            raise _Failure(f"checkpoint at {size}: signature does not verify", checkpoint=size)
+        proof = _hashes(checkpoint.consistency_proof)
+        if proof is None:
+            raise _Failure(f"checkpoint at {size}: the consistency proof is malformed", checkpoint=size)
+        if self.previous is None:
+            if proof:
+                raise _Failure(
+                    f"checkpoint at {size}: the first checkpoint carries a consistency proof", checkpoint=size
+                )
+        else:
+            first, first_root = self.previous
+            if not merkle.verify_consistency(first, size, first_root, root, proof):
+                raise _Failure(
+                    f"checkpoint at {size}: the consistency proof from {first} does not verify", checkpoint=size
+                )
+        self.previous = (size, root)
+        self.checkpoints_checked += 1
+
+
+def _hashes(value: object) -> list[bytes] | None:
+    """A stored proof (a JSON list of lowercase hex hashes) as bytes, or None when it is not one."""
+    if not isinstance(value, list):
+        return None
+    result: list[bytes] = []
+    for item in value:
+        if not isinstance(item, str) or len(item) != 2 * merkle.HASH_SIZE or item != item.lower():
+            return None
+        try:
+            result.append(bytes.fromhex(item))
+        except ValueError:
+            return None
+    return result
+
+
+def verify_trail() -> VerificationResult:
+    """Check the whole audit trail as audit.md "Verification" requires and name the first failure.
+
+    Order: entries in index order (gapless from 0 and within the head row; leaf hash; the leaf's "index"; the
+    columns against the leaf bytes; the subtree hashes each leaf completes), and each checkpoint as soon as
+    the entries reach its tree size (increasing size; root; body; signature; consistency with the previous
+    one). Then the head row's size against the number of entries, checkpoints beyond the last entry, and
+    stored tree nodes beyond the trail. Reads one snapshot (:func:`trail_snapshot`) with bounded memory.
+    """
+    with trail_snapshot():
+        return _Verifier().run()
