@@ -213,6 +213,7 @@ GATEWAY_CHECKPOINT_SECONDS = float(os.environ.get("GATEWAY_CHECKPOINT_SECONDS", 
 CELERY_BEAT_SCHEDULE = {
     # Sign a checkpoint whenever new entries exist, at most every GATEWAY_CHECKPOINT_SECONDS.
     "audit-checkpoint": {"task": "audit.checkpoint_sign", "schedule": GATEWAY_CHECKPOINT_SECONDS},
+    "idempotency-purge": {"task": "gateway.idempotency_purge", "schedule": 3600.0},
 }
 
 # --- django-auditlog -----------------------------------------------------------------------------------------

@@ -324,3 +324,19 @@ def test_generated_bodies_never_give_a_server_error(partner: Any, body: Any) -> 
         assert response.status_code in (200, 202, 400), (body, response.content)
         if response.status_code == 400:
             assert response["Content-Type"] == "application/problem+json"
+
+
+def test_stored_idempotent_responses_are_purged_after_their_time(partner: Any, settings: Any) -> None:
+    from gateway.models import IdempotencyRecord
+    from gateway.tasks import idempotency_purge
+
+    vt = partner("veilig-thuis-rr")
+    vt.post("/api/v1/requests", VALID, headers={"Idempotency-Key": "old"})
+    record = IdempotencyRecord.objects.get()
+    assert b"police_incidents" not in bytes(record.response_encrypted)  # encrypted at rest
+    assert idempotency_purge() == 0
+    IdempotencyRecord.objects.update(created_at=timezone.now() - dt.timedelta(hours=25))
+    assert idempotency_purge() == 1
+    again = vt.post("/api/v1/requests", VALID, headers={"Idempotency-Key": "old"})
+    assert again.status_code == 200  # the key is free again: a new request, a new entry
+    assert AuditEntry.objects.filter(kind="request").count() == 2
