@@ -1,7 +1,7 @@
 """URL map: the OAuth endpoints, the partner API v1 with its schema and docs, health, admin."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from oauth2_provider import views as oauth_views
 
@@ -21,6 +21,7 @@ api_v1 = [
     path("api/v1/audit/proofs/inclusion", audit_api.InclusionProofView.as_view(), name="audit-inclusion"),
     path("api/v1/audit/proofs/consistency", audit_api.ConsistencyProofView.as_view(), name="audit-consistency"),
     path("api/v1/audit/public-key", audit_api.public_key, name="audit-public-key"),
+    path("api/v1/", include("consent.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
