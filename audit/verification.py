@@ -109,6 +109,7 @@ def trail_snapshot() -> Iterator[None]:
 
 
 def _batches(items: Iterable[AuditEntry], size: int) -> Iterator[list[AuditEntry]]:
+    """Group the streamed entries so that their tree nodes are fetched with one query per chunk."""
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
@@ -140,6 +141,8 @@ class _Verifier:
         self.keys: dict[str, str | None] = {}
 
     def run(self) -> VerificationResult:
+        """Run every check; the first failure becomes the result (audit.md: "naming the first index or checkpoint
+        that fails")."""
         try:
             self._verify()
         except _Failure as failure:
@@ -154,6 +157,7 @@ class _Verifier:
         return VerificationResult(ok=True, entries_checked=self.size, checkpoints_checked=self.checkpoints_checked)
 
     def _verify(self) -> None:
+        """Stream entries and checkpoints together, in index and signing order; then the end-of-trail checks."""
         head = AuditHead.objects.filter(pk=1).values_list("size", flat=True).first()
         if head is None:
             raise _Failure("the head row is missing")
@@ -228,6 +232,7 @@ class _Verifier:
         self.size += 1
 
     def _public_key(self, fingerprint: str) -> str | None:
+        """The recorded public key for a fingerprint (audit.md: the key published at /api/v1/audit/public-key)."""
         if fingerprint not in self.keys:
             self.keys[fingerprint] = (
                 SigningKeyRecord.objects.filter(fingerprint=fingerprint)
