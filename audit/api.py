@@ -149,11 +149,12 @@ class ConsistencyProofView(AuditAPIView):
 
 
 def public_key(request: HttpRequest) -> HttpResponse:
-    """The ASCII-armoured public key of the signing key (no token needed). Read from the database: gpg stays
-    off the request path."""
-    record = SigningKeyRecord.objects.order_by("-created_at").first()
-    if record is None:
+    """Every public key the gateway has signed checkpoints with, newest first, ASCII-armoured (no token needed).
+    Older keys stay so that checkpoints signed before a rotation keep verifying. Read from the database: gpg
+    stays off the request path."""
+    keys = list(SigningKeyRecord.objects.order_by("-created_at", "-pk").values_list("public_armored", flat=True))
+    if not keys:
         from gateway.api.problems import problem_json
 
         return problem_json(request, 404, "not_found", "No signing key yet", "No checkpoint has been signed yet.")
-    return HttpResponse(record.public_armored, content_type="application/pgp-keys; charset=utf-8")
+    return HttpResponse("\n".join(k.strip() + "\n" for k in keys), content_type="application/pgp-keys; charset=utf-8")

@@ -138,3 +138,122 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.endpoint}:{self.key}"
+
+
+class PendingStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for the holder"
+    APPROVED = "approved", "Approved by the holder"
+    DECLINED = "declined", "Declined by the holder"
+    EXPIRED = "expired", "Expired without a decision"
+
+
+class PendingItem(models.Model):
+    """A category that waits for the data holder's decision, where the law leaves it to the holder (a reporting
+    right is a right, not a duty: Wmo 2015 art. 5.2.6, BW 1:240)."""
+
+    id = models.CharField(primary_key=True, max_length=40)
+    request = models.ForeignKey(InformationRequest, on_delete=models.PROTECT, related_name="pending_items")
+    decision = models.OneToOneField(RequestDecision, on_delete=models.PROTECT, related_name="pending_item")
+    holder = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="pending_items")
+    category = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=PendingStatus.choices, default=PendingStatus.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by_client = models.CharField(max_length=100, blank=True)
+    note = models.TextField(blank=True, help_text="The holder's note; kept here, never in the audit trail.")
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["holder", "status", "created_at"]),
+            models.Index(fields=["status", "expires_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.status})"
+
+
+class Delivery(models.Model):
+    """Data released after a holder's approval, kept encrypted until the requester has had time to fetch it with
+    ``GET /api/v1/requests/{id}`` (``GATEWAY_DELIVERY_HOURS``), then purged."""
+
+    request = models.ForeignKey(InformationRequest, on_delete=models.CASCADE, related_name="deliveries")
+    category = models.CharField(max_length=64)
+    data_encrypted = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["request", "category"], name="uniq_delivery_category")]
+
+    def __str__(self) -> str:
+        return f"{self.request_id}/{self.category}"
+
+
+class WebhookEndpoint(models.Model):
+    """Where an organisation wants to hear that one of its requests changed (signed with HMAC-SHA256 using the
+    secret in the environment variable ``secret_env``; the secret itself is never stored in the database)."""
+
+    organisation = models.OneToOneField(Organisation, on_delete=models.CASCADE, related_name="webhook")
+    url = models.URLField()
+    secret_env = models.CharField(max_length=100)
+    active = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"webhook of {self.organisation.slug}"
+
+
+class WebhookStatus(models.TextChoices):
+    PENDING = "pending", "To deliver"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Gave up"
+
+
+class WebhookDelivery(models.Model):
+    """The outbox: one row per notification, written in the transaction of the change it announces, delivered by
+    Celery with retries and backoff. Nothing is lost while the worker or the broker is down: the beat task
+    re-sends what is due."""
+
+    id = models.CharField(primary_key=True, max_length=40)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    event = models.CharField(max_length=64)
+    payload = models.JSONField()
+    status = models.CharField(max_length=16, choices=WebhookStatus.choices, default=WebhookStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.event} ({self.status})"
+
+
+class ReviewStatus(models.TextChoices):
+    OPEN = "open", "Awaiting review"
+    JUSTIFIED = "justified", "Justified"
+    NOT_JUSTIFIED = "not_justified", "Not justified"
+
+
+class EmergencyReview(models.Model):
+    """Every emergency access waits for a privacy officer's verdict (vital interest, AVG art. 6(1)(d); conflict
+    of duties). The verdict is an audit entry of kind ``review``."""
+
+    request = models.OneToOneField(InformationRequest, on_delete=models.PROTECT, related_name="emergency_review")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="emergency_reviews")
+    status = models.CharField(max_length=16, choices=ReviewStatus.choices, default=ReviewStatus.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField()
+    reviewer = models.CharField(max_length=150, blank=True)
+    verdict_note = models.TextField(blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["status", "due_at"]
+
+    def __str__(self) -> str:
+        return f"review of {self.request_id} ({self.status})"

@@ -8,18 +8,13 @@ audit entry commits. If the audit write fails, the caller gets ``503`` and nothi
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 import rfc8785
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -31,6 +26,7 @@ from audit.pseudonym import subject_pseudonym
 from consent.models import Case, Organisation
 from consent.policy import (
     ERROR,
+    PENDING,
     PERMIT,
     CategoryDecision,
     DecisionRequest,
@@ -42,8 +38,19 @@ from consent.policy import (
 from consent.selectors import person_by_bsn, subject_facts
 from gateway.api.auth import Caller
 from gateway.api.problems import Problem, field_error, invalid_request
-from gateway.models import HolderEndpoint, IdempotencyRecord, InformationRequest, RequestDecision
+from gateway.crypto import seal, unseal
+from gateway.models import (
+    EmergencyReview,
+    HolderEndpoint,
+    IdempotencyRecord,
+    InformationRequest,
+    PendingItem,
+    RequestDecision,
+)
 from gateway.providers import ProviderUnavailable, provider_fetch
+
+IDEMPOTENCY = b"idempotency v1"
+DELIVERY = b"delivery v1"
 
 # --- Holders -----------------------------------------------------------------------------------------------
 
@@ -141,13 +148,6 @@ def _audit_ref(entry: AuditEntry) -> dict[str, Any]:
 # --- Idempotency -------------------------------------------------------------------------------------------
 
 
-def _fernet() -> Fernet:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"veilig-delen idempotency v1").derive(
-        settings.SECRET_KEY.encode("utf-8")
-    )
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
 def body_digest(payload: Any) -> str:
     return hashlib.sha256(rfc8785.dumps(payload)).hexdigest()
 
@@ -176,8 +176,8 @@ def idempotent_replay(*, caller: Caller, endpoint: str, key: str | None, digest:
             "This Idempotency-Key was used with a different body.",
         )
     try:
-        body = json.loads(_fernet().decrypt(bytes(record.response_encrypted)))
-    except InvalidToken:
+        body = unseal(IDEMPOTENCY, record.response_encrypted)
+    except ValueError:
         raise Problem(
             409, "idempotency_conflict", "Idempotency key reused", "The stored response cannot be read."
         ) from None
@@ -197,7 +197,7 @@ def _idempotency_store(
         key=key,
         body_sha256=digest,
         status_code=status_code,
-        response_encrypted=_fernet().encrypt(json.dumps(body, separators=(",", ":")).encode("utf-8")),
+        response_encrypted=seal(IDEMPOTENCY, body),
     )
 
 
@@ -336,7 +336,7 @@ def information_request_submit(
                 audit_index=entry.index,
                 audit_leaf_hash=entry.leaf_hash,
             )
-            RequestDecision.objects.bulk_create(
+            stored_decisions = RequestDecision.objects.bulk_create(
                 [
                     RequestDecision(
                         request=stored,
@@ -357,6 +357,7 @@ def information_request_submit(
                     for position, d in enumerate(final)
                 ]
             )
+            _follow_ups_create(stored, stored_decisions, caller)
             body = request_json(stored, policy, final, data)
             if idempotency_key:
                 _idempotency_store(
@@ -378,6 +379,39 @@ def information_request_submit(
     return StoredResponse(status_code, body)
 
 
+def _follow_ups_create(stored: InformationRequest, decisions: list[RequestDecision], caller: Caller) -> None:
+    """In the request's transaction: a pending item for each category the holder decides, and a review item
+    when emergency access was used."""
+    now = timezone.now()
+    pending = [
+        PendingItem(
+            id=f"hld_{ULID()}",
+            request=stored,
+            decision=d,
+            holder_id=Organisation.objects.values_list("pk", flat=True).get(slug=d.provider),
+            category=d.category,
+            created_at=now,
+            expires_at=now + dt.timedelta(hours=settings.GATEWAY_HOLDER_PENDING_HOURS),
+        )
+        for d in decisions
+        if d.outcome == PENDING and d.provider
+    ]
+    PendingItem.objects.bulk_create(pending)
+    if any(d.emergency_access for d in decisions):
+        EmergencyReview.objects.create(
+            request=stored,
+            organisation=caller.organisation,
+            created_at=now,
+            due_at=now + dt.timedelta(days=settings.GATEWAY_REVIEW_DAYS),
+        )
+
+
+def deliveries_for(stored: InformationRequest) -> dict[str, Any] | None:
+    """Data a holder released after approval, while the requester may still fetch it."""
+    rows = stored.deliveries.filter(expires_at__gt=timezone.now())
+    return {row.category: unseal(DELIVERY, row.data_encrypted) for row in rows} or None
+
+
 def request_json(
     stored: InformationRequest,
     policy: Policy | None,
@@ -389,6 +423,7 @@ def request_json(
         decision_list = [decision_json(d, policy) for d in decisions]
     else:
         decision_list = [stored_decision_json(d) for d in stored.decisions.all()]
+        data = deliveries_for(stored)
     return {
         "id": stored.id,
         "status": stored.status,

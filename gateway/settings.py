@@ -52,7 +52,14 @@ GATEWAY_PROVIDER_TIMEOUT = float(os.environ.get("GATEWAY_PROVIDER_TIMEOUT", "5")
 GATEWAY_PROVIDER_RETRIES = env_int("GATEWAY_PROVIDER_RETRIES", 2)
 GATEWAY_IDEMPOTENCY_HOURS = env_int("GATEWAY_IDEMPOTENCY_HOURS", 24)
 GATEWAY_MAX_BODY_BYTES = 64 * 1024
+GATEWAY_HOLDER_PENDING_HOURS = env_int("GATEWAY_HOLDER_PENDING_HOURS", 72)
+GATEWAY_DELIVERY_HOURS = env_int("GATEWAY_DELIVERY_HOURS", 72)
+GATEWAY_REVIEW_DAYS = env_int("GATEWAY_REVIEW_DAYS", 7)
+GATEWAY_WEBHOOK_TIMEOUT = float(os.environ.get("GATEWAY_WEBHOOK_TIMEOUT", "5"))
+GATEWAY_WEBHOOK_MAX_ATTEMPTS = env_int("GATEWAY_WEBHOOK_MAX_ATTEMPTS", 8)
 GATEWAY_CLIENT_RATE = os.environ.get("GATEWAY_CLIENT_RATE", "600/min")
+# All parents with custody must consent for a minor (default); off: one of them suffices (domain.md, "Consent by age").
+GATEWAY_CONSENT_ALL_CUSTODIANS = env_bool("GATEWAY_CONSENT_ALL_CUSTODIANS", True)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -214,6 +221,14 @@ CELERY_BEAT_SCHEDULE = {
     # Sign a checkpoint whenever new entries exist, at most every GATEWAY_CHECKPOINT_SECONDS.
     "audit-checkpoint": {"task": "audit.checkpoint_sign", "schedule": GATEWAY_CHECKPOINT_SECONDS},
     "idempotency-purge": {"task": "gateway.idempotency_purge", "schedule": 3600.0},
+    "consent-expire": {"task": "consent.consent_expire", "schedule": 3600.0},
+    "holder-expire": {"task": "gateway.holder_expire", "schedule": 60.0},
+    "webhook-redeliver": {
+        "task": "gateway.webhook_redeliver",
+        "schedule": float(os.environ.get("GATEWAY_WEBHOOK_REDELIVER_SECONDS", "30")),
+    },
+    "delivery-purge": {"task": "gateway.delivery_purge", "schedule": 3600.0},
+    "restriction-review": {"task": "consent.restriction_review_flag", "schedule": 3600.0},
 }
 
 # --- django-auditlog -----------------------------------------------------------------------------------------

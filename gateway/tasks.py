@@ -17,3 +17,45 @@ def idempotency_purge() -> int:
     cutoff = timezone.now() - dt.timedelta(hours=settings.GATEWAY_IDEMPOTENCY_HOURS)
     deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
     return deleted
+
+
+@shared_task(name="gateway.holder_expire")
+def holder_expire() -> int:
+    """Deny the categories whose holder did not decide in time."""
+    from gateway.holder import holder_expire_due
+
+    return holder_expire_due()
+
+
+@shared_task(
+    name="gateway.webhook_deliver",
+    bind=True,
+    max_retries=0,
+    acks_late=True,
+)
+def webhook_deliver(self: object, delivery_id: str) -> str:
+    """Send one webhook; a failure schedules the next attempt on the row (with backoff), which the beat task
+    ``gateway.webhook_redeliver`` picks up, so retries survive a worker or broker restart."""
+    from gateway.webhooks import webhook_send
+
+    return webhook_send(delivery_id)
+
+
+@shared_task(name="gateway.webhook_redeliver")
+def webhook_redeliver() -> int:
+    """Queue every outbox row whose next attempt is due."""
+    from gateway.webhooks import webhook_due
+
+    due = webhook_due()
+    for delivery_id in due:
+        webhook_deliver.delay(delivery_id)
+    return len(due)
+
+
+@shared_task(name="gateway.delivery_purge")
+def delivery_purge() -> int:
+    """Delete approved data the requester had its time to fetch."""
+    from gateway.models import Delivery
+
+    deleted, _ = Delivery.objects.filter(expires_at__lte=timezone.now()).delete()
+    return deleted

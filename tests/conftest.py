@@ -19,6 +19,31 @@ def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
         seed_world()
 
 
+@pytest.fixture(autouse=True)
+def _append_only_enforced(request: pytest.FixtureRequest) -> None:
+    """Every database test runs with the append-only triggers on, whatever a committed test before it did
+    (``committed_world`` pauses them only for pytest-django's flush)."""
+    if not {"db", "transactional_db"} & set(request.fixturenames):
+        return
+    request.getfixturevalue("transactional_db" if "transactional_db" in request.fixturenames else "db")
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = origin")
+
+
+@pytest.fixture
+def gnupg_home(settings: Any, tmp_path: Any) -> Any:
+    """A keyring of the test's own; its gpg-agent is stopped afterwards."""
+    import subprocess
+
+    home = tmp_path / "gnupg"
+    settings.GATEWAY_GNUPGHOME = home
+    yield home
+    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False, capture_output=True)
+
+
 def obtain_token(client: Client, slug: str, scope: str | None = None) -> dict[str, Any]:
     """Client credentials at /oauth/token/ with HTTP Basic, as a partner system does."""
     basic = base64.b64encode(f"{slug}:demo-secret-{slug}".encode()).decode()
@@ -87,3 +112,107 @@ def committed_world(transactional_db: Any) -> Any:
     for alias in connections:
         with connections[alias].cursor() as cursor:
             cursor.execute("SET session_replication_role = replica")
+
+
+def wait_for(predicate: Callable[[], bool], seconds: float) -> bool:
+    """Poll until ``predicate()`` is true or the time is up."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.3)
+    return bool(predicate())
+
+
+class Worker:
+    """A real Celery worker process (optionally with beat) on the test database and the Redis broker."""
+
+    def __init__(self, process: Any, queue: str) -> None:
+        self.process = process
+        self.queue = queue
+
+    def output(self) -> str:
+        self.stop()
+        return (self.process.stdout.read() or "")[-4000:]
+
+    def stop(self) -> None:
+        import signal
+        import subprocess
+
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture
+def celery_worker(committed_world: Any, tmp_path: Any) -> Any:
+    """``celery_worker(beat=True, env={...})`` starts a worker on its own queue; tasks queued by this test
+    process go to that queue. Stopped at the end of the test."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from django.db import connection
+
+    from gateway.celery import app
+
+    broker = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+    if not broker.startswith(("redis://", "amqp://")):
+        pytest.skip("needs a real broker (CELERY_BROKER_URL)")
+    queue = f"vd-test-{os.getpid()}-{id(tmp_path)}"
+    previous_queue = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    started: list[Worker] = []
+
+    def start(*, beat: bool = False, env: dict[str, str] | None = None) -> Worker:
+        db = connection.settings_dict
+        environment = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+            "CELERY_BROKER_URL": broker,
+            "CELERY_TASK_DEFAULT_QUEUE": queue,
+            **(env or {}),
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "gateway",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "-Q",
+            queue,
+            "-n",
+            f"{queue}@%h",
+        ]
+        if beat:
+            command += ["--beat", "-s", str(Path(tmp_path) / "beat-schedule")]
+        process = subprocess.Popen(
+            command,
+            cwd=Path(__file__).resolve().parents[1],
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        worker = Worker(process, queue)
+        started.append(worker)
+        return worker
+
+    yield start
+    app.conf.task_default_queue = previous_queue
+    for worker in started:
+        worker.stop()
+    subprocess.run(
+        ["gpgconf", "--homedir", str(Path(tmp_path) / "gnupg"), "--kill", "all"], check=False, capture_output=True
+    )

@@ -22,9 +22,8 @@ ASK = {
 
 
 @pytest.fixture
-def keyring(settings: Any, tmp_path: Path) -> Path:
-    settings.GATEWAY_GNUPGHOME = tmp_path / "gnupg"
-    return settings.GATEWAY_GNUPGHOME
+def keyring(gnupg_home: Path) -> Path:
+    return gnupg_home
 
 
 @pytest.fixture

@@ -1,0 +1,91 @@
+"""The holder's side of the API (scope ``provider``): list and settle pending items."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from gateway import holder
+from gateway.api.serializers import ProblemSerializer, StrictCharField, StrictSerializer
+from gateway.api.views import PROBLEMS, PartnerAPIView, _caller
+
+
+class HolderDecisionInSerializer(StrictSerializer):
+    decision = serializers.ChoiceField(choices=[holder.APPROVE, holder.DECLINE])
+    note = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict) and not isinstance(data.get("decision", ""), str):
+            raise serializers.ValidationError({"decision": [serializers.ErrorDetail("A string.", "invalid")]})
+        return super().to_internal_value(data)
+
+
+class PendingItemOutSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    status = serializers.ChoiceField(choices=["pending", "approved", "declined", "expired"])
+    request_id = serializers.CharField()
+    requester = serializers.CharField()
+    subject = serializers.DictField()
+    category = serializers.CharField()
+    purpose = serializers.CharField()
+    case_reference = serializers.CharField(allow_null=True)
+    emergency = serializers.BooleanField()
+    justification = serializers.CharField(allow_null=True)
+    legal_basis = serializers.DictField()
+    rule = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+
+
+class HolderPendingListView(PartnerAPIView):
+    """Items waiting for this organisation's decision as data holder."""
+
+    required_scope = "provider"
+    serializer_class = PendingItemOutSerializer
+
+    @extend_schema(
+        operation_id="holder_pending_list",
+        responses={
+            200: serializers.ListSerializer(child=PendingItemOutSerializer()),
+            401: PROBLEMS[401],
+            403: PROBLEMS[403],
+        },
+        summary="List the requests waiting for your decision as data holder",
+    )
+    def get(self, request: Request) -> Response:
+        items = holder.pending_for_holder(_caller(request))[:500]
+        return Response({"results": [holder.pending_json(item) for item in items]})
+
+
+class HolderPendingDecideView(PartnerAPIView):
+    """Approve (the gateway fetches from you and releases) or decline (denied with ``holder_declined``)."""
+
+    required_scope = "provider"
+    serializer_class = HolderDecisionInSerializer
+
+    @extend_schema(
+        operation_id="holder_pending_decide",
+        request=HolderDecisionInSerializer,
+        responses={
+            200: PendingItemOutSerializer,
+            404: OpenApiResponse(ProblemSerializer),
+            409: OpenApiResponse(ProblemSerializer, description="Already settled or expired"),
+            **{k: v for k, v in PROBLEMS.items() if k in (400, 401, 403, 413, 415, 429, 503)},
+        },
+        summary="Settle a pending item",
+    )
+    def post(self, request: Request, item_id: str) -> Response:
+        serializer = HolderDecisionInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        item = holder.holder_decide(
+            caller=_caller(request),
+            item_id=item_id[:40],
+            decision=serializer.validated_data["decision"],
+            note=serializer.validated_data.get("note") or "",
+        )
+        return Response(holder.pending_json(item))
