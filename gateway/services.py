@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -248,6 +249,34 @@ def audit_unavailable() -> Problem:
     )
 
 
+def _record_once(
+    *, caller: Caller, endpoint: str, key: str | None, digest: str, write: Callable[[], StoredResponse]
+) -> StoredResponse:
+    """Run ``write`` (which records, audits and builds the response) in one transaction, with the response stored
+    under the ``Idempotency-Key`` in that same transaction. If two retries with the same key race, the loser
+    answers as the winner did; if the audit entry cannot be written, nothing is released (``503``)."""
+    try:
+        with transaction.atomic():
+            result = write()
+            if key:
+                _idempotency_store(
+                    caller=caller,
+                    endpoint=endpoint,
+                    key=key,
+                    digest=digest,
+                    status_code=result.status_code,
+                    body=result.body,
+                )
+    except IntegrityError:
+        replay = idempotent_replay(caller=caller, endpoint=endpoint, key=key, digest=digest)
+        if replay is not None:
+            return replay
+        raise audit_unavailable() from None
+    except AuditWriteError:
+        raise audit_unavailable() from None
+    return result
+
+
 def information_request_submit(
     *, caller: Caller, payload: dict[str, Any], policy: Policy, idempotency_key: str | None
 ) -> StoredResponse:
@@ -303,80 +332,65 @@ def information_request_submit(
 
     status = overall_status(d.outcome for d in final)
     status_code = 202 if status == "pending" else 200
-    try:
-        with transaction.atomic():
-            entry = audit_append(
-                EntryDraft(
-                    kind="request",
-                    actor=_actor(caller),
-                    subject=subject_pseudonym(bsn),
-                    purpose=request.purpose,
-                    case_reference=request.case_reference,
-                    emergency=request.emergency,
-                    reference=request_id,
-                    outcome=status,
-                    policy_version=policy.version,
-                    decisions=[_audit_decision(d, *(released.get(d.category) or (None, None))) for d in final],
-                )
-            )
-            stored = InformationRequest.objects.create(
-                id=request_id,
-                organisation=caller.organisation,
-                client_id=caller.client_id,
-                acting_user=caller.acting_user or "",
-                subject_bsn=bsn,
-                subject_pseudonym=entry.subject or "",
+
+    def write() -> StoredResponse:
+        entry = audit_append(
+            EntryDraft(
+                kind="request",
+                actor=_actor(caller),
+                subject=subject_pseudonym(bsn),
                 purpose=request.purpose,
-                case_reference=request.case_reference or "",
+                case_reference=request.case_reference,
                 emergency=request.emergency,
-                justification=payload.get("justification") or "",
-                status=status,
-                created_at=entry.at,
-                policy_version_id=policy.version,
-                audit_index=entry.index,
-                audit_leaf_hash=entry.leaf_hash,
+                reference=request_id,
+                outcome=status,
+                policy_version=policy.version,
+                decisions=[_audit_decision(d, *(released.get(d.category) or (None, None))) for d in final],
             )
-            stored_decisions = RequestDecision.objects.bulk_create(
-                [
-                    RequestDecision(
-                        request=stored,
-                        position=position,
-                        category=d.category,
-                        provider=d.provider,
-                        outcome=d.outcome,
-                        rule=d.rule,
-                        rule_version=d.rule_version,
-                        legal_basis=d.legal_basis,
-                        legal_basis_reference=policy.bases[d.legal_basis].reference if d.legal_basis else None,
-                        consent_id=d.consent,
-                        reasons=[r.as_dict() for r in d.reasons],
-                        emergency_access=d.emergency_access,
-                        released_fields=(released.get(d.category) or ([], None))[0],
-                        payload_sha256=(released.get(d.category) or ([], None))[1],
-                    )
-                    for position, d in enumerate(final)
-                ]
-            )
-            _follow_ups_create(stored, stored_decisions, caller)
-            body = request_json(stored, policy, final, data)
-            if idempotency_key:
-                _idempotency_store(
-                    caller=caller,
-                    endpoint="requests",
-                    key=idempotency_key,
-                    digest=digest,
-                    status_code=status_code,
-                    body=body,
+        )
+        stored = InformationRequest.objects.create(
+            id=request_id,
+            organisation=caller.organisation,
+            client_id=caller.client_id,
+            acting_user=caller.acting_user or "",
+            subject_bsn=bsn,
+            subject_pseudonym=entry.subject or "",
+            purpose=request.purpose,
+            case_reference=request.case_reference or "",
+            emergency=request.emergency,
+            justification=payload.get("justification") or "",
+            status=status,
+            created_at=entry.at,
+            policy_version_id=policy.version,
+            audit_index=entry.index,
+            audit_leaf_hash=entry.leaf_hash,
+        )
+        stored_decisions = RequestDecision.objects.bulk_create(
+            [
+                RequestDecision(
+                    request=stored,
+                    position=position,
+                    category=d.category,
+                    provider=d.provider,
+                    outcome=d.outcome,
+                    rule=d.rule,
+                    rule_version=d.rule_version,
+                    legal_basis=d.legal_basis,
+                    legal_basis_reference=policy.bases[d.legal_basis].reference if d.legal_basis else None,
+                    consent_id=d.consent,
+                    reasons=[r.as_dict() for r in d.reasons],
+                    emergency_access=d.emergency_access,
+                    released_fields=(released.get(d.category) or ([], None))[0],
+                    payload_sha256=(released.get(d.category) or ([], None))[1],
                 )
-    except IntegrityError:
-        # Two retries with the same Idempotency-Key raced: the other one committed; answer as it did.
-        replay = idempotent_replay(caller=caller, endpoint="requests", key=idempotency_key, digest=digest)
-        if replay is not None:
-            return replay
-        raise audit_unavailable() from None
-    except AuditWriteError:
-        raise audit_unavailable() from None
-    return StoredResponse(status_code, body)
+                for position, d in enumerate(final)
+            ]
+        )
+        _follow_ups_create(stored, stored_decisions, caller)
+        body = request_json(stored, policy, final, data)
+        return StoredResponse(status_code, body)
+
+    return _record_once(caller=caller, endpoint="requests", key=idempotency_key, digest=digest, write=write)
 
 
 def _follow_ups_create(stored: InformationRequest, decisions: list[RequestDecision], caller: Caller) -> None:
@@ -460,39 +474,25 @@ def decision_check(
     if replay is not None:
         return replay
     request, decisions = _decide(caller, payload, policy)
-    try:
-        with transaction.atomic():
-            entry = audit_append(
-                EntryDraft(
-                    kind="check",
-                    actor=_actor(caller),
-                    subject=subject_pseudonym(payload["subject"]["bsn"]),
-                    purpose=request.purpose,
-                    case_reference=request.case_reference,
-                    emergency=request.emergency,
-                    outcome=overall_status(d.outcome for d in decisions),
-                    policy_version=policy.version,
-                    decisions=[_audit_decision(d, None, None) for d in decisions],
-                )
+
+    def write() -> StoredResponse:
+        entry = audit_append(
+            EntryDraft(
+                kind="check",
+                actor=_actor(caller),
+                subject=subject_pseudonym(payload["subject"]["bsn"]),
+                purpose=request.purpose,
+                case_reference=request.case_reference,
+                emergency=request.emergency,
+                outcome=overall_status(d.outcome for d in decisions),
+                policy_version=policy.version,
+                decisions=[_audit_decision(d, None, None) for d in decisions],
             )
-            body = {"decisions": [decision_json(d, policy) for d in decisions], "audit": _audit_ref(entry)}
-            if idempotency_key:
-                _idempotency_store(
-                    caller=caller,
-                    endpoint="decisions",
-                    key=idempotency_key,
-                    digest=digest,
-                    status_code=200,
-                    body=body,
-                )
-    except IntegrityError:
-        replay = idempotent_replay(caller=caller, endpoint="decisions", key=idempotency_key, digest=digest)
-        if replay is not None:
-            return replay
-        raise audit_unavailable() from None
-    except AuditWriteError:
-        raise audit_unavailable() from None
-    return StoredResponse(200, body)
+        )
+        body = {"decisions": [decision_json(d, policy) for d in decisions], "audit": _audit_ref(entry)}
+        return StoredResponse(200, body)
+
+    return _record_once(caller=caller, endpoint="decisions", key=idempotency_key, digest=digest, write=write)
 
 
 _KNOWN_FIELDS = frozenset(

@@ -11,7 +11,7 @@ from typing import Any
 from rest_framework import serializers
 
 from consent.bsn import is_valid_bsn
-from consent.policy import Policy
+from consent.policy import REASON_CODES, Policy
 
 MAX_CATEGORIES = 20
 JUSTIFICATION_MIN = 20
@@ -136,22 +136,7 @@ class LegalBasisOutSerializer(serializers.Serializer):
 
 
 class ReasonOutSerializer(serializers.Serializer):
-    code = serializers.ChoiceField(
-        choices=[
-            "no_rule",
-            "purpose_not_allowed",
-            "no_consent",
-            "consent_withdrawn",
-            "consent_expired",
-            "consent_incomplete",
-            "not_case_participant",
-            "condition_not_met",
-            "restricted",
-            "justification_required",
-            "holder_declined",
-            "provider_unavailable",
-        ]
-    )
+    code = serializers.ChoiceField(choices=list(REASON_CODES))
     message = serializers.CharField()
 
 
