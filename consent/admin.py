@@ -6,8 +6,11 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils import timezone
 
 from consent import models
+from consent.consents import consent_age_rule_save
+from consent.restrictions import restriction_changed, restriction_lift
 from consent.services import sharing_rule_save
 
 
@@ -31,9 +34,28 @@ class CategoryFieldInline(admin.TabularInline):
 
 @admin.register(models.DataCategory)
 class DataCategoryAdmin(admin.ModelAdmin):
-    list_display = ("code", "name_en", "sensitivity", "regime")
-    list_filter = ("sensitivity", "regime")
+    list_display = ("code", "name_en", "sensitivity", "regime", "consent_regime")
+    list_filter = ("sensitivity", "regime", "consent_regime")
     inlines = [CategoryFieldInline]
+
+
+@admin.register(models.ConsentAgeRule)
+class ConsentAgeRuleAdmin(admin.ModelAdmin):
+    """The consent age table (domain.md, "Consent by age"): one row per regime and age band. Rows are not
+    deleted (a missing cell would make the strictest requirement apply); a change raises the row's version."""
+
+    list_display = ("regime", "band", "consent_needed", "reference", "version")
+    list_filter = ("regime", "band", "consent_needed")
+    readonly_fields = ("version",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("regime", "band", "version") if obj is not None else ("version",)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        consent_age_rule_save(rule=obj, changed=change and bool(form.changed_data))
 
 
 @admin.register(models.Purpose)
@@ -127,14 +149,45 @@ class ConsentGiverInline(admin.TabularInline):
 
 @admin.register(models.Consent)
 class ConsentAdmin(admin.ModelAdmin):
+    """Read only: consents are recorded, completed and withdrawn through the API and the portal, whose actions
+    write the audit entries (consent.consents)."""
+
     list_display = ("id", "subject", "status", "explicit", "valid_from", "valid_until", "recorded_by")
     list_filter = ("status", "explicit")
-    filter_horizontal = ("purposes", "categories", "recipient_organisations", "recipient_sectors")
     inlines = [ConsentGiverInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(models.Restriction)
 class RestrictionAdmin(admin.ModelAdmin):
-    list_display = ("person", "kind", "set_by", "review_date", "active")
+    """Every save and every lift writes a ``restriction`` audit entry (consent.restrictions)."""
+
+    list_display = ("person", "kind", "set_by", "review_date", "review_overdue", "active")
     list_filter = ("kind", "active")
     filter_horizontal = ("categories", "allowed_organisations", "allowed_sectors")
+    readonly_fields = ("active", "lifted_at", "set_at")
+    actions = ["lift"]
+
+    @admin.display(boolean=True, description="review overdue")
+    def review_overdue(self, obj: models.Restriction) -> bool:
+        return bool(obj.active and obj.review_date and obj.review_date < timezone.localdate())
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        restriction_changed(restriction=form.instance, by_user=request.user.get_username(), created=not change)
+
+    @admin.action(description="Lift the selected restrictions")
+    def lift(self, request: HttpRequest, queryset: Any) -> None:
+        for restriction in queryset:
+            restriction_lift(restriction=restriction, by_user=request.user.get_username())

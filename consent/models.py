@@ -55,8 +55,41 @@ class Organisation(models.Model):  # type: ignore[django-manager-missing]  # swa
         return self.slug
 
 
+class ConsentRegime(models.TextChoices):
+    """The law that says who must consent for a minor (``domain.md``, "Consent by age")."""
+
+    YOUTH_CARE = "youth_care", "Youth care (Jeugdwet art. 7.3.4)"
+    MEDICAL = "medical", "Medical treatment (WGBO, BW art. 7:450 and 7:465)"
+    VT_MUNICIPALITY = "vt_municipality", "Veilig Thuis / municipality disclosure (Wmo 2015 art. 5.3.3)"
+    AVG = "avg", "AVG consent (UAVG art. 5)"
+
+
+class AgeBand(models.TextChoices):
+    """Age on the consent's first day. A person not able to judge their own interests counts as under 12."""
+
+    UNDER_12 = "under_12", "Under 12"
+    FROM_12_TO_15 = "12_15", "12 to 15"
+    FROM_16 = "16_plus", "16 and older"
+
+
+class ConsentNeeded(models.TextChoices):
+    """Whose consent a regime asks in an age band. Legal representatives are the parents with custody and
+    guardians on the date: all of them, or one when ``GATEWAY_CONSENT_ALL_CUSTODIANS`` is off."""
+
+    LEGAL_REPRESENTATIVES = "legal_representatives", "Legal representatives (parents with custody, guardian)"
+    CHILD_AND_LEGAL_REPRESENTATIVES = "child_and_legal_representatives", "The child and the legal representatives"
+    CHILD = "child", "The child alone"
+    CHILD_IF_ABLE_ELSE_LEGAL_REPRESENTATIVES = (
+        "child_if_able_else_legal_representatives",
+        "The child if able to judge, else the legal representatives",
+    )
+
+
 class DataCategory(models.Model):
-    """A category of information that is decided and released as a whole (identity, address, ...)."""
+    """A category of information that is decided and released as a whole (identity, address, ...).
+
+    ``consent_regime`` names the law that decides who must consent for a minor (:class:`ConsentAgeRule`).
+    """
 
     code = models.CharField(max_length=64, unique=True, validators=[slug_validator])
     name_nl = models.CharField(max_length=200)
@@ -64,6 +97,12 @@ class DataCategory(models.Model):
     description = models.TextField(blank=True)
     sensitivity = models.CharField(max_length=24, choices=choices.Sensitivity.choices)
     regime = models.CharField(max_length=8, choices=choices.Regime.choices, default=choices.Regime.AVG)
+    consent_regime = models.CharField(
+        max_length=16,
+        choices=ConsentRegime.choices,
+        default=ConsentRegime.AVG,
+        help_text="The law that decides who must consent for a minor (the consent age table).",
+    )
 
     class Meta:
         ordering = ["code"]
@@ -326,6 +365,32 @@ class Consent(models.Model):
 
     def __str__(self) -> str:
         return f"consent {self.pk} of {self.subject}"
+
+
+class ConsentAgeRule(models.Model):
+    """One cell of the consent age table (``domain.md``, "Consent by age"): for a regime and an age band, whose
+    consent is needed.
+
+    The defaults (data migration ``0002``) follow Jeugdwet art. 7.3.4 (youth care), WGBO, BW art. 7:450 and
+    7:465 (medical treatment), Wmo 2015 art. 5.3.3 (Veilig Thuis and the municipality) and UAVG art. 5 (consent
+    under the AVG). A privacy officer changes a cell in the admin; every change raises ``version``
+    (:func:`consent.consents.consent_age_rule_save`), and each consent's audit entry cites the versions it was
+    assessed under. A missing cell never loosens anything: the strictest requirement applies.
+    """
+
+    regime = models.CharField(max_length=16, choices=ConsentRegime.choices)
+    band = models.CharField(max_length=8, choices=AgeBand.choices)
+    consent_needed = models.CharField(max_length=48, choices=ConsentNeeded.choices)
+    reference = models.CharField(max_length=300, blank=True, help_text="The article the cell rests on.")
+    note = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        ordering = ["regime", "band"]
+        constraints = [models.UniqueConstraint(fields=["regime", "band"], name="uniq_consent_age_rule")]
+
+    def __str__(self) -> str:
+        return f"{self.regime}/{self.band}: {self.consent_needed} (v{self.version})"
 
 
 class ConsentGiver(models.Model):

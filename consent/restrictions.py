@@ -105,10 +105,11 @@ def restriction_lift(
     return locked
 
 
-def restriction_changed(*, restriction: Restriction, by_user: str) -> None:
-    """Audit an edit made in the admin (after its many-to-many fields are saved)."""
+def restriction_changed(*, restriction: Restriction, by_user: str, created: bool = False) -> None:
+    """Audit a restriction set or edited in the admin (after its many-to-many fields are saved)."""
     with transaction.atomic():
-        _audit(Restriction.objects.select_related("person").get(pk=restriction.pk), "changed", Actor(user=by_user))
+        outcome = "set" if created else "changed"
+        _audit(Restriction.objects.select_related("person").get(pk=restriction.pk), outcome, Actor(user=by_user))
 
 
 def restriction_review_due(*, today: dt.date) -> int:

@@ -1,5 +1,11 @@
 """Routes of the consent part of the partner API (mounted under /api/v1/ by gateway/urls.py)."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from consent import api
+
+urlpatterns: list[URLPattern] = [
+    path("consents", api.ConsentListView.as_view(), name="consents"),
+    path("consents/<int:consent_id>/givers", api.ConsentGiversView.as_view(), name="consent-givers"),
+    path("consents/<int:consent_id>/withdraw", api.ConsentWithdrawView.as_view(), name="consent-withdraw"),
+]

@@ -508,6 +508,22 @@ _KNOWN_FIELDS = frozenset(
         "X-Acting-User",
         "Idempotency-Key",
         "cursor",
+        "given_by",
+        "explicit",
+        "purposes",
+        "recipients",
+        "valid_from",
+        "valid_until",
+        "evidence",
+        "reason",
+        "bsn",
+        "decision",
+        "note",
+        "after",
+        "index",
+        "tree_size",
+        "first",
+        "second",
     }
 )
 

@@ -144,6 +144,7 @@ def _policy(tally: _Tally) -> dict[str, Any]:
                 "description": cat.description,
                 "sensitivity": cat.sensitivity,
                 "regime": cat.regime,
+                "consent_regime": cat.consent_regime,
             },
         )
         categories[cat.code] = category

@@ -88,6 +88,7 @@ class CategorySpec:
     sensitivity: str
     regime: str
     fields: tuple[FieldSpec, ...]
+    consent_regime: str = "avg"  # who consents for a minor: youth_care, medical, vt_municipality or avg
 
 
 @dataclass(frozen=True)
@@ -398,6 +399,7 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         "normal",
         "avg",
         (_f("phase"), _f("lead_organisation"), _f("opened_on", "date"), _f("case_director")),
+        consent_regime="vt_municipality",
     ),
     CategorySpec(
         "report_content",
@@ -407,6 +409,7 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         "special_art9",
         "avg",
         (_f("received_on", "date"), _f("summary"), _f("concerns", "list")),
+        consent_regime="vt_municipality",
     ),
     CategorySpec(
         "reporter_identity",
@@ -416,6 +419,7 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         "reporter_identity",
         "avg",
         (_f("reporter_name"), _f("reporter_role"), _f("contact")),
+        consent_regime="vt_municipality",
     ),
     CategorySpec(
         "risk_assessment",
@@ -425,6 +429,7 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         "special_art9",
         "avg",
         (_f("instrument"), _f("date", "date"), _f("risk_level"), _f("summary")),
+        consent_regime="vt_municipality",
     ),
     CategorySpec(
         "safety_conditions",
@@ -434,6 +439,7 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         "normal",
         "avg",
         (_f("conditions", "list"), _f("agreed_on", "date"), _f("review_on", "date")),
+        consent_regime="vt_municipality",
     ),
     CategorySpec(
         "police_incidents",
@@ -494,6 +500,7 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         "special_art9",
         "avg",
         (_f("diagnoses", "list"), _f("treatment"), _f("practitioner"), _f("last_contact", "date")),
+        consent_regime="medical",
     ),
     CategorySpec(
         "forensic_medical",
@@ -503,6 +510,7 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         "special_art9",
         "avg",
         (_f("examined_on", "date"), _f("findings_summary"), _f("injuries", "list")),
+        consent_regime="medical",
     ),
     CategorySpec(
         "child_protection_measure",
@@ -512,6 +520,7 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         "normal",
         "avg",
         (_f("measure"), _f("start_date", "date"), _f("end_date", "date"), _f("executing_organisation")),
+        consent_regime="youth_care",
     ),
     CategorySpec(
         "school_attendance",
@@ -527,6 +536,7 @@ CATEGORIES: tuple[CategorySpec, ...] = (
             _f("last_absence", "date"),
             _f("concerns"),
         ),
+        consent_regime="youth_care",
     ),
     CategorySpec(
         "housing",
@@ -1938,6 +1948,11 @@ def validate_world() -> None:
     problems: list[str] = []
     problems += [f"organisation {o.slug}: sector {o.sector}" for o in ORGANISATIONS if o.sector not in sectors]
     problems += [f"person {p}: invalid BSN" for p in persons if not is_valid_bsn(p)]
+    problems += [
+        f"category {c.code}: consent regime {c.consent_regime}"
+        for c in CATEGORIES
+        if c.consent_regime not in {"youth_care", "medical", "vt_municipality", "avg"}
+    ]
     for rule in RULES:
         refs = [
             (rule.legal_basis, bases),

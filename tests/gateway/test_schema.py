@@ -17,6 +17,11 @@ CONTRACT_PATHS = {
     "/api/v1/audit/checkpoints": {"get"},
     "/api/v1/audit/proofs/inclusion": {"get"},
     "/api/v1/audit/proofs/consistency": {"get"},
+    "/api/v1/consents": {"get", "post"},
+    "/api/v1/consents/{consent_id}/givers": {"post"},
+    "/api/v1/consents/{consent_id}/withdraw": {"post"},
+    "/api/v1/holder/pending": {"get"},
+    "/api/v1/holder/pending/{item_id}": {"post"},
 }
 
 

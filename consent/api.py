@@ -1,0 +1,216 @@
+"""Views of the consent API (api.md, "Consents"): validate, call one service or selector, serialise.
+
+Scope ``consents``, which only organisations of sectors that may record consent get. Who may do what:
+
+- record: any holder of the scope; list: the consents it recorded or that name it (or its sector) as recipient;
+- add givers: only the recording organisation (anyone else: ``404``);
+- withdraw: the recording organisation or a recipient (anyone else: ``404``); see
+  :func:`consent.consents.may_withdraw` for why a recipient may.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from audit.ledger import AuditWriteError
+from consent.consents import (
+    ConsentError,
+    GiverInput,
+    consent_assess,
+    consent_givers_add,
+    consent_list,
+    consent_record,
+    consent_withdraw,
+    consents_visible_to,
+)
+from consent.models import Consent
+from consent.serializers import (
+    ConsentInSerializer,
+    ConsentListOutSerializer,
+    ConsentOutSerializer,
+    ConsentQuerySerializer,
+    GiversInSerializer,
+    Vocabulary,
+    WithdrawInSerializer,
+    consent_json,
+)
+from gateway.api.auth import Caller
+from gateway.api.problems import Problem
+from gateway.api.serializers import ProblemSerializer
+from gateway.api.views import ACTING_USER_PARAMETER, PartnerAPIView
+from gateway.services import audit_unavailable
+
+
+def _problem(description: str) -> OpenApiResponse:
+    return OpenApiResponse(ProblemSerializer, description=description)
+
+
+WRITE_PROBLEMS = {
+    400: _problem("Invalid consent (problem details with errors per field)"),
+    401: _problem("Missing, expired or invalid token"),
+    403: _problem("Token lacks the consents scope"),
+    413: _problem("Body over 64 KiB"),
+    415: _problem("Not application/json"),
+    429: _problem("Rate exceeded; see Retry-After"),
+    503: _problem("Audit trail unavailable; nothing recorded"),
+}
+CONSENT_ID = OpenApiParameter("consent_id", int, OpenApiParameter.PATH, description="The consent's id.")
+
+
+def _caller(request: Request) -> Caller:
+    caller = request.auth
+    assert isinstance(caller, Caller)
+    return caller
+
+
+def _as_problem(exc: ConsentError) -> Problem:
+    return Problem(exc.status_code, exc.code, exc.title, exc.detail, exc.errors)
+
+
+def _givers(items: list[dict[str, Any]]) -> list[GiverInput]:
+    return [GiverInput(bsn=item["bsn"], capacity=item["capacity"]) for item in items]
+
+
+def _visible(caller: Caller, consent_id: int) -> Consent:
+    consent = consents_visible_to(caller.organisation).filter(pk=consent_id).first()
+    if consent is None:
+        raise Problem(404, "not_found", "Not found", "There is no such consent for this organisation.")
+    return consent
+
+
+class ConsentListView(PartnerAPIView):
+    """Record a consent, or list the consents about a person that the organisation may see."""
+
+    required_scope = "consents"
+    serializer_class = ConsentInSerializer
+
+    @extend_schema(
+        operation_id="consents_create",
+        request=ConsentInSerializer,
+        parameters=[ACTING_USER_PARAMETER],
+        responses={201: ConsentOutSerializer, **WRITE_PROBLEMS},
+        summary="Record a consent (active, or incomplete while someone's consent is missing)",
+    )
+    def post(self, request: Request) -> Response:
+        caller = _caller(request)
+        serializer = ConsentInSerializer(data=request.data, context={"vocabulary": Vocabulary.current()})
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            result = consent_record(
+                recorded_by=caller.organisation,
+                recorded_by_user=caller.acting_user,
+                client_id=caller.client_id,
+                subject_bsn=data["subject"]["bsn"],
+                given_by=_givers(data["given_by"]),
+                explicit=data["explicit"],
+                purposes=data["purposes"],
+                recipients=data["recipients"],
+                categories=data["categories"],
+                case_reference=data["case_reference"],
+                valid_from=data["valid_from"],
+                valid_until=data["valid_until"],
+                evidence=data["evidence"],
+            )
+        except ConsentError as exc:
+            raise _as_problem(exc) from None
+        except AuditWriteError:
+            raise audit_unavailable() from None
+        return Response(consent_json(result.consent, result.assessment), status=201)
+
+    @extend_schema(
+        operation_id="consents_list",
+        parameters=[OpenApiParameter("bsn", str, required=True, description="BSN of the person.")],
+        responses={
+            200: ConsentListOutSerializer,
+            400: WRITE_PROBLEMS[400],
+            401: WRITE_PROBLEMS[401],
+            403: WRITE_PROBLEMS[403],
+        },
+        summary="Consents about a person that the organisation recorded or that name it as recipient",
+    )
+    def get(self, request: Request) -> Response:
+        query = ConsentQuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        consents = consent_list(organisation=_caller(request).organisation, subject_bsn=query.validated_data["bsn"])
+        return Response({"results": [consent_json(c, consent_assess(c)) for c in consents]})
+
+
+class ConsentGiversView(PartnerAPIView):
+    """Add givers to a consent the organisation recorded; an incomplete consent becomes active when complete."""
+
+    required_scope = "consents"
+    serializer_class = GiversInSerializer
+
+    @extend_schema(
+        operation_id="consents_givers_add",
+        request=GiversInSerializer,
+        parameters=[CONSENT_ID, ACTING_USER_PARAMETER],
+        responses={
+            200: ConsentOutSerializer,
+            404: _problem("No such consent recorded by this organisation"),
+            409: _problem("The consent is withdrawn or expired"),
+            **WRITE_PROBLEMS,
+        },
+        summary="Add givers to a consent (completes an incomplete consent)",
+    )
+    def post(self, request: Request, consent_id: int) -> Response:
+        caller = _caller(request)
+        serializer = GiversInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        consent = _visible(caller, consent_id)
+        try:
+            result = consent_givers_add(
+                consent=consent,
+                by_organisation=caller.organisation,
+                by_user=caller.acting_user,
+                client_id=caller.client_id,
+                given_by=_givers(serializer.validated_data["given_by"]),
+            )
+        except ConsentError as exc:
+            raise _as_problem(exc) from None
+        except AuditWriteError:
+            raise audit_unavailable() from None
+        return Response(consent_json(result.consent, result.assessment))
+
+
+class ConsentWithdrawView(PartnerAPIView):
+    """Withdraw a consent: effective at once for every later decision, never for the past (AVG art. 7(3))."""
+
+    required_scope = "consents"
+    serializer_class = WithdrawInSerializer
+
+    @extend_schema(
+        operation_id="consents_withdraw",
+        request=WithdrawInSerializer,
+        parameters=[CONSENT_ID, ACTING_USER_PARAMETER],
+        responses={
+            200: ConsentOutSerializer,
+            404: _problem("No such consent for this organisation"),
+            409: _problem("Already withdrawn, or expired"),
+            **WRITE_PROBLEMS,
+        },
+        summary="Withdraw a consent (the recording organisation or a recipient)",
+    )
+    def post(self, request: Request, consent_id: int) -> Response:
+        caller = _caller(request)
+        serializer = WithdrawInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        consent = _visible(caller, consent_id)
+        try:
+            withdrawn = consent_withdraw(
+                consent=consent,
+                by_organisation=caller.organisation,
+                by_user=caller.acting_user,
+                client_id=caller.client_id,
+                reason=serializer.validated_data["reason"],
+            )
+        except ConsentError as exc:
+            raise _as_problem(exc) from None
+        except AuditWriteError:
+            raise audit_unavailable() from None
+        return Response(consent_json(withdrawn, consent_assess(withdrawn)))
