@@ -15,6 +15,13 @@ APPEND_ONLY_TABLES = (
     "auditlog_logentry",
 )
 
+# Audit tables the application must be able to change: the head row is updated by every append, the mutex row
+# is locked FOR UPDATE while a checkpoint is signed. Neither holds history. Used by ``audit_grant_app_role``.
+MUTABLE_AUDIT_TABLES = (
+    "audit_audithead",
+    "audit_checkpointmutex",
+)
+
 
 def _pg_statements(table: str) -> list[str]:
     return [

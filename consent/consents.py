@@ -39,7 +39,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from audit.ledger import Actor, EntryDraft, audit_append
@@ -770,8 +770,9 @@ def consent_expire_due(*, today: dt.date) -> int:
 def consent_age_rule_save(*, rule: ConsentAgeRule, changed: bool) -> ConsentAgeRule:
     """Save a cell of the consent age table from the admin; a change gets the next version number, which the
     audit entry of every consent assessed under it cites."""
-    rule.save()
     if changed:
-        ConsentAgeRule.objects.filter(pk=rule.pk).update(version=F("version") + 1)
-        rule.refresh_from_db(fields=["version"])
+        # through save(), not update(): django-auditlog (and so the config trail) sees only saves
+        current = ConsentAgeRule.objects.select_for_update().values_list("version", flat=True).get(pk=rule.pk)
+        rule.version = current + 1
+    rule.save()
     return rule

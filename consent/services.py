@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import F
 
 from consent.models import SharingRule
 
@@ -11,8 +10,9 @@ from consent.models import SharingRule
 @transaction.atomic
 def sharing_rule_save(*, rule: SharingRule, changed: bool) -> SharingRule:
     """Save a rule from the admin; a change to an existing rule gets the next version number."""
-    rule.save()
     if changed:
-        SharingRule.objects.filter(pk=rule.pk).update(version=F("version") + 1)
-        rule.refresh_from_db(fields=["version"])
+        # through save(), not update(): django-auditlog (and so the config trail) sees only saves
+        current = SharingRule.objects.select_for_update().values_list("version", flat=True).get(pk=rule.pk)
+        rule.version = current + 1
+    rule.save()
     return rule

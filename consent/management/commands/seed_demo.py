@@ -31,7 +31,10 @@ class Command(BaseCommand):
         """Refuse outside demo mode, seed the world, print the counts, then add the history once."""
         if not (getattr(settings, "GATEWAY_DEMO", False) or settings.DEBUG):
             raise CommandError("seed_demo runs only in demo mode (GATEWAY_DEMO=1) or with DEBUG on.")
-        counts = seed_world(stdout=self.stdout)
+        from audit.config_trail import config_actor
+
+        with config_actor("seed_demo"):
+            counts = seed_world(stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS("Demo world: " + ", ".join(f"{k} {v}" for k, v in counts.items())))
         if options["skip_history"]:
             self.stdout.write("History skipped (--skip-history).")
