@@ -29,6 +29,8 @@ PENDING = "pending"
 ERROR = "error"
 
 EMERGENCY_BASIS_KINDS = frozenset({"vital_interest", "secrecy_override"})
+REPORTER_IDENTITY = "reporter_identity"
+REPORTER_IDENTITY_SECTORS = frozenset({"veilig_thuis"})
 
 REASON_CODES = (
     "no_rule",
@@ -405,6 +407,11 @@ def decide_category(request: DecisionRequest, category: str, policy: Policy, fac
     provider = request.providers.get(category)
     requester_sector = policy.sector_of(request.requester)
     provider_sector = policy.sector_of(provider)
+    view = policy.categories.get(category)
+    if view is not None and view.sensitivity == REPORTER_IDENTITY and requester_sector not in REPORTER_IDENTITY_SECTORS:
+        # A reporter's identity stays with Veilig Thuis whatever a rule says (Wmo 2015 art. 5.2.6 protects the
+        # reporter); a misconfigured rule cannot release it.
+        return _no_rule(request, category, provider)
     candidates = [
         rule
         for rule in policy.rules

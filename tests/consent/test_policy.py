@@ -595,3 +595,34 @@ def test_policy_round_trips_through_its_snapshot() -> None:
     assert policy.version == 3
     assert policy.rules[0].valid_from == dt.date(2025, 1, 1)
     assert policy.categories["address"].field_names == ("street",)
+
+
+def test_a_reporters_identity_never_leaves_veilig_thuis_whatever_a_rule_says() -> None:
+    reporter = CategoryView("reporter_identity", "reporter_identity", "avg", (("reporter_name", "string"),))
+    careless = RuleView(
+        "vt-reporter-to-police",
+        1,
+        "WPG_20",
+        frozenset({"reporter_identity"}),
+        frozenset({"vt_safety_assessment"}),
+        provider_sector="veilig_thuis",
+        recipient_sector="police",
+    )
+    handover = RuleView(
+        "vt-reporter-to-vt",
+        1,
+        "WPG_20",
+        frozenset({"reporter_identity"}),
+        frozenset({"vt_safety_assessment"}),
+        provider_sector="veilig_thuis",
+        recipient_organisation="vt",
+    )
+    policy = replace(
+        POLICY,
+        categories={**POLICY.categories, "reporter_identity": reporter},
+        rules=(*POLICY.rules, careless, handover),
+    )
+    (to_police,) = decide(ask("police", "reporter_identity", "vt", "vt_safety_assessment"), policy, SubjectFacts())
+    assert to_police.outcome == "deny" and to_police.reason_codes == ["no_rule"]
+    (to_vt,) = decide(ask("vt", "reporter_identity", "vt", "vt_safety_assessment"), policy, SubjectFacts())
+    assert to_vt.outcome == "permit"
