@@ -424,6 +424,12 @@ class Restriction(models.Model):
     set_by = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="restrictions_set")
     set_at = models.DateTimeField(default=timezone.now)
     review_date = models.DateField(null=True, blank=True)
+    request_reference = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="Withheld from the subject: the information request (req_...) kept from the person's portal. "
+        "Empty: every entry about the person in the restriction's categories.",
+    )
     active = models.BooleanField(default=True)
     lifted_at = models.DateTimeField(null=True, blank=True)
 

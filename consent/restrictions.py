@@ -47,6 +47,7 @@ def _audit(restriction: Restriction, outcome: str, actor: Actor) -> None:
                 "allowed_organisations": sorted(restriction.allowed_organisations.values_list("slug", flat=True)),
                 "allowed_sectors": sorted(restriction.allowed_sectors.values_list("code", flat=True)),
                 "review_date": restriction.review_date.isoformat() if restriction.review_date else None,
+                "request_reference": restriction.request_reference or None,
                 "active": restriction.active,
             },
         )
@@ -110,6 +111,19 @@ def restriction_changed(*, restriction: Restriction, by_user: str, created: bool
     with transaction.atomic():
         outcome = "set" if created else "changed"
         _audit(Restriction.objects.select_related("person").get(pk=restriction.pk), outcome, Actor(user=by_user))
+
+
+def restriction_withhold_request(*, restriction: Restriction, request_id: str, by_user: str) -> Restriction:
+    """Point a withheld-from-subject restriction at one information request (the entry kept from the person's
+    portal until the review date)."""
+    if restriction.kind != RestrictionKind.WITHHELD_FROM_SUBJECT:
+        raise RestrictionError("only a withheld-from-subject restriction names a request")
+    with transaction.atomic():
+        locked = Restriction.objects.select_for_update().select_related("person").get(pk=restriction.pk)
+        locked.request_reference = request_id
+        locked.save(update_fields=["request_reference"])
+        _audit(locked, "changed", Actor(user=by_user))
+    return locked
 
 
 def restriction_review_due(*, today: dt.date) -> int:

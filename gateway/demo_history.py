@@ -124,4 +124,21 @@ def seed_history() -> int:
             caller=caller, payload=serializer.validated_data, policy=policy, idempotency_key=None
         )
         made += 1
+    _withhold_one_disclosure_about_sanne()
     return made
+
+
+def _withhold_one_disclosure_about_sanne() -> None:
+    """demo-world.md: one disclosure about Sanne is withheld from her until a review date (the police's request
+    for her address, while the safety assessment runs)."""
+    from consent.models import Restriction
+    from consent.restrictions import restriction_withhold_request
+
+    restriction = Restriction.objects.filter(
+        person__bsn=SANNE, kind="withheld_from_subject", active=True, request_reference=""
+    ).first()
+    police_request = InformationRequest.objects.filter(
+        organisation__slug="politie-rotterdam", subject_bsn=SANNE, decisions__category="address"
+    ).first()
+    if restriction is not None and police_request is not None:
+        restriction_withhold_request(restriction=restriction, request_id=police_request.id, by_user="system:seed_demo")

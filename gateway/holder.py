@@ -23,6 +23,7 @@ from gateway.models import Delivery, InformationRequest, PendingItem, PendingSta
 from gateway.providers import ProviderUnavailable, provider_fetch
 from gateway.services import DELIVERY, audit_unavailable
 from gateway.webhooks import webhook_enqueue
+from portal.notifications import notify_after_commit
 
 APPROVE, DECLINE = "approve", "decline"
 
@@ -125,6 +126,8 @@ def _settle(
             detail={"pending_item": item.id, "request_status": status, "note_given": bool(note)},
         )
     )
+    if release:
+        notify_after_commit(item.request.id)
     webhook_enqueue(
         organisation=item.request.organisation,
         event="request.updated",

@@ -49,6 +49,7 @@ from gateway.models import (
     RequestDecision,
 )
 from gateway.providers import ProviderUnavailable, provider_fetch
+from portal.notifications import notify_after_commit
 
 IDEMPOTENCY = b"idempotency v1"
 DELIVERY = b"delivery v1"
@@ -387,6 +388,7 @@ def information_request_submit(
             ]
         )
         _follow_ups_create(stored, stored_decisions, caller)
+        notify_after_commit(stored.id)
         body = request_json(stored, policy, final, data)
         return StoredResponse(status_code, body)
 

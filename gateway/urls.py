@@ -36,6 +36,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    path("portal/", include("portal.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
 ]
 
 handler404 = "gateway.api.problems.handler404"

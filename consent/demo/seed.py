@@ -9,6 +9,7 @@ the demo history is made afterwards through the live request path (``seed_demo``
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -417,6 +418,36 @@ def _users(tally: _Tally) -> None:
         tally.add("users", change)
 
 
+def _portal(tally: _Tally) -> None:
+    """Portal accounts (login → person) and one open request for consent (Youssef is asked for Adam)."""
+    from portal.models import ConsentRequest, PortalAccount
+
+    user_model = get_user_model()
+    for username, bsn in world.PORTAL_ACCOUNTS.items():
+        _, created = PortalAccount.objects.get_or_create(
+            user=user_model._default_manager.get(username=username), person=Person.objects.get(bsn=bsn)
+        )
+        tally.add("portal_accounts", CREATED if created else UNCHANGED)
+    adam = Person.objects.get(bsn="999990081")
+    request, created = ConsentRequest.objects.get_or_create(
+        subject=adam,
+        requested_by=Organisation.objects.get(slug="jeugdhulp-rijnmond"),
+        defaults={
+            "explanation_nl": "Jeugdhulp Rijnmond wil het schoolverzuim van Adam met de gemeente bespreken om samen "
+            "de juiste hulp te regelen. Daarvoor vragen wij uw toestemming.",
+            "explanation_en": "Jeugdhulp Rijnmond would like to discuss Adam's school attendance with the "
+            "municipality to arrange the right help together. For that we ask your consent.",
+            "explicit": False,
+            "valid_until": dt.date(2027, 6, 30),
+        },
+    )
+    if created:
+        request.purposes.set(Purpose.objects.filter(code="care_coordination"))
+        request.categories.set(DataCategory.objects.filter(code="school_attendance"))
+        request.recipient_organisations.set(Organisation.objects.filter(slug="gemeente-rotterdam"))
+    tally.add("consent_requests", CREATED if created else UNCHANGED)
+
+
 def seed_world(*, stdout: Writer | None = None) -> dict[str, int]:
     """Write the demo world in one transaction and return how many rows of each kind it ensured.
 
@@ -430,6 +461,7 @@ def seed_world(*, stdout: Writer | None = None) -> dict[str, int]:
         _holders(policy["orgs"], policy["categories"], tally)
         _families(policy, tally)
         _users(tally)
+        _portal(tally)
     if stdout is not None:
         for line in tally.lines():
             stdout.write(line + "\n")

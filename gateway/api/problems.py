@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -204,8 +204,13 @@ def problem_json(request: HttpRequest, status_code: int, code: str, title: str, 
     )
 
 
-def handler404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return problem_json(request, 404, "not_found", "Not found", "There is no such resource.")
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Problem details on the API; Django's page for people everywhere else (the portal, the admin)."""
+    if request.path.startswith(("/api/", "/oauth/")):
+        return problem_json(request, 404, "not_found", "Not found", "There is no such resource.")
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception or Http404())
 
 
 def handler500(request: HttpRequest) -> JsonResponse:

@@ -1,0 +1,12 @@
+"""Celery tasks of the family portal."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="portal.notify_new_entry", autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notify_new_entry_task(request_id: str) -> int:
+    from portal.notifications import notify_new_entry
+
+    return notify_new_entry(request_id)
