@@ -20,6 +20,6 @@ class PortalSecurityHeadersMiddleware:
         response = self.get_response(request)
         if request.path.startswith("/portal/"):
             response.headers["Content-Security-Policy"] = PORTAL_CSP
-            response.headers["Referrer-Policy"] = "no-referrer"
+            response.headers["Referrer-Policy"] = "same-origin"  # "no-referrer" makes browsers send Origin: null
             response.headers["Cache-Control"] = "no-store"
         return response

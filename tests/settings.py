@@ -12,3 +12,6 @@ from gateway.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; production uses the default
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"client": "10000/min"}}  # noqa: F405
+# The live test server speaks plain HTTP on 127.0.0.1; production keeps secure cookies behind TLS.
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
