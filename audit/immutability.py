@@ -13,6 +13,7 @@ APPEND_ONLY_TABLES = (
     "audit_checkpoint",
     "audit_signingkeyrecord",
     "auditlog_logentry",
+    "audit_auditfacet",
 )
 
 # Audit tables the application must be able to change: the head row is updated by every append, the mutex row

@@ -16,7 +16,7 @@ import rfc8785
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit.models import AuditEntry, AuditHead, AuditKind, TreeNode
+from audit.models import AuditEntry, AuditFacet, AuditHead, AuditKind, TreeNode
 from audit.tree import nodes_for_append
 
 LEAF_VERSION = 1
@@ -139,6 +139,24 @@ def payload_digest(value: Any) -> str:
     return hashlib.sha256(canonical_bytes(value)).hexdigest()
 
 
+def facets_of(columns: dict[str, Any]) -> list[tuple[str, str]]:
+    """The searchable facts of an entry (see :class:`audit.models.AuditFacet`), without duplicates."""
+    found: set[tuple[str, str]] = set()
+    if columns.get("organisation"):
+        found.add(("requester", columns["organisation"]))
+    for decision in columns.get("decisions") or []:
+        for key, member in (
+            ("holder", "provider"),
+            ("category", "category"),
+            ("legal_basis", "legal_basis"),
+            ("outcome", "outcome"),
+        ):
+            value = decision.get(member)
+            if value:
+                found.add((key, str(value)[:80]))
+    return sorted(found)
+
+
 def audit_append(draft: EntryDraft) -> AuditEntry:
     """Append one entry at the next index, inside the caller's transaction.
 
@@ -176,6 +194,9 @@ def audit_append(draft: EntryDraft) -> AuditEntry:
             leaf = canonical_bytes(leaf_object(**columns))
             entry = AuditEntry.objects.create(**columns, leaf=leaf.decode("utf-8"), leaf_hash=leaf_hash_hex(leaf))
             TreeNode.objects.bulk_create(nodes_for_append(index, entry.leaf_hash))
+            AuditFacet.objects.bulk_create(
+                [AuditFacet(entry=entry, key=key, value=value) for key, value in facets_of(columns)]
+            )
             AuditHead.objects.filter(pk=1).update(size=index + 1)
     except AuditWriteError:
         raise

@@ -128,3 +128,64 @@ class Checkpoint(models.Model):
 
     def __str__(self) -> str:
         return f"checkpoint at {self.tree_size}"
+
+
+class OfficerProfile(models.Model):
+    """A privacy officer (functionaris gegevensbescherming) of the console. Without an organisation the officer
+    sees the whole network; with one, only entries where that organisation asked or held data."""
+
+    user = models.OneToOneField("auth.User", on_delete=models.CASCADE, related_name="officer_profile")
+    organisation = models.ForeignKey(
+        "consent.Organisation", null=True, blank=True, on_delete=models.PROTECT, related_name="officers"
+    )
+    public_key = models.TextField(blank=True, help_text="ASCII-armoured OpenPGP key: exports are encrypted to it.")
+
+    def __str__(self) -> str:
+        return f"officer {self.user_id} ({self.organisation_id or 'network'})"
+
+
+class VerificationStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    INTACT = "intact", "Intact"
+    FAILED = "failed", "Failed"
+    ERROR = "error", "Could not run"
+
+
+class VerificationRun(models.Model):
+    """One run of the full verification (audit_verify), started from the console, the command or a schedule."""
+
+    status = models.CharField(max_length=16, choices=VerificationStatus.choices, default=VerificationStatus.QUEUED)
+    started_by = models.CharField(max_length=150)
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    entries_total = models.BigIntegerField(default=0)
+    entries_checked = models.BigIntegerField(default=0)
+    checkpoints_checked = models.IntegerField(default=0)
+    failure = models.TextField(blank=True)
+    failed_index = models.BigIntegerField(null=True, blank=True)
+    failed_checkpoint = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-queued_at"]
+
+    def __str__(self) -> str:
+        return f"verification {self.pk} ({self.status})"
+
+
+class AuditFacet(models.Model):
+    """A searchable fact of an entry, written with it: who asked (``requester``), who held data (``holder``),
+    which ``category``, ``legal_basis`` and per-category ``outcome`` it names. Lets the console filter a trail of
+    millions by organisation, category or basis through an index, on PostgreSQL and SQLite alike."""
+
+    entry = models.ForeignKey(AuditEntry, on_delete=models.PROTECT, related_name="facets", db_column="entry_index")
+    key = models.CharField(max_length=16)
+    value = models.CharField(max_length=80)
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "value", "entry"])]
+        constraints = [models.UniqueConstraint(fields=["entry", "key", "value"], name="uniq_audit_facet")]
+
+    def __str__(self) -> str:
+        return f"#{self.entry_id} {self.key}={self.value}"

@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "oauth2_provider",
     "auditlog",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "consent",
     "audit",
     "gateway",
@@ -89,6 +91,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
@@ -108,6 +111,11 @@ AXES_RESET_ON_SUCCESS = True
 LOGIN_URL = "portal:login"
 LOGIN_REDIRECT_URL = "portal:home"
 LOCALE_PATHS = [BASE_DIR / "portal" / "locale"]
+# The privacy console requires two-factor login (TOTP) outside demo mode; in demo mode it may be switched off.
+GATEWAY_CONSOLE_REQUIRE_2FA = env_bool("GATEWAY_CONSOLE_REQUIRE_2FA", not GATEWAY_DEMO)
+OTP_TOTP_ISSUER = "Veilig Delen"
+CONSOLE_LOGIN_URL = "/privacy/login/"
+CONSOLE_OTP_URL = "/privacy/login/otp/"
 SESSION_COOKIE_AGE = 30 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 

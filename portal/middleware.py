@@ -18,7 +18,7 @@ class PortalSecurityHeadersMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if request.path.startswith("/portal/"):
+        if request.path.startswith(("/portal/", "/privacy/")):
             response.headers["Content-Security-Policy"] = PORTAL_CSP
             response.headers["Referrer-Policy"] = "same-origin"  # "no-referrer" makes browsers send Origin: null
             response.headers["Cache-Control"] = "no-store"

@@ -448,6 +448,29 @@ def _portal(tally: _Tally) -> None:
     tally.add("consent_requests", CREATED if created else UNCHANGED)
 
 
+def _officers(tally: _Tally) -> None:
+    """The console's officers: ``privacy`` for the whole network, ``privacy-vt`` for Veilig Thuis only."""
+    from audit.models import OfficerProfile
+
+    user_model = get_user_model()
+    scoped = user_model._default_manager.filter(username="privacy-vt").first()
+    if scoped is None:
+        scoped = user_model(
+            username="privacy-vt",
+            first_name="Privacy",
+            last_name="Veilig Thuis",
+            email="privacy-vt@veilig-thuis-rr.demo.invalid",
+        )
+        scoped.set_password(world.DEMO_PASSWORD)
+        scoped.save()
+    for username, organisation in (("privacy", None), ("privacy-vt", "veilig-thuis-rr")):
+        _, created = OfficerProfile.objects.get_or_create(
+            user=user_model._default_manager.get(username=username),
+            defaults={"organisation": Organisation.objects.get(slug=organisation) if organisation else None},
+        )
+        tally.add("officers", CREATED if created else UNCHANGED)
+
+
 def seed_world(*, stdout: Writer | None = None) -> dict[str, int]:
     """Write the demo world in one transaction and return how many rows of each kind it ensured.
 
@@ -462,6 +485,7 @@ def seed_world(*, stdout: Writer | None = None) -> dict[str, int]:
         _families(policy, tally)
         _users(tally)
         _portal(tally)
+        _officers(tally)
     if stdout is not None:
         for line in tally.lines():
             stdout.write(line + "\n")

@@ -210,6 +210,7 @@ def test_a_rewritten_leaf_and_tree_are_caught_by_the_checkpoint(trail: Trail) ->
 
 
 def cut_tail(size: int) -> None:
+    tamper("DELETE FROM audit_auditfacet WHERE entry_index >= %s", [size])
     tamper('DELETE FROM audit_auditentry WHERE "index" >= %s', [size])
     tamper("DELETE FROM audit_treenode WHERE (position + 1) << level > %s", [size])
 
@@ -234,6 +235,7 @@ def test_a_deleted_tail_behind_the_head_is_named(trail: Trail) -> None:
 
 @postgres_only
 def test_a_deleted_entry_is_an_index_gap(trail: Trail) -> None:
+    tamper("DELETE FROM audit_auditfacet WHERE entry_index = %s", [4])
     tamper('DELETE FROM audit_auditentry WHERE "index" = %s', [4])
     result = verify_trail()
     assert result.failure == "index gap: expected 4, found 5"
@@ -244,6 +246,7 @@ def test_a_deleted_entry_is_an_index_gap(trail: Trail) -> None:
 def test_two_swapped_entries_are_named(trail: Trail) -> None:
     i, j = trail.request_index(trail.first), trail.second - 1
     rows = {row["index"]: row for row in AuditEntry.objects.filter(index__in=[i, j]).values()}
+    tamper("DELETE FROM audit_auditfacet WHERE entry_index IN (%s, %s)", [i, j])
     tamper('DELETE FROM audit_auditentry WHERE "index" IN (%s, %s)', [i, j])
     AuditEntry.objects.bulk_create([AuditEntry(**{**rows[j], "index": i}), AuditEntry(**{**rows[i], "index": j})])
     result = verify_trail()
@@ -263,6 +266,7 @@ def test_an_older_copy_put_back_and_grown_again_is_caught_by_the_later_checkpoin
         for n in TreeNode.objects.values("level", "position", "hash")
         if (n["position"] + 1) << n["level"] <= trail.first
     ]
+    tamper("DELETE FROM audit_auditfacet")
     tamper("DELETE FROM audit_auditentry")
     tamper("DELETE FROM audit_treenode")
     AuditEntry.objects.bulk_create(AuditEntry(**row) for row in entries)
