@@ -144,6 +144,29 @@ class InMemoryStore:
         self.nodes[(level, index)] = value
 
 
+class Frontier:
+    """A :class:`SubtreeStore` that keeps only the latest completed perfect subtree per level.
+
+    After n leaves, the latest subtree completed at level L is the one at position ``n // 2**L - 1``. Those are
+    exactly the left siblings that :func:`completed_subtrees` reads for leaf n and the pieces that :func:`root`
+    folds for size n, so O(log n) hashes give the root at any prefix while streaming the leaves (RFC 9162 §2.1.1).
+    """
+
+    def __init__(self) -> None:
+        self._latest: dict[int, tuple[int, bytes]] = {}
+
+    def get(self, level: int, index: int) -> bytes:
+        """Return the subtree hash if it is the latest at its level; anything older is no longer kept."""
+        position, value = self._latest.get(level, (-1, b""))
+        if position != index:
+            raise KeyError(f"the frontier holds no subtree at level {level}, index {index}")
+        return value
+
+    def put(self, level: int, index: int, value: bytes) -> None:
+        """Record a newly completed subtree; it replaces the previous one at its level."""
+        self._latest[level] = (index, value)
+
+
 def completed_subtrees(index: int, leaf_hash: bytes, store: SubtreeStore) -> list[tuple[int, int, bytes]]:
     """Return the perfect subtrees completed by appending leaf number ``index``.
 

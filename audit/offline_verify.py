@@ -55,25 +55,6 @@ class VerifierUnavailable(Exception):
     """The verification cannot be run at all (gpg missing or broken)."""
 
 
-class Frontier:
-    """The latest completed perfect subtree at each level: the O(log n) hashes that ``merkle.completed_subtrees``
-    and ``merkle.root`` read to give the root of any prefix of the leaves (RFC 9162 §2.1.1)."""
-
-    def __init__(self) -> None:
-        self._latest: dict[int, tuple[int, bytes]] = {}
-
-    def get(self, level: int, index: int) -> bytes:
-        """Return the subtree hash if it is the latest at its level."""
-        position, value = self._latest.get(level, (-1, b""))
-        if position != index:
-            raise KeyError(f"the frontier holds no subtree at level {level}, index {index}")
-        return value
-
-    def put(self, level: int, index: int, value: bytes) -> None:
-        """Record a newly completed subtree, replacing the previous one at its level."""
-        self._latest[level] = (index, value)
-
-
 class Gpg:
     """gpg in a throw-away home that holds only the export's public keys (audit.md, "Checkpoints")."""
 
@@ -198,7 +179,7 @@ class Verification:
         self.directory = directory
         self.gpg = gpg
         self.expected = expected_fingerprints
-        self.frontier = Frontier()
+        self.frontier = merkle.Frontier()
         self.size = 0
         self.checkpoints = 0
         self.previous: tuple[int, bytes] | None = None

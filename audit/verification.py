@@ -67,29 +67,6 @@ class _Failure(Exception):
         self.checkpoint = checkpoint
 
 
-class Frontier:
-    """A :class:`audit.merkle.SubtreeStore` that keeps only the latest completed perfect subtree per level.
-
-    After n leaves, the latest subtree completed at level L is the one at position ``n // 2**L - 1``. Those are
-    exactly the left siblings that :func:`audit.merkle.completed_subtrees` reads for leaf n and the pieces that
-    :func:`audit.merkle.root` folds for size n, so O(log n) hashes give the root at any prefix (RFC 9162 §2.1.1).
-    """
-
-    def __init__(self) -> None:
-        self._latest: dict[int, tuple[int, bytes]] = {}
-
-    def get(self, level: int, index: int) -> bytes:
-        """Return the subtree hash if it is the latest at its level; anything older is no longer kept."""
-        position, value = self._latest.get(level, (-1, b""))
-        if position != index:
-            raise KeyError(f"the frontier holds no subtree at level {level}, index {index}")
-        return value
-
-    def put(self, level: int, index: int, value: bytes) -> None:
-        """Record a newly completed subtree; it replaces the previous one at its level."""
-        self._latest[level] = (index, value)
-
-
 @contextmanager
 def trail_snapshot() -> Iterator[None]:
     """One consistent, read-only view of the audit tables for a whole verification or export.
@@ -134,7 +111,7 @@ class _Verifier:
     """One run over the trail; state is the frontier, the previous checkpoint and the counts."""
 
     def __init__(self) -> None:
-        self.frontier = Frontier()
+        self.frontier = merkle.Frontier()
         self.size = 0
         self.checkpoints_checked = 0
         self.previous: tuple[int, bytes] | None = None

@@ -96,10 +96,8 @@ class SharingRuleAdmin(admin.ModelAdmin):
         super().save_related(request, form, formsets, change)
 
 
-@admin.register(models.PolicyVersion)
-class PolicyVersionAdmin(admin.ModelAdmin):
-    list_display = ("number", "digest", "created_at")
-    readonly_fields = ("number", "digest", "snapshot", "created_at")
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For records written only by audited actions: the admin shows them and changes nothing."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -109,6 +107,12 @@ class PolicyVersionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(models.PolicyVersion)
+class PolicyVersionAdmin(ReadOnlyAdmin):
+    list_display = ("number", "digest", "created_at")
+    readonly_fields = ("number", "digest", "snapshot", "created_at")
 
 
 class RelationInline(admin.TabularInline):
@@ -148,22 +152,13 @@ class ConsentGiverInline(admin.TabularInline):
 
 
 @admin.register(models.Consent)
-class ConsentAdmin(admin.ModelAdmin):
+class ConsentAdmin(ReadOnlyAdmin):
     """Read only: consents are recorded, completed and withdrawn through the API and the portal, whose actions
     write the audit entries (consent.consents)."""
 
     list_display = ("id", "subject", "status", "explicit", "valid_from", "valid_until", "recorded_by")
     list_filter = ("status", "explicit")
     inlines = [ConsentGiverInline]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(models.Restriction)

@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.utils import timezone
 
+from consent.admin import ReadOnlyAdmin
 from gateway import models
 from gateway.reviews import VERDICTS, ReviewError, emergency_review_settle
 
@@ -24,17 +25,6 @@ class HolderEndpointAdmin(admin.ModelAdmin):
 class BuiltinRecordAdmin(admin.ModelAdmin):
     list_display = ("organisation", "category", "bsn")
     list_filter = ("organisation", "category")
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class RequestDecisionInline(admin.TabularInline):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
@@ -73,6 +74,16 @@ def _idempotency_key(request: Request) -> str | None:
     return key
 
 
+def _run(request: Request, action: Callable[..., services.StoredResponse]) -> Response:
+    """Validate a request body against the policy in force, then run the action (submit or dry run) with it."""
+    key = _idempotency_key(request)
+    policy = policy_current()
+    serializer = InformationRequestInSerializer(data=request.data, context={"policy": policy})
+    serializer.is_valid(raise_exception=True)
+    result = action(caller=_caller(request), payload=serializer.validated_data, policy=policy, idempotency_key=key)
+    return Response(result.body, status=result.status_code)
+
+
 class PartnerAPIView(GenericAPIView):
     permission_classes = [HasScope]
     required_scope = "requests"
@@ -108,14 +119,7 @@ class InformationRequestListView(PartnerAPIView):
         summary="Request information about a person",
     )
     def post(self, request: Request) -> Response:
-        key = _idempotency_key(request)
-        policy = policy_current()
-        serializer = InformationRequestInSerializer(data=request.data, context={"policy": policy})
-        serializer.is_valid(raise_exception=True)
-        result = services.information_request_submit(
-            caller=_caller(request), payload=serializer.validated_data, policy=policy, idempotency_key=key
-        )
-        return Response(result.body, status=result.status_code)
+        return _run(request, services.information_request_submit)
 
     @extend_schema(
         operation_id="requests_list",
@@ -169,14 +173,7 @@ class DecisionCheckView(PartnerAPIView):
         summary="Ask whether a request would be allowed (audited as a check)",
     )
     def post(self, request: Request) -> Response:
-        key = _idempotency_key(request)
-        policy = policy_current()
-        serializer = InformationRequestInSerializer(data=request.data, context={"policy": policy})
-        serializer.is_valid(raise_exception=True)
-        result = services.decision_check(
-            caller=_caller(request), payload=serializer.validated_data, policy=policy, idempotency_key=key
-        )
-        return Response(result.body, status=result.status_code)
+        return _run(request, services.decision_check)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
