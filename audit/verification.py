@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from itertools import islice
@@ -110,7 +110,8 @@ def _nodes_completed_in(start: int, end: int) -> Q:
 class _Verifier:
     """One run over the trail; state is the frontier, the previous checkpoint and the counts."""
 
-    def __init__(self) -> None:
+    def __init__(self, progress: Callable[[int, int], None] | None = None) -> None:
+        self.progress = progress
         self.frontier = merkle.Frontier()
         self.size = 0
         self.checkpoints_checked = 0
@@ -153,6 +154,8 @@ class _Verifier:
                     self._check_checkpoint(pending)
                     pending = next(checkpoints, None)
                 self._check_entry(entry, head, stored)
+            if self.progress is not None:
+                self.progress(self.size, head)
         while pending is not None and pending.tree_size <= self.size:
             self._check_checkpoint(pending)
             pending = next(checkpoints, None)
@@ -278,7 +281,7 @@ def _hashes(value: object) -> list[bytes] | None:
     return result
 
 
-def verify_trail() -> VerificationResult:
+def verify_trail(progress: Callable[[int, int], None] | None = None) -> VerificationResult:
     """Check the whole audit trail as audit.md "Verification" requires and name the first failure.
 
     Order: entries in index order (gapless from 0 and within the head row; leaf hash; the leaf's "index"; the
@@ -286,6 +289,9 @@ def verify_trail() -> VerificationResult:
     the entries reach its tree size (increasing size; root; body; signature; consistency with the previous
     one). Then the head row's size against the number of entries, checkpoints beyond the last entry, and
     stored tree nodes beyond the trail. Reads one snapshot (:func:`trail_snapshot`) with bounded memory.
+
+    ``progress``, when given, is called after every chunk of entries with (entries checked, the head's size), so a
+    caller (the console's run, :func:`audit.tasks.verification_run`) can show how far it got.
     """
     with trail_snapshot():
-        return _Verifier().run()
+        return _Verifier(progress).run()

@@ -106,13 +106,16 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # a stranger cannot lock a family member out from elsewhere
-AXES_LOCKOUT_TEMPLATE = "portal/locked.html"
+AXES_LOCKOUT_CALLABLE = "gateway.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 LOGIN_URL = "portal:login"
 LOGIN_REDIRECT_URL = "portal:home"
 LOCALE_PATHS = [BASE_DIR / "portal" / "locale"]
 # The privacy console requires two-factor login (TOTP) outside demo mode; in demo mode it may be switched off.
 GATEWAY_CONSOLE_REQUIRE_2FA = env_bool("GATEWAY_CONSOLE_REQUIRE_2FA", not GATEWAY_DEMO)
+# Officers may enrol their own authenticator at first login only where that is safe (the demo); in production an
+# administrator issues the TOTP device (admin: OTP devices), so a stolen password alone never enrols a device.
+GATEWAY_CONSOLE_SELF_ENROL = env_bool("GATEWAY_CONSOLE_SELF_ENROL", GATEWAY_DEMO)
 OTP_TOTP_ISSUER = "Veilig Delen"
 CONSOLE_LOGIN_URL = "/privacy/login/"
 CONSOLE_OTP_URL = "/privacy/login/otp/"
@@ -137,6 +140,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "audit.console.context.verification_alert",
             ],
         },
     },

@@ -37,6 +37,7 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("portal/", include("portal.urls")),
+    path("privacy/", include("audit.console.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 

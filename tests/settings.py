@@ -15,3 +15,5 @@ REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"client": "10000/
 # The live test server speaks plain HTTP on 127.0.0.1; production keeps secure cookies behind TLS.
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
+# The tests walk through the officers' own enrolment; production leaves it to an administrator.
+GATEWAY_CONSOLE_SELF_ENROL = True

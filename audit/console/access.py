@@ -12,11 +12,11 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from audit.models import AuditEntry, OfficerProfile
+from audit.models import AuditEntry, AuditFacet, OfficerProfile
 
 
 def officer_of(request: HttpRequest) -> OfficerProfile | None:
@@ -57,6 +57,7 @@ def scoped_entries(officer: OfficerProfile) -> QuerySet[AuditEntry]:
     if officer.organisation_id is None:
         return entries
     slug = officer.organisation.slug if officer.organisation else ""
+    # a subquery on the facet index (key, value, entry), no join fan-out to de-duplicate
     return entries.filter(
-        Q(facets__key="requester", facets__value=slug) | Q(facets__key="holder", facets__value=slug)
-    ).distinct()
+        index__in=AuditFacet.objects.filter(key__in=("requester", "holder"), value=slug).values("entry_id")
+    )

@@ -19,6 +19,7 @@ from audit.models import AuditEntry, AuditFacet, AuditKind, OfficerProfile
 from audit.pseudonym import subject_pseudonym
 from consent.bsn import is_valid_bsn
 
+EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(9998, 12, 31)
 OUTCOMES = ["released", "partial", "denied", "pending", "permit", "deny", "error"]
 
 
@@ -44,6 +45,11 @@ class EntryFilterForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        for name in ("date_from", "date_to"):
+            value = data.get(name)
+            if value is not None and not (EARLIEST <= value <= LATEST):
+                self.add_error(name, f"Give a date between {EARLIEST.isoformat()} and {LATEST.isoformat()}.")
+                data[name] = None
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
             self.add_error("date_to", "Must not be before 'From'.")
         return data
@@ -72,8 +78,11 @@ def filtered_entries(officer: OfficerProfile, form: EntryFilterForm) -> QuerySet
             at__lt=dt.datetime.combine(data["date_to"] + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
         )
     if data.get("organisation"):
-        slug = data["organisation"]
-        entries = entries.filter(facets__key__in=["requester", "holder"], facets__value=slug).distinct()
+        entries = entries.filter(
+            index__in=AuditFacet.objects.filter(key__in=("requester", "holder"), value=data["organisation"]).values(
+                "entry_id"
+            )
+        )
     for key in ("requester", "holder", "category", "legal_basis"):
         if data.get(key):
             entries = _facet(entries, key, data[key])
