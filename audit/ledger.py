@@ -173,6 +173,8 @@ def audit_append(draft: EntryDraft) -> AuditEntry:
             index = head.size
             now = timezone.now()
             at = now.replace(microsecond=(now.microsecond // 1000) * 1000)
+            if head.last_at is not None and at < head.last_at:
+                at = head.last_at  # the clock stepped back: the trail's time never does, so index order is time order
             columns: dict[str, Any] = {
                 "index": index,
                 "kind": draft.kind,
@@ -197,7 +199,7 @@ def audit_append(draft: EntryDraft) -> AuditEntry:
             AuditFacet.objects.bulk_create(
                 [AuditFacet(entry=entry, key=key, value=value) for key, value in facets_of(columns)]
             )
-            AuditHead.objects.filter(pk=1).update(size=index + 1)
+            AuditHead.objects.filter(pk=1).update(size=index + 1, last_at=at)
     except AuditWriteError:
         raise
     except Exception as exc:  # any database failure: the caller must not release

@@ -15,6 +15,7 @@ class AuditHead(models.Model):
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     size = models.BigIntegerField(default=0)
+    last_at = models.DateTimeField(null=True, blank=True, help_text="Time of the last entry: time never runs back.")
 
     def __str__(self) -> str:
         return f"audit head at {self.size}"

@@ -20,6 +20,7 @@ from audit.pseudonym import subject_pseudonym
 from consent.bsn import is_valid_bsn
 
 EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(9998, 12, 31)
+LAST_INDEX = 2**62
 OUTCOMES = ["released", "partial", "denied", "pending", "permit", "deny", "error"]
 
 
@@ -71,12 +72,16 @@ def filtered_entries(officer: OfficerProfile, form: EntryFilterForm) -> QuerySet
     data = form.cleaned_data
     entries = scoped_entries(officer)
     tz = timezone.get_current_timezone()
+    # The trail's time never runs back (audit.ledger), so a period is also a range of indices; giving the planner
+    # that range lets it walk the primary key instead of filtering a million rows (docs/performance.md).
     if data.get("date_from"):
-        entries = entries.filter(at__gte=dt.datetime.combine(data["date_from"], dt.time.min, tzinfo=tz))
+        start = dt.datetime.combine(data["date_from"], dt.time.min, tzinfo=tz)
+        first = AuditEntry.objects.filter(at__gte=start).order_by("at", "index").values_list("index", flat=True)[:1]
+        entries = entries.filter(at__gte=start, index__gte=first[0] if first else LAST_INDEX)
     if data.get("date_to"):
-        entries = entries.filter(
-            at__lt=dt.datetime.combine(data["date_to"] + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
-        )
+        end = dt.datetime.combine(data["date_to"] + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+        last = AuditEntry.objects.filter(at__lt=end).order_by("-at", "-index").values_list("index", flat=True)[:1]
+        entries = entries.filter(at__lt=end, index__lte=last[0] if last else -1)
     if data.get("organisation"):
         entries = entries.filter(
             index__in=AuditFacet.objects.filter(key__in=("requester", "holder"), value=data["organisation"]).values(

@@ -120,3 +120,21 @@ def test_sqlite_triggers_refuse_changes_too(tmp_path: Path) -> None:
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
             db.execute(statement)
     assert db.execute("SELECT kind FROM audit_auditentry").fetchall() == [("check",)]
+
+
+def test_the_trails_time_never_runs_back(partner: Any) -> None:
+    """If the clock steps back, the next entry takes the last entry's time: index order is time order, which the
+    console's period search relies on."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    vt = partner("veilig-thuis-rr")
+    ahead = timezone.now() + dt.timedelta(hours=1)
+    AuditHead.objects.update(last_at=ahead)  # as if the previous entry was written before the clock stepped back
+    body = vt.ask(**ASK).json()
+    entry = AuditEntry.objects.get(index=body["audit"]["index"])
+    assert entry.at == ahead.replace(microsecond=(ahead.microsecond // 1000) * 1000) or entry.at == ahead
+    assert AuditHead.objects.get().last_at == entry.at
+    ats = list(AuditEntry.objects.order_by("index").values_list("at", flat=True))
+    assert ats == sorted(ats)
