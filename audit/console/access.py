@@ -50,14 +50,22 @@ def officer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
     return wrapped
 
 
-def scoped_entries(officer: OfficerProfile) -> QuerySet[AuditEntry]:
-    """The part of the trail this officer may see. An organisation-scoped officer sees entries where the
-    organisation asked or held data, and nothing else, through every filter and URL."""
+def facet_subquery(keys: tuple[str, ...], value: str, before: int | None = None) -> QuerySet[AuditFacet, Any]:
+    """Entry indices with a facet, through the facet index (key, value, entry). ``before`` (a keyset page bound)
+    goes inside the subquery: PostgreSQL does not carry it across ``IN`` by itself (docs/performance.md)."""
+    facets = AuditFacet.objects.filter(key__in=keys, value=value)
+    if before is not None:
+        facets = facets.filter(entry_id__lt=before)
+    return facets.values("entry_id")
+
+
+def scoped_entries(officer: OfficerProfile, before: int | None = None) -> QuerySet[AuditEntry]:
+    """The part of the trail this officer may see (below ``before`` when paging). An organisation-scoped officer
+    sees entries where the organisation asked or held data, and nothing else, through every filter and URL."""
     entries = AuditEntry.objects.all()
+    if before is not None:
+        entries = entries.filter(index__lt=before)
     if officer.organisation_id is None:
         return entries
     slug = officer.organisation.slug if officer.organisation else ""
-    # a subquery on the facet index (key, value, entry), no join fan-out to de-duplicate
-    return entries.filter(
-        index__in=AuditFacet.objects.filter(key__in=("requester", "holder"), value=slug).values("entry_id")
-    )
+    return entries.filter(index__in=facet_subquery(("requester", "holder"), slug, before))

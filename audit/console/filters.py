@@ -14,8 +14,8 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from audit.console.access import scoped_entries
-from audit.models import AuditEntry, AuditFacet, AuditKind, OfficerProfile
+from audit.console.access import facet_subquery, scoped_entries
+from audit.models import AuditEntry, AuditKind, OfficerProfile
 from audit.pseudonym import subject_pseudonym
 from consent.bsn import is_valid_bsn
 
@@ -63,14 +63,15 @@ class EntryFilterForm(forms.Form):
         return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in data.items()}
 
 
-def _facet(entries: QuerySet[AuditEntry], key: str, value: str) -> QuerySet[AuditEntry]:
-    return entries.filter(index__in=AuditFacet.objects.filter(key=key, value=value).values("entry_id"))
+def _facet(entries: QuerySet[AuditEntry], key: str, value: str, before: int | None) -> QuerySet[AuditEntry]:
+    return entries.filter(index__in=facet_subquery((key,), value, before))
 
 
-def filtered_entries(officer: OfficerProfile, form: EntryFilterForm) -> QuerySet[AuditEntry]:
-    """The officer's part of the trail narrowed by the form (which must be valid), newest first."""
+def filtered_entries(officer: OfficerProfile, form: EntryFilterForm, before: int | None = None) -> QuerySet[AuditEntry]:
+    """The officer's part of the trail narrowed by the form (which must be valid), newest first; with ``before``,
+    only the entries below that index (the next page), applied inside every facet subquery too."""
     data = form.cleaned_data
-    entries = scoped_entries(officer)
+    entries = scoped_entries(officer, before)
     tz = timezone.get_current_timezone()
     # The trail's time never runs back (audit.ledger), so a period is also a range of indices; giving the planner
     # that range lets it walk the primary key instead of filtering a million rows (docs/performance.md).
@@ -83,14 +84,10 @@ def filtered_entries(officer: OfficerProfile, form: EntryFilterForm) -> QuerySet
         last = AuditEntry.objects.filter(at__lt=end).order_by("-at", "-index").values_list("index", flat=True)[:1]
         entries = entries.filter(at__lt=end, index__lte=last[0] if last else -1)
     if data.get("organisation"):
-        entries = entries.filter(
-            index__in=AuditFacet.objects.filter(key__in=("requester", "holder"), value=data["organisation"]).values(
-                "entry_id"
-            )
-        )
+        entries = entries.filter(index__in=facet_subquery(("requester", "holder"), data["organisation"], before))
     for key in ("requester", "holder", "category", "legal_basis"):
         if data.get(key):
-            entries = _facet(entries, key, data[key])
+            entries = _facet(entries, key, data[key], before)
     if data.get("bsn"):
         entries = entries.filter(subject=subject_pseudonym(data["bsn"]))
     if data.get("purpose"):
@@ -100,7 +97,7 @@ def filtered_entries(officer: OfficerProfile, form: EntryFilterForm) -> QuerySet
         entries = (
             entries.filter(outcome=value)
             if value in ("released", "partial", "denied", "pending")
-            else (_facet(entries, "outcome", value))
+            else _facet(entries, "outcome", value, before)
         )
     if data.get("emergency"):
         entries = entries.filter(emergency=data["emergency"] == "yes")

@@ -360,10 +360,8 @@ def search(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"form": form, **search_choices()}
     if not form.is_valid():
         return render(request, "console/search.html", context, status=400)
-    entries = filtered_entries(officer, form)
     before = form.cleaned_data.get("before")
-    if before is not None:
-        entries = entries.filter(index__lt=before)
+    entries = filtered_entries(officer, form, before)
     filters = form.active_filters()
     try:
         with transaction.atomic():
