@@ -161,3 +161,40 @@ def test_a_scoped_officer_meets_a_not_found_outside_its_organisation(
     console_login(page, server_url, "privacy-vt")
     response = page.goto(f"{server_url}/privacy/entries/{body['audit']['index']}/")
     assert response is not None and response.status == 404
+
+
+def test_an_officer_exports_a_signed_selection(
+    page: Any, server_url: str, partner: Any, gnupg_home: Any, settings: Any, tmp_path: Any
+) -> None:
+    import subprocess
+    import zipfile
+
+    settings.GATEWAY_CONSOLE_REQUIRE_2FA = False
+    partner("veilig-thuis-rr").ask(
+        subject={"bsn": MARK}, categories=["police_incidents"], purpose="vt_safety_assessment", case_reference=CASE_1
+    )
+    assert checkpoint_create() is not None
+    console_login(page, server_url)
+    page.goto(f"{server_url}/privacy/oversight/")
+    expect(page.get_by_role("heading", name="Export a selection")).to_be_visible()
+    save_screenshot(page, "console-oversight")
+    page.get_by_label("Format").select_option("csv")
+    with page.expect_download() as download_info:
+        page.locator("form[action$='/privacy/export/'] button[type=submit]").click()
+    archive = tmp_path / "export.zip"
+    download_info.value.save_as(archive)
+    with zipfile.ZipFile(archive) as zipped:
+        names = zipped.namelist()
+        zipped.extractall(tmp_path / "x")
+    data = next(n for n in names if n.endswith(".csv"))
+    assert f"{data}.asc" in names
+    home = tmp_path / "verify"
+    home.mkdir(mode=0o700)
+    key = next(n for n in names if n.endswith("public-key.asc"))
+    gpg = ["gpg", "--batch", "--homedir", str(home)]
+    subprocess.run([*gpg, "--import", str(tmp_path / "x" / key)], check=True, capture_output=True)
+    verified = subprocess.run(
+        [*gpg, "--verify", str(tmp_path / "x" / f"{data}.asc"), str(tmp_path / "x" / data)], capture_output=True
+    )
+    assert verified.returncode == 0, verified.stderr
+    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False, capture_output=True)
