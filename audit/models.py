@@ -33,6 +33,11 @@ class AuditKind(models.TextChoices):
     CONSOLE_VIEW = "console_view", "Console view"
     REVIEW = "review", "Review verdict"
     TOKEN = "token", "Token issued"
+    INTENT = "intent", "Holder about to be asked"
+    API_VIEW = "api_view", "Read through the API"
+    ADMIN_VIEW = "admin_view", "Admin view"
+    FACT_CHANGE = "fact_change", "Change to family facts or accounts"
+    NOTICE = "notice", "Informing the subject: cleared or postponed"
 
 
 class AuditEntry(models.Model):

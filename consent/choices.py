@@ -57,6 +57,7 @@ class CasePhase(models.TextChoices):
 class CaseRole(models.TextChoices):
     VICTIM = "victim", "Victim"
     SUSPECT = "suspect", "Suspect"
+    ALLEGED_PERPETRATOR = "alleged_perpetrator", "Alleged perpetrator"
     CHILD_INVOLVED = "child_involved", "Child involved"
     REPORTER_PROFESSIONAL = "reporter_professional", "Reporter (professional)"
     REPORTER_BYSTANDER = "reporter_bystander", "Reporter (bystander)"
