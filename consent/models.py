@@ -120,6 +120,11 @@ class CategoryField(models.Model):
     type = models.CharField(max_length=16, choices=choices.FieldType.choices, default=choices.FieldType.STRING)
     description = models.CharField(max_length=300, blank=True)
     position = models.PositiveSmallIntegerField(default=0)
+    reveals_whereabouts = models.BooleanField(
+        default=False,
+        help_text="The field may say where a person stays (a shelter, an address): a shielded address withholds "
+        "it from recipients outside the shielding.",
+    )
 
     class Meta:
         ordering = ["category", "position", "name"]

@@ -4,23 +4,33 @@ Nothing here touches the database, the clock or the network, so every decision c
 cases and replayed from the policy version it cites. Each category is decided on its own
 (``shared/spec/domain.md`` and ``api.md``):
 
+0. restrictions on the person come first: a restriction that keeps the category from the requester denies
+   it with ``restricted`` when the requester may know of the restriction (it takes part in an active case
+   with the person); a requester who may not know gets exactly what an unknown person would get (below);
 1. a sharing rule must let the requester receive the category from its holder (else ``no_rule``),
 2. for the purpose asked (else ``purpose_not_allowed``),
 3. and one such rule's conditions must hold: emergency only, a justification where the basis demands one,
    case participation, an active supervision order, a consent that covers exactly this;
-4. a permitted category is then checked against restrictions on the person (a shielded address).
+4. the category is then permitted, or pending where the holder decides (the rule or basis says so, or the
+   consent it rests on was recorded by someone else and not yet confirmed by the person: the holder's
+   approval is the holder's confirmation).
 
 **No oracle.** The facts of a person the gateway does not know are :meth:`SubjectFacts.unknown`: no case
-roles, no orders, no consents, no restrictions. A known person without those gets the very same decision. A
-restriction is reported as ``restricted`` only to a requester who may know of it; anyone else gets the exact
-``no_rule`` denial.
+roles, no orders, no restrictions (only consents recorded for that BSN, which the requester's side made).
+A known person without those gets the very same decision. A restriction the requester may not know of is
+*shielded*: the decision shown is the one computed without the restrictions (what an unknown person gets),
+marked :attr:`CategoryDecision.shielded` so that the gateway releases nothing for it, and the audit trail
+records the truth (``restricted``). A ``shielded_address`` restriction also covers the fields of other
+categories that may reveal where the person stays (:attr:`CategoryView.whereabouts`): a requester who may know
+gets the category with those fields withheld (:attr:`CategoryDecision.redact`); anyone else gets the shielded
+face.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 PERMIT = "permit"
@@ -29,6 +39,7 @@ PENDING = "pending"
 ERROR = "error"
 
 EMERGENCY_BASIS_KINDS = frozenset({"vital_interest", "secrecy_override"})
+SHIELDED_ADDRESS = "shielded_address"
 REPORTER_IDENTITY = "reporter_identity"
 REPORTER_IDENTITY_SECTORS = frozenset({"veilig_thuis"})
 
@@ -63,6 +74,7 @@ class CategoryView:
     sensitivity: str
     regime: str
     fields: tuple[tuple[str, str], ...]  # (name, type)
+    whereabouts: tuple[str, ...] = ()  # fields that may reveal where the person stays (a shelter, an address)
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -141,6 +153,7 @@ class Policy:
                     c["sensitivity"],
                     c["regime"],
                     tuple((f["name"], f["type"]) for f in c["fields"]),
+                    tuple(f["name"] for f in c["fields"] if f.get("whereabouts")),
                 )
                 for c in snapshot["categories"]
             },
@@ -187,8 +200,19 @@ class Policy:
 
 @dataclass(frozen=True)
 class ConsentFact:
+    """A consent as the decision sees it.
+
+    ``status``: ``active`` (confirmed by the person, or for a child by their legal representatives, and
+    sufficient under the age table on every day of its period: it counts for every holder);
+    ``awaiting_confirmation`` (recorded by an organisation on the family's word and not yet confirmed: it
+    counts only for data the recording organisation holds itself, and for any other holder the category waits
+    for that holder, whose approval is its confirmation); ``incomplete`` (it cannot count: the givers do not
+    suffice); ``withdrawn``; ``expired``. ``givers_contradicted``: the gateway's own facts (age, custody) show
+    that the givers named do not suffice on some day of the period, so it counts for nobody.
+    """
+
     id: int
-    status: str  # active, incomplete, withdrawn, expired
+    status: str
     explicit: bool
     purposes: frozenset[str]
     categories: frozenset[str]
@@ -197,6 +221,8 @@ class ConsentFact:
     case_reference: str | None
     valid_from: dt.date
     valid_until: dt.date | None
+    recorded_by: str | None = None
+    givers_contradicted: bool = False
 
 
 @dataclass(frozen=True)
@@ -224,9 +250,11 @@ class SubjectFacts:
     restrictions: tuple[RestrictionFact, ...] = ()
 
     @classmethod
-    def unknown(cls) -> SubjectFacts:
-        """The facts of a person the gateway does not know: exactly those of a known person with none."""
-        return cls()
+    def unknown(cls, consents: tuple[ConsentFact, ...] = ()) -> SubjectFacts:
+        """The facts of a person the gateway does not know: exactly those of a known person with none, but for
+        the consents an organisation recorded for that BSN (the requester's side made them, so they tell it
+        nothing it could not know)."""
+        return cls(consents=consents)
 
 
 # --- The request and the outcome ----------------------------------------------------------------------------
@@ -253,6 +281,9 @@ class Reason:
         return {"code": self.code, "message": self.message}
 
 
+RESTRICTED = Reason("restricted", "A restriction on the person keeps this category from the requester.")
+
+
 @dataclass(frozen=True)
 class CategoryDecision:
     category: str
@@ -264,10 +295,33 @@ class CategoryDecision:
     consent: int | None = None
     reasons: tuple[Reason, ...] = field(default_factory=tuple)
     emergency_access: bool = False
+    # A restriction the requester may not know of decided this category. Everything above is what the requester
+    # is shown (what an unknown person gets); nothing may be released for it, and the trail records the truth.
+    shielded: bool = False
+    # Fields withheld at release although the category is permitted (they may reveal where the person stays).
+    redact: tuple[str, ...] = ()
 
     @property
     def reason_codes(self) -> list[str]:
         return [r.code for r in self.reasons]
+
+    @property
+    def releases(self) -> bool:
+        """Whether data may leave for this category now (a shielded face never releases)."""
+        return self.outcome == PERMIT and not self.shielded
+
+    def as_recorded(self) -> CategoryDecision:
+        """The decision as the audit trail records it: for a shielded face, the denial it really is."""
+        if not self.shielded:
+            return self
+        return CategoryDecision(
+            category=self.category,
+            provider=self.provider,
+            outcome=DENY,
+            reasons=(RESTRICTED,),
+            emergency_access=self.emergency_access,
+            shielded=True,
+        )
 
 
 # --- The decision -----------------------------------------------------------------------------------------
@@ -297,11 +351,14 @@ def _matches(org: str | None, sector: str | None, rule_org: str | None, rule_sec
 def _consent_check(
     request: DecisionRequest,
     category: str,
+    provider: str | None,
     basis: BasisView,
     facts: SubjectFacts,
     requester_sector: str | None,
-) -> tuple[int | None, Reason | None]:
-    """Find a consent that covers exactly this request; else the most telling reason why none does."""
+) -> tuple[int | None, Reason | None, bool]:
+    """Find a consent that covers exactly this request: ``(consent, None, needs_holder)``, where
+    ``needs_holder`` says that it still waits for confirmation and so the holder decides; else the most telling
+    reason why none covers it."""
     in_scope = [
         c
         for c in facts.consents
@@ -311,39 +368,64 @@ def _consent_check(
         and (c.case_reference is None or c.case_reference == request.case_reference)
         and (c.explicit or not basis.requires_explicit_consent)
     ]
-    for c in in_scope:
-        if (
-            c.status == "active"
-            and c.valid_from <= request.on
-            and (c.valid_until is None or request.on <= c.valid_until)
-        ):
-            return c.id, None
+    usable = [
+        c
+        for c in in_scope
+        if c.valid_from <= request.on
+        and (c.valid_until is None or request.on <= c.valid_until)
+        and not c.givers_contradicted
+    ]
+    for c in usable:
+        if c.status == "active":
+            return c.id, None, False
+    for c in usable:  # the holder's own record of the consent is the holder's confirmation for its own data
+        if c.status == "awaiting_confirmation" and provider is not None and c.recorded_by == provider:
+            return c.id, None, False
+    for c in usable:
+        if c.status == "awaiting_confirmation":
+            return c.id, None, True
     statuses = {c.status for c in in_scope}
     if "withdrawn" in statuses:
-        return None, Reason("consent_withdrawn", "The consent for this was withdrawn.")
+        return None, Reason("consent_withdrawn", "The consent for this was withdrawn."), False
     if "expired" in statuses or any(c.valid_until is not None and c.valid_until < request.on for c in in_scope):
-        return None, Reason("consent_expired", "The consent for this has expired.")
-    if "incomplete" in statuses:
-        return None, Reason(
-            "consent_incomplete",
-            "The consent is incomplete: not everyone whose consent is needed has given it.",
+        return None, Reason("consent_expired", "The consent for this has expired."), False
+    if "incomplete" in statuses or any(c.givers_contradicted for c in in_scope):
+        return (
+            None,
+            Reason(
+                "consent_incomplete",
+                "The consent is incomplete: not everyone whose consent is needed has given it.",
+            ),
+            False,
         )
     kind = "explicit consent" if basis.requires_explicit_consent else "consent"
-    return None, Reason(
-        "no_consent", f"The legal basis {basis.code} needs {kind} covering {category} for {request.purpose}."
+    return (
+        None,
+        Reason("no_consent", f"The legal basis {basis.code} needs {kind} covering {category} for {request.purpose}."),
+        False,
     )
+
+
+@dataclass(frozen=True)
+class _Met:
+    """A rule whose conditions hold: the consent it rests on, and whether the holder must decide."""
+
+    consent: int | None
+    needs_holder: bool
 
 
 def _rule_conditions(
     request: DecisionRequest,
     category: str,
+    provider: str | None,
     rule: RuleView,
     basis: BasisView,
     facts: SubjectFacts,
     requester_sector: str | None,
-) -> tuple[list[Reason], int | None]:
+) -> tuple[list[Reason], _Met]:
     reasons: list[Reason] = []
     consent_id: int | None = None
+    needs_holder = False
     if (rule.emergency_only or basis.emergency_only) and not request.emergency:
         reasons.append(Reason("condition_not_met", f"Rule {rule.code} applies only to emergency access."))
     if (basis.justification_required or rule.emergency_only or basis.emergency_only) and not (
@@ -371,47 +453,41 @@ def _rule_conditions(
             )
         )
     if basis.requires_consent or basis.requires_explicit_consent:
-        consent_id, reason = _consent_check(request, category, basis, facts, requester_sector)
+        consent_id, reason, needs_holder = _consent_check(request, category, provider, basis, facts, requester_sector)
         if reason is not None:
             reasons.append(reason)
-    return reasons, consent_id
+    return reasons, _Met(consent_id, needs_holder)
 
 
-def _restriction_denial(
-    request: DecisionRequest,
-    category: str,
-    provider: str | None,
-    facts: SubjectFacts,
-    requester_sector: str | None,
-) -> CategoryDecision | None:
+FULL, PARTIAL = "full", "partial"
+
+
+def _restriction_cover(
+    request: DecisionRequest, view: CategoryView | None, facts: SubjectFacts, requester_sector: str | None
+) -> str | None:
+    """How the person's restrictions keep this category from the requester: ``full`` (the restriction names the
+    category), ``partial`` (a shielded address and a category with fields that may reveal where the person
+    stays) or ``None``."""
+    cover: str | None = None
     for restriction in facts.restrictions:
-        if category not in restriction.categories:
-            continue
         if request.requester in restriction.allowed_organisations or (
             requester_sector is not None and requester_sector in restriction.allowed_sectors
         ):
             continue
-        if not facts.shares_active_case:
-            return _no_rule(request, category, provider)
-        return CategoryDecision(
-            category=category,
-            provider=provider,
-            outcome=DENY,
-            reasons=(Reason("restricted", f"A restriction on the person keeps {category} from the requester."),),
-        )
-    return None
+        if view is not None and view.code in restriction.categories:
+            return FULL
+        if view is not None and view.whereabouts and restriction.kind == SHIELDED_ADDRESS:
+            cover = PARTIAL
+    return cover
 
 
-def decide_category(request: DecisionRequest, category: str, policy: Policy, facts: SubjectFacts) -> CategoryDecision:
-    """Decide one category (see the module docstring for the order of the checks)."""
+def _decide_by_rules(
+    request: DecisionRequest, category: str, policy: Policy, facts: SubjectFacts
+) -> CategoryDecision:
+    """Steps 1 to 4 of the module docstring: the sharing rules, their purposes and conditions."""
     provider = request.providers.get(category)
     requester_sector = policy.sector_of(request.requester)
     provider_sector = policy.sector_of(provider)
-    view = policy.categories.get(category)
-    if view is not None and view.sensitivity == REPORTER_IDENTITY and requester_sector not in REPORTER_IDENTITY_SECTORS:
-        # A reporter's identity stays with Veilig Thuis whatever a rule says (Wmo 2015 art. 5.2.6 protects the
-        # reporter); a misconfigured rule cannot release it.
-        return _no_rule(request, category, provider)
     candidates = [
         rule
         for rule in policy.rules
@@ -445,25 +521,63 @@ def decide_category(request: DecisionRequest, category: str, policy: Policy, fac
     collected: list[Reason] = []
     for rule in ordered:
         basis = policy.bases[rule.legal_basis]
-        reasons, consent_id = _rule_conditions(request, category, rule, basis, facts, requester_sector)
+        reasons, met = _rule_conditions(request, category, provider, rule, basis, facts, requester_sector)
         if reasons:
             collected.extend(r for r in reasons if r.code not in {c.code for c in collected})
             continue
-        denial = _restriction_denial(request, category, provider, facts, requester_sector)
-        if denial is not None:
-            return denial
+        holder_decides = rule.holder_decides or basis.holder_decides or met.needs_holder
         return CategoryDecision(
             category=category,
             provider=provider,
-            outcome=PENDING if (rule.holder_decides or basis.holder_decides) else PERMIT,
+            outcome=PENDING if holder_decides else PERMIT,
             rule=rule.code,
             rule_version=rule.version,
             legal_basis=basis.code,
-            consent=consent_id,
+            consent=met.consent,
             emergency_access=request.emergency
             and (rule.emergency_only or basis.emergency_only or basis.kind in EMERGENCY_BASIS_KINDS),
         )
     return CategoryDecision(category=category, provider=provider, outcome=DENY, reasons=tuple(collected))
+
+
+def decide_category(request: DecisionRequest, category: str, policy: Policy, facts: SubjectFacts) -> CategoryDecision:
+    """Decide one category (see the module docstring for the order of the checks)."""
+    provider = request.providers.get(category)
+    requester_sector = policy.sector_of(request.requester)
+    view = policy.categories.get(category)
+    if view is not None and view.sensitivity == REPORTER_IDENTITY and requester_sector not in REPORTER_IDENTITY_SECTORS:
+        # A reporter's identity stays with Veilig Thuis whatever a rule says (Wmo 2015 art. 5.2.6 protects the
+        # reporter); a misconfigured rule cannot release it.
+        return _no_rule(request, category, provider)
+    cover = _restriction_cover(request, view, facts, requester_sector)
+    if cover is None:
+        return _decide_by_rules(request, category, policy, facts)
+    if not facts.shares_active_case:
+        # The requester may not know that the restriction exists: it is shown what a person without any
+        # restriction would get, and nothing is released (the gateway checks ``shielded``).
+        face = _decide_by_rules(request, category, policy, replace(facts, restrictions=()))
+        return replace(face, shielded=True, redact=())
+    if cover == FULL:
+        return CategoryDecision(
+            category=category,
+            provider=provider,
+            outcome=DENY,
+            reasons=(Reason("restricted", f"A restriction on the person keeps {category} from the requester."),),
+        )
+    decision = _decide_by_rules(request, category, policy, facts)
+    if decision.outcome not in (PERMIT, PENDING) or view is None:
+        return decision
+    withheld = ", ".join(view.whereabouts)
+    return replace(
+        decision,
+        redact=view.whereabouts,
+        reasons=(
+            Reason(
+                "restricted",
+                f"A restriction on the person withholds the fields that could reveal where they stay: {withheld}.",
+            ),
+        ),
+    )
 
 
 def decide(request: DecisionRequest, policy: Policy, facts: SubjectFacts) -> tuple[CategoryDecision, ...]:

@@ -45,7 +45,10 @@ def policy_snapshot_build() -> dict[str, Any]:
                 "code": c.code,
                 "sensitivity": c.sensitivity,
                 "regime": c.regime,
-                "fields": [{"name": f.name, "type": f.type} for f in c.fields.all()],
+                "fields": [
+                    {"name": f.name, "type": f.type, **({"whereabouts": True} if f.reveals_whereabouts else {})}
+                    for f in c.fields.all()
+                ],
             }
             for c in DataCategory.objects.prefetch_related("fields").order_by("code")
         ],
@@ -116,9 +119,15 @@ def person_by_bsn(bsn: str) -> Person | None:
 
 
 def subject_facts(
-    *, person: Person | None, requester: Organisation, case_reference: str | None, on: dt.date
+    *,
+    person: Person | None,
+    subject_bsn: str,
+    requester: Organisation,
+    case_reference: str | None,
+    on: dt.date,
 ) -> SubjectFacts:
-    """The facts about ``person`` relevant to a request by ``requester`` (see :class:`SubjectFacts`).
+    """The facts about the person with ``subject_bsn`` (``person``, or ``None`` when the gateway does not know
+    them) relevant to a request by ``requester`` (see :class:`SubjectFacts`).
 
     For an unknown person this is :meth:`SubjectFacts.unknown`, so the decision cannot tell the two apart.
     """
@@ -145,11 +154,12 @@ def subject_facts(
             case_reference=c.case.reference if c.case else None,
             valid_from=c.valid_from,
             valid_until=c.valid_until,
+            recorded_by=c.recorded_by.slug,
         )
         for c in Consent.objects.filter(subject=person)
         .filter(Q(recipient_organisations=requester) | Q(recipient_sectors=requester.sector))
         .distinct()
-        .select_related("case")
+        .select_related("case", "recorded_by")
         .prefetch_related("purposes", "categories", "recipient_organisations", "recipient_sectors")
     )
     restrictions = tuple(

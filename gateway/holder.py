@@ -7,6 +7,7 @@ holder's system lists its pending items and settles them; the gateway then fetch
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Any
 
 from django.conf import settings
@@ -14,18 +15,30 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.ledger import Actor, AuditWriteError, EntryDraft, audit_append, payload_digest
-from consent.policy import DENY, PERMIT, overall_status
-from consent.selectors import policy_current
+from consent.policy import (
+    DENY,
+    PENDING,
+    PERMIT,
+    CategoryDecision,
+    DecisionRequest,
+    Policy,
+    Reason,
+    decide_category,
+    overall_status,
+)
+from consent.selectors import person_by_bsn, policy_current, subject_facts
 from gateway.api.auth import Caller
 from gateway.api.problems import Problem
 from gateway.crypto import seal
 from gateway.models import Delivery, InformationRequest, PendingItem, PendingStatus, RequestDecision
 from gateway.providers import ProviderUnavailable, provider_fetch
-from gateway.services import DELIVERY, audit_unavailable
+from gateway.services import DELIVERY, audit_decision, audit_unavailable, releasable_fields
 from gateway.webhooks import webhook_enqueue
 from portal.notifications import notify_after_commit
 
 APPROVE, DECLINE = "approve", "decline"
+HOLDER_DECLINED = Reason("holder_declined", "The data holder declined to provide this.")
+HOLDER_LATE = Reason("holder_declined", "The data holder did not decide in time.")
 
 
 def pending_json(item: PendingItem) -> dict[str, Any]:
@@ -51,10 +64,15 @@ def pending_json(item: PendingItem) -> dict[str, Any]:
 
 
 def pending_for_holder(caller: Caller) -> Any:
-    """The open items addressed to the caller's organisation as data holder, oldest first."""
+    """The open items addressed to the caller's organisation as data holder, oldest first. An item whose
+    category a restriction keeps from the requester (a shielded face) is never offered: the restriction has
+    decided already, and the item only waits to expire like one the holder let pass."""
     return (
         PendingItem.objects.filter(
-            holder=caller.organisation, status=PendingStatus.PENDING, expires_at__gt=timezone.now()
+            holder=caller.organisation,
+            status=PendingStatus.PENDING,
+            expires_at__gt=timezone.now(),
+            decision__shielded=False,
         )
         .select_related("request__organisation", "decision")
         .order_by("created_at", "id")
@@ -70,8 +88,7 @@ def _request_status_refresh(request: InformationRequest) -> str:
 def _settle(
     *,
     item: PendingItem,
-    outcome: str,
-    reasons: list[dict[str, str]],
+    decision: CategoryDecision,
     item_status: str,
     actor: Actor,
     note: str,
@@ -80,10 +97,19 @@ def _settle(
     data: Any = None,
     release: bool = False,
 ) -> None:
-    """Inside a transaction: update the decision, the item and the request, audit, and queue the notification."""
+    """Inside a transaction: record the category's final decision (as the requester is shown it), the item and
+    the request; write the ``holder_decision`` entry (the truth); queue the notification and the webhook."""
     now = timezone.now()
-    RequestDecision.objects.filter(pk=item.decision_id).update(
-        outcome=outcome, reasons=reasons, released_fields=fields or [], payload_sha256=digest
+    stored = item.decision
+    RequestDecision.objects.filter(pk=stored.pk).update(
+        outcome=decision.outcome,
+        reasons=[r.as_dict() for r in decision.reasons],
+        rule=decision.rule or stored.rule,
+        rule_version=decision.rule_version or stored.rule_version,
+        legal_basis=decision.legal_basis or stored.legal_basis,
+        shielded=decision.shielded,
+        released_fields=fields or [],
+        payload_sha256=digest,
     )
     PendingItem.objects.filter(pk=item.pk).update(
         status=item_status, decided_at=now, note=note[:2000], decided_by_client=actor.client_id or ""
@@ -96,7 +122,6 @@ def _settle(
             expires_at=now + dt.timedelta(hours=settings.GATEWAY_DELIVERY_HOURS),
         )
     status = _request_status_refresh(item.request)
-    decision = item.decision
     audit_append(
         EntryDraft(
             kind="holder_decision",
@@ -108,21 +133,7 @@ def _settle(
             reference=item.request.id,
             outcome=item_status,
             policy_version=item.request.policy_version_id,
-            decisions=[
-                {
-                    "category": item.category,
-                    "provider": decision.provider,
-                    "outcome": outcome,
-                    "rule": decision.rule,
-                    "rule_version": decision.rule_version,
-                    "legal_basis": decision.legal_basis,
-                    "consent": decision.consent_id,
-                    "reasons": [r["code"] for r in reasons],
-                    "emergency_access": decision.emergency_access,
-                    "fields": fields,
-                    "payload_sha256": digest,
-                }
-            ],
+            decisions=[audit_decision(decision, fields, digest)],
             detail={"pending_item": item.id, "request_status": status, "note_given": bool(note)},
         )
     )
@@ -131,7 +142,12 @@ def _settle(
     webhook_enqueue(
         organisation=item.request.organisation,
         event="request.updated",
-        payload={"request_id": item.request.id, "status": status, "category": item.category, "outcome": outcome},
+        payload={
+            "request_id": item.request.id,
+            "status": status,
+            "category": item.category,
+            "outcome": decision.outcome,
+        },
     )
 
 
@@ -139,7 +155,7 @@ def _locked_open_item(item_id: str, holder: Caller) -> PendingItem:
     item = (
         PendingItem.objects.select_for_update()
         .select_related("request__organisation", "decision")
-        .filter(pk=item_id, holder=holder.organisation)
+        .filter(pk=item_id, holder=holder.organisation, decision__shielded=False)
         .first()
     )
     if item is None:
@@ -149,40 +165,95 @@ def _locked_open_item(item_id: str, holder: Caller) -> PendingItem:
     return item
 
 
+def _stored_as_decision(item: PendingItem, outcome: str, reasons: tuple[Reason, ...]) -> CategoryDecision:
+    stored = item.decision
+    return CategoryDecision(
+        category=item.category,
+        provider=stored.provider,
+        outcome=outcome,
+        rule=stored.rule,
+        rule_version=stored.rule_version,
+        legal_basis=stored.legal_basis,
+        consent=stored.consent_id,
+        reasons=reasons,
+        emergency_access=stored.emergency_access,
+        shielded=stored.shielded,
+    )
+
+
+def decide_again(item: PendingItem, policy: Policy) -> CategoryDecision:
+    """The item's category decided again, now: the policy, restrictions and consents of this moment, for the
+    request as it was made. A restriction set or a consent withdrawn while the item waited wins."""
+    request = item.request
+    asked = DecisionRequest(
+        requester=request.organisation.slug,
+        categories=(item.category,),
+        providers={item.category: item.decision.provider},
+        purpose=request.purpose,
+        on=timezone.localdate(),
+        case_reference=request.case_reference or None,
+        emergency=request.emergency,
+        has_justification=bool(request.justification),
+    )
+    facts = subject_facts(
+        person=person_by_bsn(request.subject_bsn),
+        subject_bsn=request.subject_bsn,
+        requester=request.organisation,
+        case_reference=asked.case_reference,
+        on=asked.on,
+    )
+    return decide_category(asked, item.category, policy, facts)
+
+
 def holder_decide(*, caller: Caller, item_id: str, decision: str, note: str) -> PendingItem:
-    """Settle a pending item as its holder. On approval the gateway fetches the category from the holder and
-    releases it to the requester; on decline the category is denied with ``holder_declined``."""
+    """Settle a pending item as its holder.
+
+    On approval the gateway decides again (:func:`decide_again`): if the category is still permitted or left to
+    the holder, it fetches it from the holder and releases it; if the decision of this moment denies it, the item
+    is ``refused`` and the requester is shown that denial (for a restriction it may not know of: what an unknown
+    person would get). On decline the category is denied with ``holder_declined``.
+    """
     actor = Actor(organisation=caller.organisation.slug, client_id=caller.client_id, acting_user=caller.acting_user)
     with transaction.atomic():
         item = _locked_open_item(item_id, caller)
+    now_decided: CategoryDecision | None = None
     result = None
     if decision == APPROVE:
-        category = policy_current().categories[item.category]
-        try:
-            result = provider_fetch(
-                holder=caller.organisation.slug,
-                category=item.category,
-                field_types=category.fields,
-                request_id=item.request.id,
-                bsn=item.request.subject_bsn,
-                purpose=item.request.purpose,
-            )
-        except ProviderUnavailable:
-            raise Problem(
-                503,
-                "provider_unavailable",
-                "Your system could not be reached",
-                "The gateway could not fetch the data from your endpoint; the item stays pending. Try again.",
-                headers={"Retry-After": "30"},
-            ) from None
+        policy = policy_current()
+        now_decided = decide_again(item, policy)
+        if now_decided.outcome in (PERMIT, PENDING) and not now_decided.shielded:
+            try:
+                result = provider_fetch(
+                    holder=caller.organisation.slug,
+                    category=item.category,
+                    field_types=releasable_fields(policy, now_decided),
+                    request_id=item.request.id,
+                    bsn=item.request.subject_bsn,
+                    purpose=item.request.purpose,
+                )
+            except ProviderUnavailable:
+                raise Problem(
+                    503,
+                    "provider_unavailable",
+                    "Your system could not be reached",
+                    "The gateway could not fetch the data from your endpoint; the item stays pending. Try again.",
+                    headers={"Retry-After": "30"},
+                ) from None
     try:
         with transaction.atomic():
             item = _locked_open_item(item_id, caller)  # again, under lock: it may have been settled meanwhile
-            if result is not None:
+            if now_decided is None:
                 _settle(
                     item=item,
-                    outcome=PERMIT,
-                    reasons=[],
+                    decision=_stored_as_decision(item, DENY, (HOLDER_DECLINED,)),
+                    item_status=PendingStatus.DECLINED,
+                    actor=actor,
+                    note=note,
+                )
+            elif result is not None:
+                _settle(
+                    item=item,
+                    decision=replace(now_decided, outcome=PERMIT),
                     item_status=PendingStatus.APPROVED,
                     actor=actor,
                     note=note,
@@ -191,15 +262,19 @@ def holder_decide(*, caller: Caller, item_id: str, decision: str, note: str) -> 
                     data=result.data,
                     release=True,
                 )
-            else:
+            elif now_decided.shielded and now_decided.outcome in (PERMIT, PENDING):
+                # Shown as an approval where the holder had nothing, exactly as for a person nobody knows.
                 _settle(
                     item=item,
-                    outcome=DENY,
-                    item_status=PendingStatus.DECLINED,
+                    decision=replace(now_decided, outcome=PERMIT),
+                    item_status=PendingStatus.REFUSED,
                     actor=actor,
                     note=note,
-                    reasons=[{"code": "holder_declined", "message": "The data holder declined to provide this."}],
+                    data=None,
+                    release=True,
                 )
+            else:
+                _settle(item=item, decision=now_decided, item_status=PendingStatus.REFUSED, actor=actor, note=note)
     except AuditWriteError:
         raise audit_unavailable() from None
     item.refresh_from_db()
@@ -225,11 +300,10 @@ def holder_expire_due(*, now: dt.datetime | None = None) -> int:
                 continue
             _settle(
                 item=item,
-                outcome=DENY,
+                decision=_stored_as_decision(item, DENY, (HOLDER_LATE,)),
                 item_status=PendingStatus.EXPIRED,
                 note="",
                 actor=Actor(user="system:holder_expire"),
-                reasons=[{"code": "holder_declined", "message": "The data holder did not decide in time."}],
             )
             expired += 1
     return expired

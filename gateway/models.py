@@ -108,6 +108,11 @@ class RequestDecision(models.Model):
     consent_id = models.BigIntegerField(null=True)
     reasons = models.JSONField(default=list)
     emergency_access = models.BooleanField(default=False)
+    shielded = models.BooleanField(
+        default=False,
+        help_text="A restriction the requester may not know of decided this: outcome and reasons are what the "
+        "requester was shown (what an unknown person gets); nothing was released. The trail has the truth.",
+    )
     released_fields = models.JSONField(default=list)
     payload_sha256 = models.CharField(max_length=64, null=True)
 
@@ -145,6 +150,7 @@ class PendingStatus(models.TextChoices):
     APPROVED = "approved", "Approved by the holder"
     DECLINED = "declined", "Declined by the holder"
     EXPIRED = "expired", "Expired without a decision"
+    REFUSED = "refused", "Approved, but the decision made again no longer allows it"
 
 
 class PendingItem(models.Model):

@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import rfc8785
@@ -113,6 +113,7 @@ def holders_resolve(
 
 
 def decision_json(decision: CategoryDecision, policy: Policy) -> dict[str, Any]:
+    """A decision as the requester is shown it (for a shielded category: what an unknown person would get)."""
     basis = policy.bases.get(decision.legal_basis) if decision.legal_basis else None
     return {
         "category": decision.category,
@@ -127,20 +128,30 @@ def decision_json(decision: CategoryDecision, policy: Policy) -> dict[str, Any]:
     }
 
 
-def _audit_decision(decision: CategoryDecision, fields: list[str] | None, digest: str | None) -> dict[str, Any]:
-    return {
+def audit_decision(decision: CategoryDecision, fields: list[str] | None, digest: str | None) -> dict[str, Any]:
+    """A decision as the trail records it: the truth. For a shielded category that is the restriction's denial,
+    with what the requester was shown beside it (``shown``); the trail is for privacy officers, never for the
+    requester (partners get only leaf hashes and proofs)."""
+    recorded = decision.as_recorded()
+    entry: dict[str, Any] = {
         "category": decision.category,
         "provider": decision.provider,
-        "outcome": decision.outcome,
-        "rule": decision.rule,
-        "rule_version": decision.rule_version,
-        "legal_basis": decision.legal_basis,
-        "consent": decision.consent,
-        "reasons": decision.reason_codes,
+        "outcome": recorded.outcome,
+        "rule": recorded.rule,
+        "rule_version": recorded.rule_version,
+        "legal_basis": recorded.legal_basis,
+        "consent": recorded.consent,
+        "reasons": recorded.reason_codes,
         "emergency_access": decision.emergency_access,
-        "fields": fields,
-        "payload_sha256": digest,
+        "fields": None if decision.shielded else fields,
+        "payload_sha256": None if decision.shielded else digest,
     }
+    if decision.shielded:
+        entry["shielded"] = True
+        entry["shown"] = {"outcome": decision.outcome, "rule": decision.rule, "reasons": decision.reason_codes}
+    if decision.redact:
+        entry["withheld_fields"] = list(decision.redact)
+    return entry
 
 
 def _audit_ref(entry: AuditEntry) -> dict[str, Any]:
@@ -231,7 +242,11 @@ def _decide(
     request = _decision_request(caller, payload, providers)
     person = person_by_bsn(payload["subject"]["bsn"])
     facts = subject_facts(
-        person=person, requester=caller.organisation, case_reference=payload["case_reference"], on=request.on
+        person=person,
+        subject_bsn=payload["subject"]["bsn"],
+        requester=caller.organisation,
+        case_reference=payload["case_reference"],
+        on=request.on,
     )
     return request, decide(request, policy, facts)
 
@@ -248,6 +263,81 @@ def audit_unavailable() -> Problem:
         "The decision could not be recorded in the audit trail, so nothing was released. Try again later.",
         headers={"Retry-After": "5"},
     )
+
+
+PROVIDER_UNAVAILABLE = Reason("provider_unavailable", "The data holder could not be reached; nothing was released.")
+
+
+def releasable_fields(policy: Policy, decision: CategoryDecision) -> tuple[tuple[str, str], ...]:
+    """The fields of the decision's category that may be asked for and released: all declared fields but
+    those a restriction withholds (:attr:`CategoryDecision.redact`). The holder is not even asked for those."""
+    fields = policy.categories[decision.category].fields
+    return tuple((name, kind) for name, kind in fields if name not in decision.redact)
+
+
+def intent_record(
+    *,
+    actor: Actor,
+    subject_bsn: str,
+    purpose: str,
+    case_reference: str | None,
+    emergency: bool,
+    reference: str,
+    policy_version: int,
+    asking: list[CategoryDecision],
+) -> None:
+    """Write an ``intent`` entry before any holder is asked: asking a holder already discloses to it that the
+    requester is interested in this person, so that disclosure is on the trail even when nothing comes back
+    (a crash, an outage). Its own transaction; if it cannot be written, no holder is asked (``503``)."""
+    if not asking:
+        return
+    try:
+        with transaction.atomic():
+            audit_append(
+                EntryDraft(
+                    kind="intent",
+                    actor=actor,
+                    subject=subject_pseudonym(subject_bsn),
+                    purpose=purpose,
+                    case_reference=case_reference,
+                    emergency=emergency,
+                    reference=reference,
+                    outcome="asking",
+                    policy_version=policy_version,
+                    decisions=[{"category": d.category, "provider": d.provider} for d in asking],
+                )
+            )
+    except AuditWriteError:
+        raise audit_unavailable() from None
+
+
+def api_read_record(
+    *,
+    caller: Caller,
+    read: str,
+    subject_bsn: str | None = None,
+    subject_pseudonym_: str | None = None,
+    reference: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Write an ``api_view`` entry for a read of personal data through the API (a request read again with its
+    delivered data, a holder's pending list, a consent search), before the answer leaves: who read, what
+    (``read``), about whom. If it cannot be written, nothing is answered (``503``)."""
+    subject = subject_pseudonym_ or (subject_pseudonym(subject_bsn) if subject_bsn else None)
+    try:
+        with transaction.atomic():
+            audit_append(
+                EntryDraft(
+                    kind="api_view",
+                    actor=_actor(caller),
+                    subject=subject,
+                    reference=reference,
+                    outcome=read,
+                    detail=detail or {},
+                )
+            )
+    except AuditWriteError:
+        raise audit_unavailable() from None
 
 
 def _record_once(
@@ -289,6 +379,16 @@ def information_request_submit(
     request_id = f"req_{ULID()}"
     request, decisions = _decide(caller, payload, policy)
     bsn = payload["subject"]["bsn"]
+    intent_record(
+        actor=_actor(caller),
+        subject_bsn=bsn,
+        purpose=request.purpose,
+        case_reference=request.case_reference,
+        emergency=request.emergency,
+        reference=request_id,
+        policy_version=policy.version,
+        asking=[d for d in decisions if d.outcome == PERMIT],
+    )
 
     final: list[CategoryDecision] = []
     data: dict[str, Any] = {}
@@ -297,37 +397,24 @@ def information_request_submit(
         if decision.outcome != PERMIT:
             final.append(decision)
             continue
-        category = policy.categories[decision.category]
         try:
             result = provider_fetch(
                 holder=decision.provider or "",
                 category=decision.category,
-                field_types=category.fields,
+                field_types=releasable_fields(policy, decision),
                 request_id=request_id,
                 bsn=bsn,
                 purpose=request.purpose,
             )
         except ProviderUnavailable:
-            final.append(
-                CategoryDecision(
-                    category=decision.category,
-                    provider=decision.provider,
-                    outcome=ERROR,
-                    rule=decision.rule,
-                    rule_version=decision.rule_version,
-                    legal_basis=decision.legal_basis,
-                    consent=decision.consent,
-                    reasons=(
-                        Reason(
-                            "provider_unavailable",
-                            "The data holder could not be reached; nothing was released.",
-                        ),
-                    ),
-                    emergency_access=decision.emergency_access,
-                )
-            )
+            final.append(replace(decision, outcome=ERROR, reasons=(PROVIDER_UNAVAILABLE,)))
             continue
         final.append(decision)
+        if decision.shielded:
+            # What an unknown person gets: the holder had nothing. The holder was asked all the same, so that
+            # nothing (its answer, its outage, the time taken) tells the two apart; its answer is dropped here.
+            data[decision.category] = None
+            continue
         data[decision.category] = result.data
         released[decision.category] = (result.fields, payload_digest(result.data))
 
@@ -346,7 +433,7 @@ def information_request_submit(
                 reference=request_id,
                 outcome=status,
                 policy_version=policy.version,
-                decisions=[_audit_decision(d, *(released.get(d.category) or (None, None))) for d in final],
+                decisions=[audit_decision(d, *(released.get(d.category) or (None, None))) for d in final],
             )
         )
         stored = InformationRequest.objects.create(
@@ -381,6 +468,7 @@ def information_request_submit(
                     consent_id=d.consent,
                     reasons=[r.as_dict() for r in d.reasons],
                     emergency_access=d.emergency_access,
+                    shielded=d.shielded,
                     released_fields=(released.get(d.category) or ([], None))[0],
                     payload_sha256=(released.get(d.category) or ([], None))[1],
                 )
@@ -488,7 +576,7 @@ def decision_check(
                 emergency=request.emergency,
                 outcome=overall_status(d.outcome for d in decisions),
                 policy_version=policy.version,
-                decisions=[_audit_decision(d, None, None) for d in decisions],
+                decisions=[audit_decision(d, None, None) for d in decisions],
             )
         )
         body = {"decisions": [decision_json(d, policy) for d in decisions], "audit": _audit_ref(entry)}

@@ -154,7 +154,12 @@ def _policy(tally: _Tally) -> dict[str, Any]:
             _, change = _upsert(
                 CategoryField,
                 {"category": category, "name": field_spec.name},
-                {"type": field_spec.type, "description": field_spec.description, "position": position},
+                {
+                    "type": field_spec.type,
+                    "description": field_spec.description,
+                    "position": position,
+                    "reveals_whereabouts": field_spec.reveals_whereabouts,
+                },
             )
             tally.add("category_fields", change)
     purposes: dict[str, Purpose] = {}

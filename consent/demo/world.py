@@ -75,6 +75,7 @@ class FieldSpec:
     name: str
     type: str
     description: str = ""
+    reveals_whereabouts: bool = False  # may say where the person stays: withheld under a shielded address
 
 
 @dataclass(frozen=True)
@@ -352,8 +353,8 @@ FIXED_SLUGS = tuple(o.slug for o in ORGANISATIONS[:17])
 # --- Data categories ---------------------------------------------------------------------------------------
 
 
-def _f(name: str, type_: str = "string", description: str = "") -> FieldSpec:
-    return FieldSpec(name=name, type=type_, description=description)
+def _f(name: str, type_: str = "string", description: str = "", *, whereabouts: bool = False) -> FieldSpec:
+    return FieldSpec(name=name, type=type_, description=description, reveals_whereabouts=whereabouts)
 
 
 CATEGORIES: tuple[CategorySpec, ...] = (
@@ -428,7 +429,12 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         "Structured risk assessment: instrument, date, level and a short summary.",
         "special_art9",
         "avg",
-        (_f("instrument"), _f("date", "date"), _f("risk_level"), _f("summary")),
+        (
+            _f("instrument"),
+            _f("date", "date"),
+            _f("risk_level"),
+            _f("summary", description="May name protective factors such as a stay in a shelter.", whereabouts=True),
+        ),
         consent_regime="vt_municipality",
     ),
     CategorySpec(
@@ -438,7 +444,11 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         "Conditions agreed to make the situation safe, with their review date.",
         "normal",
         "avg",
-        (_f("conditions", "list"), _f("agreed_on", "date"), _f("review_on", "date")),
+        (
+            _f("conditions", "list", "May name a safety plan with a shelter.", whereabouts=True),
+            _f("agreed_on", "date"),
+            _f("review_on", "date"),
+        ),
         consent_regime="vt_municipality",
     ),
     CategorySpec(

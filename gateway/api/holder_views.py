@@ -9,7 +9,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from gateway import holder
+from gateway import holder, services
 from gateway.api.serializers import ProblemSerializer, StrictCharField, StrictSerializer
 from gateway.api.views import PROBLEMS, PartnerAPIView, _caller
 
@@ -26,7 +26,7 @@ class HolderDecisionInSerializer(StrictSerializer):
 
 class PendingItemOutSerializer(serializers.Serializer):
     id = serializers.CharField()
-    status = serializers.ChoiceField(choices=["pending", "approved", "declined", "expired"])
+    status = serializers.ChoiceField(choices=["pending", "approved", "declined", "expired", "refused"])
     request_id = serializers.CharField()
     requester = serializers.CharField()
     subject = serializers.DictField()
@@ -58,7 +58,11 @@ class HolderPendingListView(PartnerAPIView):
         summary="List the requests waiting for your decision as data holder",
     )
     def get(self, request: Request) -> Response:
-        items = holder.pending_for_holder(_caller(request))[:500]
+        caller = _caller(request)
+        items = list(holder.pending_for_holder(caller)[:500])
+        services.api_read_record(
+            caller=caller, read="holder_pending", detail={"pending_items": [item.id for item in items]}
+        )
         return Response({"results": [holder.pending_json(item) for item in items]})
 
 

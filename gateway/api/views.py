@@ -130,7 +130,16 @@ class InformationRequestListView(PartnerAPIView):
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         assert page is not None
-        return self.get_paginated_response([services.request_json(r, None, None, None) for r in page])
+        bodies = [services.request_json(r, None, None, None) for r in page]
+        services.api_read_record(
+            caller=_caller(request),
+            read="requests_list",
+            detail={
+                "requests": [b["id"] for b in bodies],
+                "with_data": [b["id"] for b in bodies if b["data"]],
+            },
+        )
+        return self.get_paginated_response(bodies)
 
 
 class InformationRequestDetailView(PartnerAPIView):
@@ -157,7 +166,15 @@ class InformationRequestDetailView(PartnerAPIView):
         )
         if stored is None:
             raise Problem(404, "not_found", "Not found", "There is no such request for this organisation.")
-        return Response(services.request_json(stored, None, None, None))
+        body = services.request_json(stored, None, None, None)
+        services.api_read_record(
+            caller=_caller(request),
+            read="request",
+            subject_pseudonym_=stored.subject_pseudonym,
+            reference=stored.id,
+            detail={"data_categories": sorted(body["data"] or {})},
+        )
+        return Response(body)
 
 
 class DecisionCheckView(PartnerAPIView):

@@ -6,9 +6,12 @@ import datetime as dt
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from consent.policy import (
     BasisView,
+    CategoryDecision,
     CategoryView,
     ConsentFact,
     DecisionRequest,
@@ -522,28 +525,127 @@ def test_unknown_person_is_decided_like_a_known_person_without_facts(request_: D
     assert decide(request_, POLICY, SubjectFacts.unknown()) == decide(request_, POLICY, SubjectFacts())
 
 
-def test_shielded_address_is_invisible_to_a_requester_who_may_not_know() -> None:
-    """Scenario 7's rule: without a shared case, a restriction must look exactly like having no rule."""
-    policy = replace(
-        POLICY,
-        rules=(
-            *POLICY.rules,
-            RuleView(
-                "gemeente-housing-address",
-                1,
-                "WGS",
-                frozenset({"address"}),
-                frozenset({"zvh_case_meeting"}),
-                provider_sector="municipality",
-                recipient_sector="housing",
-            ),
+HOUSING_ADDRESS = replace(
+    POLICY,
+    rules=(
+        *POLICY.rules,
+        RuleView(
+            "gemeente-housing-address",
+            1,
+            "WGS",
+            frozenset({"address"}),
+            frozenset({"zvh_case_meeting"}),
+            provider_sector="municipality",
+            recipient_sector="housing",
         ),
-    )
-    request = ask("housing", "address", "gemeente", "zvh_case_meeting")
-    shielded = decide(request, policy, SubjectFacts(restrictions=(SHIELDED,)))
-    no_rule_for_anyone = decide(ask("housing", "address", "gemeente", "zvh_case_meeting"), POLICY, SubjectFacts())
-    assert shielded == no_rule_for_anyone
-    assert shielded[0].reason_codes == ["no_rule"]
+        RuleView(
+            "gemeente-vt-address-meldrecht",
+            1,
+            "WMO_5_2_6",
+            frozenset({"address"}),
+            frozenset({"vt_safety_assessment"}),
+            provider_sector="municipality",
+            recipient_sector="veilig_thuis",
+        ),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("request_", "outcome"),
+    [
+        (ask("housing", "address", "gemeente", "zvh_case_meeting"), "permit"),
+        (ask("vt", "address", "gemeente", "vt_safety_assessment"), "pending"),
+        (ask("housing", "address", "gemeente", "care_coordination"), "deny"),
+    ],
+    ids=["a rule would permit", "a rule would defer to the holder", "no rule for the purpose"],
+)
+def test_a_restriction_the_requester_may_not_know_looks_exactly_like_an_unknown_person(
+    request_: DecisionRequest, outcome: str
+) -> None:
+    """Issue 'leaks' item 1: the shielded person gets what an unknown person gets, never a telling ``no_rule``,
+    and the decision says it is shielded, so nothing is released for it."""
+    policy = HOUSING_ADDRESS
+    police_only = replace(SHIELDED, allowed_organisations=frozenset({"police"}))
+    (shielded,) = decide(request_, policy, SubjectFacts(restrictions=(police_only,)))
+    (unknown,) = decide(request_, policy, SubjectFacts.unknown())
+    assert replace(shielded, shielded=False) == unknown
+    assert shielded.outcome == outcome
+    assert shielded.shielded is True
+    assert shielded.releases is False
+    recorded = shielded.as_recorded()
+    assert (recorded.outcome, recorded.reason_codes) == ("deny", ["restricted"])
+
+
+def test_restrictions_come_before_the_rules_for_a_requester_that_may_know() -> None:
+    """A case partner that may know of the restriction is told ``restricted`` even where a rule would defer to
+    the holder or where no rule exists: the holder is never asked to weigh what the restriction forbids."""
+    police_only = replace(SHIELDED, allowed_organisations=frozenset({"police"}))
+    facts = SubjectFacts(in_named_case=True, shares_active_case=True, restrictions=(police_only,))
+    for request_, without_restriction in (
+        (ask("vt", "address", "gemeente", "vt_safety_assessment", case_reference="C-1"), ["pending", []]),
+        (
+            ask("housing", "address", "gemeente", "care_coordination", case_reference="C-1"),
+            ["deny", ["purpose_not_allowed"]],
+        ),
+    ):
+        (free,) = decide(request_, HOUSING_ADDRESS, replace(facts, restrictions=()))
+        assert [free.outcome, free.reason_codes] == without_restriction
+        (denied,) = decide(request_, HOUSING_ADDRESS, facts)
+        assert (denied.outcome, denied.reason_codes, denied.shielded) == ("deny", ["restricted"], False)
+
+
+RISK = CategoryView(
+    "risk_assessment", "special_art9", "avg", (("level", "string"), ("summary", "string")), whereabouts=("summary",)
+)
+VT_RISK_TO_POLICE = RuleView(
+    "vt-police-risk",
+    1,
+    "WPG_20",
+    frozenset({"risk_assessment"}),
+    frozenset({"vt_safety_assessment"}),
+    provider_sector="veilig_thuis",
+    recipient_sector="police",
+)
+WHEREABOUTS_POLICY = replace(
+    POLICY,
+    categories={**POLICY.categories, "risk_assessment": RISK},
+    rules=(*POLICY.rules, VT_RISK_TO_POLICE),
+)
+SHIELDED_FOR_ZVH_ONLY = replace(SHIELDED, allowed_organisations=frozenset({"zvh"}))
+
+
+def test_a_shielded_address_withholds_the_whereabouts_inside_other_categories() -> None:
+    """Item 5: a shielded address also withholds the fields of other categories that may reveal where the person
+    stays, from a requester outside the shielding that may know of it; anyone else gets the shielded face."""
+    request_ = ask("police", "risk_assessment", "vt", "vt_safety_assessment")
+    may_know = SubjectFacts(shares_active_case=True, restrictions=(SHIELDED_FOR_ZVH_ONLY,))
+    (redacted,) = decide(request_, WHEREABOUTS_POLICY, may_know)
+    assert (redacted.outcome, redacted.redact, redacted.reason_codes) == ("permit", ("summary",), ["restricted"])
+    assert redacted.releases is True
+
+    (hidden,) = decide(request_, WHEREABOUTS_POLICY, SubjectFacts(restrictions=(SHIELDED_FOR_ZVH_ONLY,)))
+    (unknown,) = decide(request_, WHEREABOUTS_POLICY, SubjectFacts.unknown())
+    assert replace(hidden, shielded=False) == unknown and hidden.shielded and not hidden.releases
+
+    (inside,) = decide(request_, WHEREABOUTS_POLICY, replace(may_know, restrictions=(SHIELDED,)))
+    assert (inside.outcome, inside.redact, inside.reasons) == ("permit", (), ())
+
+
+def test_an_unconfirmed_consent_leaves_the_decision_to_the_holder() -> None:
+    """Item 2: a consent recorded on someone's word counts only once confirmed by the person; until then the
+    holder decides (its approval is its confirmation), except for data the recording organisation holds."""
+    request_ = ask("gemeente", "health_summary", "ggz", "care_coordination", case_reference="C-2")
+    (waiting,) = decide(request_, POLICY, SubjectFacts(consents=(consent(status="awaiting_confirmation"),)))
+    assert (waiting.outcome, waiting.consent, waiting.rule) == ("pending", 41, "ggz-gemeente-health")
+    holders_own = consent(status="awaiting_confirmation", recorded_by="ggz")
+    (own,) = decide(request_, POLICY, SubjectFacts(consents=(holders_own,)))
+    assert (own.outcome, own.consent) == ("permit", 41)
+    contradicted = replace(holders_own, givers_contradicted=True)
+    (refused,) = decide(request_, POLICY, SubjectFacts(consents=(contradicted,)))
+    assert (refused.outcome, refused.reason_codes) == ("deny", ["consent_incomplete"])
+    (confirmed,) = decide(request_, POLICY, SubjectFacts(consents=(consent(status="active", recorded_by="x"),)))
+    assert confirmed.outcome == "permit"
 
 
 def test_policy_round_trips_through_its_snapshot() -> None:
@@ -626,3 +728,112 @@ def test_a_reporters_identity_never_leaves_veilig_thuis_whatever_a_rule_says() -
     assert to_police.outcome == "deny" and to_police.reason_codes == ["no_rule"]
     (to_vt,) = decide(ask("vt", "reporter_identity", "vt", "vt_safety_assessment"), policy, SubjectFacts())
     assert to_vt.outcome == "permit"
+
+
+# --- The general guard: no restriction oracle, for any request and any facts --------------------------------
+
+ORGS = sorted(WHEREABOUTS_POLICY.organisations)
+CATEGORIES = sorted(WHEREABOUTS_POLICY.categories)
+PURPOSES = sorted(WHEREABOUTS_POLICY.purposes)
+
+restrictions_st = st.builds(
+    RestrictionFact,
+    id=st.integers(1, 9),
+    kind=st.sampled_from(["shielded_address", "reporter_confidential", "no_contact_order"]),
+    categories=st.frozensets(st.sampled_from(CATEGORIES), max_size=3),
+    allowed_organisations=st.frozensets(st.sampled_from(ORGS), max_size=3),
+    allowed_sectors=st.frozensets(st.sampled_from(["police", "veilig_thuis", "safety_house"]), max_size=2),
+)
+consents_st = st.builds(
+    consent,
+    status=st.sampled_from(["active", "awaiting_confirmation", "incomplete", "withdrawn", "expired"]),
+    recorded_by=st.sampled_from([None, *ORGS]),
+    givers_contradicted=st.booleans(),
+    recipient_organisations=st.frozensets(st.sampled_from(ORGS), max_size=2),
+)
+requests_st = st.builds(
+    lambda requester, category, provider, purpose, case, emergency, justified: ask(
+        requester,
+        category,
+        provider,
+        purpose,
+        case_reference=case,
+        emergency=emergency,
+        has_justification=justified,
+    ),
+    st.sampled_from(ORGS),
+    st.sampled_from(CATEGORIES),
+    st.sampled_from(ORGS),
+    st.sampled_from(PURPOSES),
+    st.sampled_from([None, "C-1", "C-2"]),
+    st.booleans(),
+    st.booleans(),
+)
+
+
+def _public(decision: CategoryDecision) -> tuple[object, ...]:
+    """What the requester is shown of a decision."""
+    return (
+        decision.outcome,
+        decision.rule,
+        decision.rule_version,
+        decision.legal_basis,
+        decision.consent,
+        decision.reason_codes,
+        decision.emergency_access,
+        decision.redact,
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    request_=requests_st,
+    restrictions=st.lists(restrictions_st, min_size=1, max_size=3),
+    consents=st.lists(consents_st, max_size=2),
+    orders=st.lists(
+        st.tuples(st.sampled_from(ORGS), st.just(dt.date(2025, 1, 1)), st.sampled_from([None, TODAY])), max_size=1
+    ),
+)
+def test_property_no_requester_outside_a_case_can_tell_a_restriction_from_an_unknown_person(
+    request_: DecisionRequest,
+    restrictions: list[RestrictionFact],
+    consents: list[ConsentFact],
+    orders: list[tuple[str, dt.date, dt.date | None]],
+) -> None:
+    """For a requester that takes part in no active case with the person, whatever the restrictions, consents
+    and orders: what it is shown equals what it would be shown without any restriction (and so equals an
+    unknown person with the same consents), and a category a restriction covers never releases."""
+    facts = SubjectFacts(consents=tuple(consents), supervision_orders=tuple(orders), restrictions=tuple(restrictions))
+    for shown, free in zip(
+        decide(request_, WHEREABOUTS_POLICY, facts),
+        decide(request_, WHEREABOUTS_POLICY, replace(facts, restrictions=())),
+        strict=True,
+    ):
+        assert _public(shown) == _public(free)
+        if shown.shielded:
+            assert not shown.releases and shown.as_recorded().reason_codes == ["restricted"]
+    assert decide(request_, WHEREABOUTS_POLICY, SubjectFacts.unknown(tuple(consents))) == decide(
+        request_, WHEREABOUTS_POLICY, SubjectFacts(consents=tuple(consents))
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(request_=requests_st, restrictions=st.lists(restrictions_st, min_size=1, max_size=3), in_case=st.booleans())
+def test_property_a_covered_category_is_never_released_whole(
+    request_: DecisionRequest, restrictions: list[RestrictionFact], in_case: bool
+) -> None:
+    """Whoever asks: a category that a restriction names is released only to the organisations and sectors it
+    allows, and a category with whereabouts fields is released to others only with those fields withheld."""
+    facts = SubjectFacts(in_named_case=in_case, shares_active_case=True, restrictions=tuple(restrictions))
+    (decision,) = decide(request_, WHEREABOUTS_POLICY, facts)
+    category = request_.categories[0]
+    sector = WHEREABOUTS_POLICY.sector_of(request_.requester)
+    outside = [
+        r
+        for r in restrictions
+        if request_.requester not in r.allowed_organisations and sector not in r.allowed_sectors
+    ]
+    if any(category in r.categories for r in outside):
+        assert (decision.outcome, decision.reason_codes) == ("deny", ["restricted"])
+    elif decision.releases and any(r.kind == "shielded_address" for r in outside):
+        assert set(decision.redact) >= set(WHEREABOUTS_POLICY.categories[category].whereabouts)
