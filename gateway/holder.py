@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.ledger import Actor, AuditWriteError, EntryDraft, audit_append, payload_digest
+from consent.models import Consent
 from consent.policy import (
     DENY,
     PENDING,
@@ -41,6 +42,25 @@ HOLDER_DECLINED = Reason("holder_declined", "The data holder declined to provide
 HOLDER_LATE = Reason("holder_declined", "The data holder did not decide in time.")
 
 
+def _consent_summary(consent_id: int | None) -> dict[str, Any] | None:
+    """The consent a pending category rests on, for the holder to weigh: a consent recorded by another
+    organisation and not yet confirmed by the person waits for the holder, whose approval is its confirmation."""
+    if consent_id is None:
+        return None
+    consent = Consent.objects.select_related("recorded_by").filter(pk=consent_id).first()
+    if consent is None:
+        return None
+    return {
+        "id": consent.pk,
+        "status": consent.status,
+        "recorded_by": consent.recorded_by.slug,
+        "explicit": consent.explicit,
+        "valid_from": consent.valid_from.isoformat(),
+        "valid_until": consent.valid_until.isoformat() if consent.valid_until else None,
+        "evidence": consent.evidence,
+    }
+
+
 def pending_json(item: PendingItem) -> dict[str, Any]:
     request = item.request
     decision = item.decision
@@ -57,6 +77,7 @@ def pending_json(item: PendingItem) -> dict[str, Any]:
         "justification": request.justification or None,
         "legal_basis": {"code": decision.legal_basis, "reference": decision.legal_basis_reference},
         "rule": decision.rule,
+        "consent": _consent_summary(decision.consent_id),
         "created_at": item.created_at.isoformat().replace("+00:00", "Z"),
         "expires_at": item.expires_at.isoformat().replace("+00:00", "Z"),
         "decided_at": item.decided_at.isoformat().replace("+00:00", "Z") if item.decided_at else None,

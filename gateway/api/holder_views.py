@@ -24,6 +24,18 @@ class HolderDecisionInSerializer(StrictSerializer):
         return super().to_internal_value(data)
 
 
+class PendingConsentOutSerializer(serializers.Serializer):
+    """The consent a pending category rests on (a consent awaiting confirmation waits for the holder)."""
+
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    recorded_by = serializers.CharField()
+    explicit = serializers.BooleanField()
+    valid_from = serializers.DateField()
+    valid_until = serializers.DateField(allow_null=True)
+    evidence = serializers.CharField()
+
+
 class PendingItemOutSerializer(serializers.Serializer):
     id = serializers.CharField()
     status = serializers.ChoiceField(choices=["pending", "approved", "declined", "expired", "refused"])
@@ -37,6 +49,7 @@ class PendingItemOutSerializer(serializers.Serializer):
     justification = serializers.CharField(allow_null=True)
     legal_basis = serializers.DictField()
     rule = serializers.CharField(allow_null=True)
+    consent = PendingConsentOutSerializer(allow_null=True)
     created_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField()
     decided_at = serializers.DateTimeField(allow_null=True)
