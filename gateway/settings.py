@@ -169,6 +169,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "gateway.middleware.NoStoreMiddleware",  # outermost: also covers redirects, 413s and lockout pages
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "gateway.api.middleware.BodySizeLimitMiddleware",
