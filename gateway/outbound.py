@@ -53,6 +53,43 @@ NEVER_ALLOWED_NETWORKS: tuple[IPNetwork, ...] = tuple(
 )
 
 
+# IANA's special-purpose address registries (RFC 6890 and successors), the parts that are not globally reachable
+# or that translate to another address. Checked besides the ``ipaddress`` flags, which differ between Python
+# versions (3.11 counts 192.0.0.8 as global, for one).
+NON_PUBLIC_NETWORKS: tuple[IPNetwork, ...] = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.88.99.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+        "::/127",
+        "::ffff:0:0/96",
+        "64:ff9b::/96",
+        "64:ff9b:1::/48",
+        "100::/64",
+        "2001::/23",
+        "2001:db8::/32",
+        "3fff::/20",
+        "fc00::/7",
+        "fe80::/10",
+        "fec0::/10",
+        "ff00::/8",
+    )
+)
+
+
 class OutboundRefused(Exception):
     """A call out that must not be made. The message says why; it never holds a secret."""
 
@@ -103,6 +140,8 @@ def _public(address: IPAddress) -> bool:
     flags = ("is_multicast", "is_reserved", "is_unspecified", "is_loopback", "is_link_local", "is_private")
     if not address.is_global or any(getattr(address, flag) for flag in flags):
         return False
+    if any(address.version == n.version and address in n for n in NON_PUBLIC_NETWORKS):
+        return False
     # 6to4 carries an IPv4 address that the relay connects to: it must be public too.
     embedded = address.sixtofour if isinstance(address, ipaddress.IPv6Address) else None
     return embedded is None or _public(embedded)
@@ -111,8 +150,7 @@ def _public(address: IPAddress) -> bool:
 def address_allowed(address: IPAddress) -> bool:
     """Public addresses, and those in ``GATEWAY_OUTBOUND_ALLOWED_NETWORKS``; never loopback, link-local, private,
     reserved, multicast or unspecified otherwise (IPv4 and IPv6, an IPv4-mapped address judged as IPv4)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    address = _unmapped(address)
     if any(address.version == n.version and address in n for n in _allowed_networks()):
         return True
     return _public(address)
@@ -138,9 +176,15 @@ def _parse(url: str) -> httpx.URL:
     return parsed
 
 
+def _unmapped(address: IPAddress) -> IPAddress:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
 def _resolve(host: str, port: int) -> list[IPAddress]:
     try:
-        return [ipaddress.ip_address(host)]
+        return [_unmapped(ipaddress.ip_address(host))]
     except ValueError:
         pass
     try:
@@ -149,7 +193,7 @@ def _resolve(host: str, port: int) -> list[IPAddress]:
         raise OutboundRefused(f"the host {host} cannot be resolved") from None
     addresses: list[IPAddress] = []
     for _family, _type, _proto, _canon, sockaddr in infos:
-        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+        address = _unmapped(ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0]))
         if address not in addresses:
             addresses.append(address)
     if not addresses:
