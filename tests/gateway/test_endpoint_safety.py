@@ -203,6 +203,54 @@ def test_a_webhook_row_written_past_the_admin_sends_no_other_variable(db: Any) -
         receiver.server.shutdown()
 
 
+def test_an_internal_holder_url_written_past_the_admin_is_not_called(
+    db: Any, production_outbound: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checked again at call time: a row pointing at the gateway's own machine gets no request at all."""
+    monkeypatch.setenv("VD_HOLDER_CREDENTIAL_POLITIE_ROTTERDAM", "holder-credential-123")
+    server = Holder()
+    try:
+        for url in (server.url, server.url.replace("http://", "https://")):
+            HolderEndpoint.objects.filter(organisation__slug="politie-rotterdam").update(
+                kind=ProviderKind.HTTP,
+                url=url,
+                credential_env="VD_HOLDER_CREDENTIAL_POLITIE_ROTTERDAM",
+                timeout_seconds=0.5,
+            )
+            with pytest.raises(ProviderUnavailable, match="cannot be called"):
+                provider_fetch(
+                    holder="politie-rotterdam",
+                    category="police_incidents",
+                    field_types=(("date", "date"),),
+                    request_id="req_x",
+                    bsn="999990019",
+                    purpose="vt_safety_assessment",
+                )
+        assert server.received == []
+    finally:
+        server.close()
+
+
+def test_an_internal_webhook_url_written_past_the_admin_is_not_called(
+    db: Any, production_outbound: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VD_WEBHOOK_SECRET_VEILIG_THUIS_RR", "whsec-test-0123456789")
+    receiver = Receiver()
+    try:
+        organisation = Organisation.objects.get(slug="veilig-thuis-rr")
+        WebhookEndpoint.objects.create(
+            organisation=organisation, url=receiver.url, secret_env="VD_WEBHOOK_SECRET_VEILIG_THUIS_RR"
+        )
+        delivery = webhooks.webhook_enqueue(organisation=organisation, event="request.updated", payload={})
+        assert delivery is not None
+        assert webhooks.webhook_send(delivery.id) == "pending"
+        delivery.refresh_from_db()
+        assert delivery.last_error.startswith("refused:")
+        assert receiver.calls == []
+    finally:
+        receiver.server.shutdown()
+
+
 # --- Where a call may go -------------------------------------------------------------------------------------
 
 
