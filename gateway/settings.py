@@ -116,7 +116,10 @@ if _PRODUCTION:
     # Production refuses to start with a secret from this file (product.md, "Runs as").
     for _name in ("SECRET_KEY", "GATEWAY_PSEUDONYM_KEY"):
         if not os.environ.get(_name):
-            raise ImproperlyConfigured(f"{_name} must be set outside demo mode (GATEWAY_DEMO=1 for the demo).")
+            raise ImproperlyConfigured(
+                f"{_name} must be set outside demo mode (for the demo: GATEWAY_DEMO=1 with DEBUG=1 or "
+                "GATEWAY_DEMO_FORCE=1, as scripts/run does)."
+            )
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver").split(",") if h.strip()
 ]
