@@ -8,6 +8,7 @@ from oauth2_provider.models import AbstractApplication
 
 from consent import choices
 from consent.models import DataCategory, Organisation, PolicyVersion
+from gateway.outbound import validate_holder_credential_env, validate_outbound_url, validate_webhook_secret_env
 
 
 class Application(AbstractApplication):
@@ -25,17 +26,20 @@ class HolderEndpoint(models.Model):
 
     ``builtin`` serves :class:`BuiltinRecord` rows (the demo's reference data); ``http`` calls ``url``. Both go
     through :func:`gateway.providers.provider_fetch`. The credential is read from the environment variable
-    named in ``credential_env`` so that no secret is stored in the database.
+    named in ``credential_env`` so that no secret is stored in the database; the name must start with
+    ``VD_HOLDER_CREDENTIAL_`` and the URL must be https at an allowed address (:mod:`gateway.outbound`), checked
+    here on validation and again at every call.
     """
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="endpoints")
     categories = models.ManyToManyField(DataCategory, related_name="endpoints")
     kind = models.CharField(max_length=16, choices=choices.ProviderKind.choices, default=choices.ProviderKind.HTTP)
-    url = models.URLField(blank=True)
+    url = models.URLField(blank=True, validators=[validate_outbound_url])
     credential_env = models.CharField(
         max_length=100,
         blank=True,
-        help_text="Environment variable holding the bearer credential for the holder.",
+        validators=[validate_holder_credential_env],
+        help_text="Environment variable holding the bearer credential for the holder: VD_HOLDER_CREDENTIAL_<NAME>.",
     )
     timeout_seconds = models.FloatField(null=True, blank=True, help_text="Default: GATEWAY_PROVIDER_TIMEOUT.")
     active = models.BooleanField(default=True)
@@ -199,11 +203,17 @@ class Delivery(models.Model):
 
 class WebhookEndpoint(models.Model):
     """Where an organisation wants to hear that one of its requests changed (signed with HMAC-SHA256 using the
-    secret in the environment variable ``secret_env``; the secret itself is never stored in the database)."""
+    secret in the environment variable ``secret_env``; the secret itself is never stored in the database). The
+    name must start with ``VD_WEBHOOK_SECRET_`` and the URL must be https at an allowed address
+    (:mod:`gateway.outbound`), checked here on validation and again at every delivery."""
 
     organisation = models.OneToOneField(Organisation, on_delete=models.CASCADE, related_name="webhook")
-    url = models.URLField()
-    secret_env = models.CharField(max_length=100)
+    url = models.URLField(validators=[validate_outbound_url])
+    secret_env = models.CharField(
+        max_length=100,
+        validators=[validate_webhook_secret_env],
+        help_text="Environment variable holding the shared secret: VD_WEBHOOK_SECRET_<NAME>.",
+    )
     active = models.BooleanField(default=True)
 
     def __str__(self) -> str:

@@ -6,25 +6,94 @@ system check (``gateway/checks.py``) for the values that can be wrong in product
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("GATEWAY_DATA_DIR", BASE_DIR / "data"))
 
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+# DRF's rate syntax ("600/min"): a count, a slash, and a period that starts with s, m, h or d.
+_RATE = re.compile(r"^[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
+def _unclear(name: str, value: str, expected: str) -> ImproperlyConfigured:
+    shown = value if len(value) <= 40 else value[:40] + "..."
+    return ImproperlyConfigured(f"{name}={shown!r} is not a clear value: expected {expected}.")
+
 
 def env_bool(name: str, default: bool = False) -> bool:
+    """A yes/no setting. Only a clear value counts; anything else stops the start, because a typo read as
+    "false" can switch a safeguard off (``GATEWAY_CONSOLE_REQUIRE_2FA=ture``). Empty or unset: the default."""
     value = os.environ.get(name)
-    if value is None or value == "":
+    if value is None or not value.strip():
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    word = value.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise _unclear(name, value, "one of 1/0, true/false, yes/no, on/off")
 
 
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "")
-    return int(value) if value.strip() else default
+def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """A whole number within bounds; anything else stops the start with the variable's name."""
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise _unclear(name, value, "a whole number") from None
+    if minimum is not None and number < minimum:
+        raise _unclear(name, value, f"a whole number of at least {minimum}")
+    if maximum is not None and number > maximum:
+        raise _unclear(name, value, f"a whole number of at most {maximum}")
+    return number
+
+
+def env_float(name: str, default: float, *, minimum: float, maximum: float) -> float:
+    """A finite number of seconds (or similar) within bounds; anything else stops the start."""
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        number = float(value.strip())
+    except ValueError:
+        raise _unclear(name, value, "a number") from None
+    if not math.isfinite(number) or not minimum <= number <= maximum:
+        raise _unclear(name, value, f"a number from {minimum:g} to {maximum:g}")
+    return number
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate such as ``600/min``, checked at start instead of failing on the first request."""
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    if not _RATE.match(value.strip()):
+        raise _unclear(name, value, "a rate such as 600/min (per s, min, hour or day)")
+    return value.strip()
+
+
+def env_networks(name: str) -> tuple[str, ...]:
+    """A comma-separated list of IP networks in CIDR notation (``10.20.0.0/16,2001:db8::/32``)."""
+    networks = []
+    for item in os.environ.get(name, "").split(","):
+        if not item.strip():
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(item.strip(), strict=True)))
+        except ValueError:
+            raise _unclear(name, item, "IP networks in CIDR notation, such as 10.20.0.0/16") from None
+    return tuple(networks)
 
 
 # The demo's well-known secrets. The system checks refuse them outside demo mode.
@@ -33,33 +102,53 @@ DEMO_PSEUDONYM_KEY = "insecure-demo-pseudonym-key"
 
 DEBUG = env_bool("DEBUG", False)
 GATEWAY_DEMO = env_bool("GATEWAY_DEMO", False)
+# Demo mode accepts the demo world's published passwords and client secrets. Outside DEBUG it runs only when asked
+# for twice (scripts/run does), so a stray GATEWAY_DEMO=1 in a production environment stops the start instead.
+GATEWAY_DEMO_FORCE = env_bool("GATEWAY_DEMO_FORCE", False)
+if GATEWAY_DEMO and not DEBUG and not GATEWAY_DEMO_FORCE:
+    raise ImproperlyConfigured(
+        "GATEWAY_DEMO=1 without DEBUG: demo mode accepts well-known demo credentials and must never run in "
+        "production. For a demo on a server, set GATEWAY_DEMO_FORCE=1 as well (scripts/run does)."
+    )
+_PRODUCTION = not DEBUG and not GATEWAY_DEMO
 SECRET_KEY = os.environ.get("SECRET_KEY") or DEMO_SECRET_KEY
-if not DEBUG and not GATEWAY_DEMO:
+if _PRODUCTION:
     # Production refuses to start with a secret from this file (product.md, "Runs as").
-    from django.core.exceptions import ImproperlyConfigured
-
     for _name in ("SECRET_KEY", "GATEWAY_PSEUDONYM_KEY"):
         if not os.environ.get(_name):
-            raise ImproperlyConfigured(f"{_name} must be set outside demo mode (GATEWAY_DEMO=1 for the demo).")
-ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver").split(",")]
+            raise ImproperlyConfigured(
+                f"{_name} must be set outside demo mode (for the demo: GATEWAY_DEMO=1 with DEBUG=1 or "
+                "GATEWAY_DEMO_FORCE=1, as scripts/run does)."
+            )
+ALLOWED_HOSTS = [
+    h.strip() for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver").split(",") if h.strip()
+]
 
 # Keyed pseudonym of a BSN in the audit trail (HMAC-SHA256). Changing it breaks the link between old and new
 # entries about the same person, so it is rotated only with a documented re-keying (docs/operations.md).
 GATEWAY_PSEUDONYM_KEY = os.environ.get("GATEWAY_PSEUDONYM_KEY") or DEMO_PSEUDONYM_KEY
 GATEWAY_GNUPGHOME = Path(os.environ.get("GATEWAY_GNUPGHOME", DATA_DIR / "gnupg"))
 GATEWAY_AUDIT_ORIGIN = os.environ.get("GATEWAY_AUDIT_ORIGIN", "veilig-delen.local/audit/v1")
-GATEWAY_PROVIDER_TIMEOUT = float(os.environ.get("GATEWAY_PROVIDER_TIMEOUT", "5"))
-GATEWAY_PROVIDER_RETRIES = env_int("GATEWAY_PROVIDER_RETRIES", 2)
-GATEWAY_IDEMPOTENCY_HOURS = env_int("GATEWAY_IDEMPOTENCY_HOURS", 24)
+GATEWAY_PROVIDER_TIMEOUT = env_float("GATEWAY_PROVIDER_TIMEOUT", 5.0, minimum=0.1, maximum=120)
+GATEWAY_PROVIDER_RETRIES = env_int("GATEWAY_PROVIDER_RETRIES", 2, minimum=0, maximum=10)
+GATEWAY_IDEMPOTENCY_HOURS = env_int("GATEWAY_IDEMPOTENCY_HOURS", 24, minimum=1)
 GATEWAY_MAX_BODY_BYTES = 64 * 1024
-GATEWAY_HOLDER_PENDING_HOURS = env_int("GATEWAY_HOLDER_PENDING_HOURS", 72)
-GATEWAY_DELIVERY_HOURS = env_int("GATEWAY_DELIVERY_HOURS", 72)
-GATEWAY_REVIEW_DAYS = env_int("GATEWAY_REVIEW_DAYS", 7)
-GATEWAY_WEBHOOK_TIMEOUT = float(os.environ.get("GATEWAY_WEBHOOK_TIMEOUT", "5"))
-GATEWAY_WEBHOOK_MAX_ATTEMPTS = env_int("GATEWAY_WEBHOOK_MAX_ATTEMPTS", 8)
-GATEWAY_CLIENT_RATE = os.environ.get("GATEWAY_CLIENT_RATE", "600/min")
+GATEWAY_HOLDER_PENDING_HOURS = env_int("GATEWAY_HOLDER_PENDING_HOURS", 72, minimum=1)
+GATEWAY_DELIVERY_HOURS = env_int("GATEWAY_DELIVERY_HOURS", 72, minimum=1)
+GATEWAY_REVIEW_DAYS = env_int("GATEWAY_REVIEW_DAYS", 7, minimum=1)
+GATEWAY_WEBHOOK_TIMEOUT = env_float("GATEWAY_WEBHOOK_TIMEOUT", 5.0, minimum=0.1, maximum=120)
+GATEWAY_WEBHOOK_MAX_ATTEMPTS = env_int("GATEWAY_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1, maximum=50)
+GATEWAY_CLIENT_RATE = env_rate("GATEWAY_CLIENT_RATE", "600/min")
 # All parents with custody must consent for a minor (default); off: one of them suffices (domain.md, "Consent by age").
 GATEWAY_CONSENT_ALL_CUSTODIANS = env_bool("GATEWAY_CONSENT_ALL_CUSTODIANS", True)
+
+# --- Calls out to holders and webhooks (gateway/outbound.py) ---------------------------------------------------
+# Holder and webhook URLs must resolve to public addresses; these networks (CIDR, comma separated) are allowed in
+# addition, for holders inside a government network. Never from the request: an administrator sets them.
+GATEWAY_OUTBOUND_ALLOWED_NETWORKS = env_networks("GATEWAY_OUTBOUND_ALLOWED_NETWORKS")
+# Plain http is for the demo only. This is deliberately no environment variable: only a settings module (the
+# tests') can allow it, and the deploy check gateway.E013 refuses it outside demo mode.
+GATEWAY_OUTBOUND_ALLOW_HTTP = False
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -83,6 +172,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "gateway.middleware.NoStoreMiddleware",  # outermost: also covers redirects, 413s and lockout pages
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "gateway.api.middleware.BodySizeLimitMiddleware",
@@ -103,9 +193,20 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses a locked-out login before any password is checked
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1, maximum=20)
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # a stranger cannot lock a family member out from elsewhere
+# The client's address (lockouts, the token endpoint's rate limit): behind GATEWAY_TRUSTED_PROXIES reverse proxies
+# that each append the address they saw to X-Forwarded-For, the client is the entry that the outermost proxy
+# appended, counted from the right, so whatever a client writes into the header itself is never taken. Without a
+# trusted proxy only the socket's peer counts. django-ipware does the reading; its proxy count is the number of
+# entries to the right of the client, one less than the number of proxies.
+GATEWAY_TRUSTED_PROXIES = env_int("GATEWAY_TRUSTED_PROXIES", 0, minimum=0, maximum=5)
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR",) if GATEWAY_TRUSTED_PROXIES else ("REMOTE_ADDR",)
+AXES_IPWARE_PROXY_COUNT = GATEWAY_TRUSTED_PROXIES - 1 if GATEWAY_TRUSTED_PROXIES else None
+# Non-strict: a chain longer than the proxies (the client sent its own X-Forwarded-For) is still read from the
+# right, where only the trusted proxies write; strict would drop it and lump such clients together.
+IPWARE_STRICT = False
 AXES_LOCKOUT_CALLABLE = "gateway.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 LOGIN_URL = "portal:login"
@@ -150,7 +251,7 @@ DATA_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'veilig-delen.sqlite3'}",
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -185,13 +286,21 @@ WHITENOISE_USE_FINDERS = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 DATA_UPLOAD_MAX_MEMORY_SIZE = GATEWAY_MAX_BODY_BYTES
 
+# --- Transport security (docs/operations.md, "Behind the TLS proxy") -------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-if not DEBUG and not GATEWAY_DEMO:
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+SESSION_COOKIE_SECURE = _PRODUCTION
+CSRF_COOKIE_SECURE = _PRODUCTION
+if GATEWAY_TRUSTED_PROXIES:
+    # Only a configured proxy may say the client spoke TLS; without one a client could claim it in a header.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("GATEWAY_SSL_REDIRECT", _PRODUCTION)
+# A load balancer probes liveness and readiness over plain HTTP inside the network; nothing personal is there.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env_int("GATEWAY_HSTS_SECONDS", 365 * 24 * 3600 if _PRODUCTION else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("GATEWAY_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("GATEWAY_HSTS_PRELOAD", True)
 
 # --- OAuth2 (django-oauth-toolkit) ---------------------------------------------------------------------------
 OAUTH2_PROVIDER_APPLICATION_MODEL = "gateway.Application"
@@ -204,12 +313,29 @@ OAUTH2_PROVIDER = {
     },
     "SCOPES_BACKEND_CLASS": "gateway.oauth.OrganisationScopes",
     "OAUTH2_VALIDATOR_CLASS": "gateway.oauth.GatewayOAuth2Validator",
-    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("GATEWAY_TOKEN_SECONDS", 600),
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("GATEWAY_TOKEN_SECONDS", 600, minimum=60, maximum=3600),
     # Store only the SHA-256 checksum of access tokens, never the bearer value (RFC 9700 §4.x).
     "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    # Partners use client credentials only; every other RFC 9700 gate is closed too, so a client configured
+    # by mistake for another grant cannot reopen what the BCP closes (check --deploy stays clean).
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,  # never a token in a URL (access logs)
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
     "ALLOWED_GRANT_TYPES": ["client-credentials"],
     "PKCE_REQUIRED": True,
 }
+# /oauth/token/ is limited per presented client id and per client address before any secret is checked, so
+# neither guessing nor the cost of the password hash can be used against the gateway (gateway/oauth.py).
+GATEWAY_TOKEN_RATE_CLIENT = env_rate("GATEWAY_TOKEN_RATE_CLIENT", "20/min")
+GATEWAY_TOKEN_RATE_ADDRESS = env_rate("GATEWAY_TOKEN_RATE_ADDRESS", "60/min")
 
 # --- REST framework and OpenAPI ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -253,7 +379,7 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery"
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
-GATEWAY_CHECKPOINT_SECONDS = float(os.environ.get("GATEWAY_CHECKPOINT_SECONDS", "10"))
+GATEWAY_CHECKPOINT_SECONDS = env_float("GATEWAY_CHECKPOINT_SECONDS", 10.0, minimum=1, maximum=3600)
 CELERY_BEAT_SCHEDULE = {
     # Sign a checkpoint whenever new entries exist, at most every GATEWAY_CHECKPOINT_SECONDS.
     "audit-checkpoint": {"task": "audit.checkpoint_sign", "schedule": GATEWAY_CHECKPOINT_SECONDS},
@@ -262,7 +388,7 @@ CELERY_BEAT_SCHEDULE = {
     "holder-expire": {"task": "gateway.holder_expire", "schedule": 60.0},
     "webhook-redeliver": {
         "task": "gateway.webhook_redeliver",
-        "schedule": float(os.environ.get("GATEWAY_WEBHOOK_REDELIVER_SECONDS", "30")),
+        "schedule": env_float("GATEWAY_WEBHOOK_REDELIVER_SECONDS", 30.0, minimum=1, maximum=3600),
     },
     "delivery-purge": {"task": "gateway.delivery_purge", "schedule": 3600.0},
     "restriction-review": {"task": "consent.restriction_review_flag", "schedule": 3600.0},

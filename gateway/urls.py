@@ -3,9 +3,9 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
-from oauth2_provider import views as oauth_views
 
 from audit import api as audit_api
+from gateway import oauth
 from gateway.api import holder_views, views
 
 api_v1 = [
@@ -30,8 +30,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("oauth/token/", oauth_views.TokenView.as_view(), name="oauth-token"),
-    path("oauth/introspect/", oauth_views.IntrospectTokenView.as_view(), name="oauth-introspect"),
+    path("oauth/token/", oauth.GatewayTokenView.as_view(), name="oauth-token"),
+    path("oauth/introspect/", oauth.OrganisationIntrospectView.as_view(), name="oauth-introspect"),
     *api_v1,
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),

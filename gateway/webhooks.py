@@ -4,7 +4,8 @@ A notification is a row written in the transaction of the change it announces; a
 If the worker or the broker is down, the row waits and the beat task ``gateway.webhook_redeliver`` queues it
 again. Each call carries ``Webhook-Id`` (the same on every retry, so the receiver can drop duplicates),
 ``Webhook-Timestamp`` and ``Webhook-Signature: v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`` with
-the organisation's secret. The body says what changed, never any data about the person.
+the organisation's secret. The body says what changed, never any data about the person. The secret comes only from
+a ``VD_WEBHOOK_SECRET_`` variable and the call goes only to a checked address (:mod:`gateway.outbound`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 from typing import Any
 
 import httpx
@@ -26,6 +26,7 @@ from ulid import ULID
 
 from consent.models import Organisation
 from gateway.models import WebhookDelivery, WebhookEndpoint, WebhookStatus
+from gateway.outbound import WEBHOOK_SECRET_PREFIX, OutboundRefused, Target, outbound_target, secret_from_env
 
 logger = logging.getLogger(__name__)
 
@@ -79,32 +80,19 @@ def webhook_send(delivery_id: str) -> str:
         if delivery.status != WebhookStatus.PENDING:
             return str(delivery.status)
         endpoint = getattr(delivery.organisation, "webhook", None)
-        secret = os.environ.get(endpoint.secret_env, "") if endpoint else ""
         body = json.dumps({"id": delivery.id, **delivery.payload}, separators=(",", ":")).encode("utf-8")
         timestamp = str(int(timezone.now().timestamp()))
         error = ""
         if endpoint is None or not endpoint.active:
             error = "no active webhook endpoint"
-        elif not secret:
-            error = f"secret variable {endpoint.secret_env} is not set"
         else:
             try:
-                response = httpx.post(
-                    endpoint.url,
-                    content=body,
-                    headers={
-                        "Content-Type": "application/json",
-                        "Webhook-Id": delivery.id,
-                        "Webhook-Timestamp": timestamp,
-                        "Webhook-Signature": signature(secret, delivery.id, timestamp, body),
-                    },
-                    timeout=settings.GATEWAY_WEBHOOK_TIMEOUT,
-                    follow_redirects=False,
-                )
-                if not 200 <= response.status_code < 300:
-                    error = f"HTTP {response.status_code}"
-            except httpx.HTTPError as exc:
-                error = type(exc).__name__
+                secret = secret_from_env(endpoint.secret_env, prefix=WEBHOOK_SECRET_PREFIX)
+                target = outbound_target(endpoint.url)
+            except OutboundRefused as exc:
+                error = f"refused: {exc}"
+            else:
+                error = _post(target=target, body=body, secret=secret, delivery_id=delivery.id, timestamp=timestamp)
         delivery.attempts += 1
         if not error:
             delivery.status = WebhookStatus.DELIVERED
@@ -118,6 +106,27 @@ def webhook_send(delivery_id: str) -> str:
             delivery.last_error = error[:300]
         delivery.save(update_fields=["attempts", "status", "delivered_at", "last_error", "next_attempt_at"])
         return str(delivery.status)
+
+
+def _post(*, target: Target, body: bytes, secret: str, delivery_id: str, timestamp: str) -> str:
+    """One signed POST to the checked address; returns the error ("" when the receiver took it)."""
+    try:
+        with httpx.Client(timeout=settings.GATEWAY_WEBHOOK_TIMEOUT, follow_redirects=False) as client:
+            response = client.post(
+                target.url,
+                content=body,
+                headers={
+                    **target.headers,
+                    "Content-Type": "application/json",
+                    "Webhook-Id": delivery_id,
+                    "Webhook-Timestamp": timestamp,
+                    "Webhook-Signature": signature(secret, delivery_id, timestamp, body),
+                },
+                extensions=target.extensions,
+            )
+    except httpx.HTTPError as exc:
+        return type(exc).__name__
+    return "" if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
 
 
 def webhook_due() -> list[str]:

@@ -12,8 +12,15 @@ from gateway.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; production uses the default
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"client": "10000/min"}}  # noqa: F405
-# The live test server speaks plain HTTP on 127.0.0.1; production keeps secure cookies behind TLS.
+# Every test client asks for tokens many times a minute from one address; the token limit has its own tests.
+GATEWAY_TOKEN_RATE_CLIENT = GATEWAY_TOKEN_RATE_ADDRESS = "100000/min"
+# The live test server speaks plain HTTP on 127.0.0.1; production keeps secure cookies and HTTPS behind TLS.
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
+SECURE_SSL_REDIRECT = False
 # The tests walk through the officers' own enrolment; production leaves it to an administrator.
 GATEWAY_CONSOLE_SELF_ENROL = True
+# The tests' holder and webhook servers listen on plain HTTP on 127.0.0.1. Test-only: production refuses both
+# (gateway.E013 for http; loopback only when an administrator lists it in GATEWAY_OUTBOUND_ALLOWED_NETWORKS).
+GATEWAY_OUTBOUND_ALLOW_HTTP = True
+GATEWAY_OUTBOUND_ALLOWED_NETWORKS = ("127.0.0.0/8",)

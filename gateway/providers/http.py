@@ -1,14 +1,18 @@
-"""The ``http`` provider: ``POST {endpoint}`` with a timeout and bounded retries (api.md)."""
+"""The ``http`` provider: ``POST {endpoint}`` with a timeout and bounded retries (api.md).
+
+The credential comes only from a ``VD_HOLDER_CREDENTIAL_`` variable and the call goes only to a checked address
+(:mod:`gateway.outbound`), whatever the endpoint row says.
+"""
 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from typing import Any
 
 import httpx
 
+from gateway.outbound import HOLDER_CREDENTIAL_PREFIX, OutboundRefused, outbound_target, secret_from_env
 from gateway.providers.errors import ProviderUnavailable
 
 logger = logging.getLogger(__name__)
@@ -20,9 +24,10 @@ RETRY_STATUSES = frozenset({502, 503, 504})
 def _headers(credential_env: str) -> dict[str, str]:
     headers = {"Accept": "application/json", "User-Agent": "veilig-delen-gateway/1"}
     if credential_env:
-        credential = os.environ.get(credential_env)
-        if not credential:
-            raise ProviderUnavailable(f"the credential variable {credential_env} is not set")
+        try:
+            credential = secret_from_env(credential_env, prefix=HOLDER_CREDENTIAL_PREFIX)
+        except OutboundRefused as exc:
+            raise ProviderUnavailable(f"the credential cannot be used: {exc}") from None
         headers["Authorization"] = f"Bearer {credential}"
     return headers
 
@@ -33,6 +38,12 @@ def fetch(*, url: str, credential_env: str, timeout: float, retries: int, payloa
     if not url:
         raise ProviderUnavailable("no endpoint URL configured")
     headers = _headers(credential_env)
+    try:
+        target = outbound_target(url)
+    except OutboundRefused as exc:
+        logger.warning("provider call refused: %s", exc)
+        raise ProviderUnavailable(f"the endpoint cannot be called: {exc}") from None
+    headers.update(target.headers)
     attempts = max(0, retries) + 1
     last_error = "no attempt made"
     with httpx.Client(timeout=timeout, follow_redirects=False) as client:
@@ -40,7 +51,9 @@ def fetch(*, url: str, credential_env: str, timeout: float, retries: int, payloa
             if attempt:
                 time.sleep(min(0.1 * 2**attempt, 1.0))
             try:
-                with client.stream("POST", url, json=payload, headers=headers) as response:
+                with client.stream(
+                    "POST", target.url, json=payload, headers=headers, extensions=target.extensions
+                ) as response:
                     if response.status_code in RETRY_STATUSES:
                         last_error = f"HTTP {response.status_code}"
                         continue

@@ -75,15 +75,16 @@ def test_an_inactive_organisations_client_gets_no_token_and_its_tokens_stop_work
 
 
 def test_introspection_for_a_resource_server(db: Any) -> None:
-    """RFC 7662: a registered client may ask whether a token is active and what it carries."""
+    """RFC 7662: a registered client may ask whether a token of its own organisation is active and what it
+    carries (another organisation's tokens: tests/gateway/test_token_endpoint.py)."""
     client = Client()
     token = obtain_token(client, "veilig-thuis-rr", scope="requests")["access_token"]
-    active = client.post("/oauth/introspect/", {"token": token}, HTTP_AUTHORIZATION=basic("politie-rotterdam"))
+    active = client.post("/oauth/introspect/", {"token": token}, HTTP_AUTHORIZATION=basic("veilig-thuis-rr"))
     assert active.status_code == 200
     assert active.json()["active"] is True
     assert active.json()["scope"] == "requests"
     assert active.json()["client_id"] == "veilig-thuis-rr"
-    unknown = client.post("/oauth/introspect/", {"token": "nope"}, HTTP_AUTHORIZATION=basic("politie-rotterdam"))
+    unknown = client.post("/oauth/introspect/", {"token": "nope"}, HTTP_AUTHORIZATION=basic("veilig-thuis-rr"))
     assert unknown.json() == {"active": False}
     anonymous = client.post("/oauth/introspect/", {"token": token})
     assert anonymous.status_code in (401, 403)

@@ -65,10 +65,13 @@ class Holder:
 def holder(db: Any, monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[Holder]:
     """politie-rotterdam served over HTTP instead of the builtin reference data."""
     server = Holder()
-    monkeypatch.setenv("POLITIE_ROTTERDAM_TOKEN", "holder-credential-123")
+    monkeypatch.setenv("VD_HOLDER_CREDENTIAL_POLITIE_ROTTERDAM", "holder-credential-123")
     settings.GATEWAY_PROVIDER_RETRIES = 2
     HolderEndpoint.objects.filter(organisation__slug="politie-rotterdam").update(
-        kind=ProviderKind.HTTP, url=server.url, credential_env="POLITIE_ROTTERDAM_TOKEN", timeout_seconds=0.5
+        kind=ProviderKind.HTTP,
+        url=server.url,
+        credential_env="VD_HOLDER_CREDENTIAL_POLITIE_ROTTERDAM",
+        timeout_seconds=0.5,
     )
     yield server
     server.close()
@@ -173,7 +176,7 @@ def test_a_nonsense_answer_is_an_error(holder: Holder, partner: Any, answer: byt
 
 
 def test_a_missing_credential_is_an_error_without_a_call(holder: Holder, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("POLITIE_ROTTERDAM_TOKEN")
+    monkeypatch.delenv("VD_HOLDER_CREDENTIAL_POLITIE_ROTTERDAM")
     with pytest.raises(ProviderUnavailable):
         provider_fetch(
             holder="politie-rotterdam",

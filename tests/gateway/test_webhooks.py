@@ -57,7 +57,7 @@ class Receiver:
 
 @pytest.fixture
 def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
-    monkeypatch.setenv("VT_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("VD_WEBHOOK_SECRET_VEILIG_THUIS_RR", SECRET)
     server = Receiver()
     yield server
     server.server.shutdown()
@@ -66,7 +66,7 @@ def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
 def configure(receiver: Receiver) -> None:
     WebhookEndpoint.objects.update_or_create(
         organisation=Organisation.objects.get(slug="veilig-thuis-rr"),
-        defaults={"url": receiver.url, "secret_env": "VT_WEBHOOK_SECRET", "active": True},
+        defaults={"url": receiver.url, "secret_env": "VD_WEBHOOK_SECRET_VEILIG_THUIS_RR", "active": True},
     )
 
 
@@ -89,7 +89,7 @@ def approve_a_pending_request(partner: Any) -> str:
 
 def test_a_worker_delivers_the_signed_notification(celery_worker: Any, partner: Any, receiver: Receiver) -> None:
     configure(receiver)
-    worker = celery_worker(env={"VT_WEBHOOK_SECRET": SECRET})
+    worker = celery_worker(env={"VD_WEBHOOK_SECRET_VEILIG_THUIS_RR": SECRET})
     request_id = approve_a_pending_request(partner)
     if not wait_for(lambda: len(receiver.calls) >= 1, 30):
         pytest.fail("no webhook within 30 s:\n" + worker.output())
@@ -109,7 +109,9 @@ def test_nothing_is_lost_while_the_broker_is_down(
     approve_a_pending_request(partner)
     assert WebhookDelivery.objects.get().status == "pending"
     assert receiver.calls == []
-    worker = celery_worker(beat=True, env={"VT_WEBHOOK_SECRET": SECRET, "GATEWAY_WEBHOOK_REDELIVER_SECONDS": "1"})
+    worker = celery_worker(
+        beat=True, env={"VD_WEBHOOK_SECRET_VEILIG_THUIS_RR": SECRET, "GATEWAY_WEBHOOK_REDELIVER_SECONDS": "1"}
+    )
     if not wait_for(lambda: len(receiver.calls) >= 1, 40):
         pytest.fail("the pending row was not re-sent:\n" + worker.output())
     assert receiver.verified(0)["status"] == "released"
