@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('gateway', '0002_holder_webhooks_reviews'),
+        ('gateway', '0003_outbound_secret_and_url_checks'),
     ]
 
     operations = [
