@@ -16,7 +16,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from audit.console.access import officer_required
 from audit.console.charts import OUTCOME_LOOK, stacked_bar_chart
@@ -142,7 +142,7 @@ def oversight_page(
         "export_form": export_form or EntryFilterForm(),
         "export_problem": export_problem,
         "formats": FORMATS,
-        "export_format": request.GET.get("format") if request.GET.get("format") in FORMATS else FORMATS[0],
+        "export_format": request.POST.get("format") if request.POST.get("format") in FORMATS else FORMATS[0],
         "export_cap": EXPORT_ROW_CAP,
     }
     return render(request, "console/oversight.html", context, status=status)
@@ -158,13 +158,14 @@ def oversight(request: HttpRequest) -> HttpResponse:
 
 @in_english
 @officer_required
-@require_GET
+@require_POST
 def export(request: HttpRequest) -> HttpResponse:
-    """The search's filters plus ``format=csv|json``: a ZIP with the signed (and, with a key on file, encrypted)
-    selection. Handed out only after its ``console_view`` entry has committed."""
+    """The search's filters plus ``format=csv|json``, posted (a person's BSN travels in the body, never in an
+    address): a ZIP with the signed (and, with a key on file, encrypted) selection. Handed out only after its
+    ``console_view`` entry has committed."""
     officer = current_officer(request)
-    form = EntryFilterForm(request.GET)
-    fmt = request.GET.get("format", "csv")
+    form = EntryFilterForm(request.POST)
+    fmt = request.POST.get("format", "csv")
     if not form.is_valid() or fmt not in FORMATS:
         problem = "" if fmt in FORMATS else "Choose CSV or JSON."
         return oversight_page(request, officer, export_form=form, export_problem=problem, status=400)
