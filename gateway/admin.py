@@ -12,7 +12,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 
+from audit.admin import AuditedViewsAdmin, ViewKeys
 from audit.console.access import two_factor_satisfied
+from audit.pseudonym import subject_pseudonym
 from consent.admin import ReadOnlyAdmin
 from gateway import models
 
@@ -52,9 +54,16 @@ class HolderEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.BuiltinRecord)
-class BuiltinRecordAdmin(admin.ModelAdmin):
+class BuiltinRecordAdmin(AuditedViewsAdmin, ReadOnlyAdmin):
+    """The demo holders' data about persons, to look at only (the demo seed writes it): a change here would be a
+    change to personal data without an audited action. The BSN is shown on the page, never put in an address."""
+
     list_display = ("organisation", "category", "bsn")
     list_filter = ("organisation", "category")
+    list_select_related = ("organisation", "category")
+
+    def view_keys(self, obj: models.BuiltinRecord) -> ViewKeys:
+        return ViewKeys(reference=f"builtin_record:{obj.pk}", subject=subject_pseudonym(obj.bsn))
 
 
 class RequestDecisionInline(admin.TabularInline):
@@ -78,18 +87,33 @@ class RequestDecisionInline(admin.TabularInline):
 
 
 @admin.register(models.InformationRequest)
-class InformationRequestAdmin(ReadOnlyAdmin):
+class InformationRequestAdmin(AuditedViewsAdmin, ReadOnlyAdmin):
+    """Information requests, read only and without the BSN; each page is an ``admin_view`` entry."""
+
     list_display = ("id", "organisation", "purpose", "status", "emergency", "created_at")
     list_filter = ("status", "emergency", "organisation")
+    list_select_related = ("organisation",)
     exclude = ("subject_bsn",)
     inlines = [RequestDecisionInline]
 
+    def view_keys(self, obj: models.InformationRequest) -> ViewKeys:
+        return ViewKeys(reference=obj.id, subject=obj.subject_pseudonym, case_reference=obj.case_reference or None)
+
 
 @admin.register(models.PendingItem)
-class PendingItemAdmin(ReadOnlyAdmin):
+class PendingItemAdmin(AuditedViewsAdmin, ReadOnlyAdmin):
+    """Items waiting for a holder, read only and without the holder's note; each page is an ``admin_view``."""
+
     list_display = ("id", "holder", "category", "status", "created_at", "expires_at")
     list_filter = ("status", "holder")
+    list_select_related = ("holder", "request")
     exclude = ("note",)
+
+    def view_keys(self, obj: models.PendingItem) -> ViewKeys:
+        request = obj.request
+        return ViewKeys(
+            reference=obj.id, subject=request.subject_pseudonym, case_reference=request.case_reference or None
+        )
 
 
 @admin.register(models.WebhookEndpoint)
@@ -104,7 +128,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(models.EmergencyReview)
-class EmergencyReviewAdmin(ReadOnlyAdmin):
+class EmergencyReviewAdmin(AuditedViewsAdmin, ReadOnlyAdmin):
     """Emergency reviews, to look at only: a verdict is given in the privacy console (``/privacy/reviews/``),
     behind its own officer scope and second factor, and written there as a ``review`` entry (issue #9, item 7)."""
 
@@ -122,6 +146,10 @@ class EmergencyReviewAdmin(ReadOnlyAdmin):
         "justification",
     )
     fields = readonly_fields
+    list_select_related = ("request", "organisation")
+
+    def view_keys(self, obj: models.EmergencyReview) -> ViewKeys:
+        return ViewKeys(reference=obj.request_id, subject=obj.request.subject_pseudonym)
 
     @admin.display(boolean=True)
     def overdue(self, obj: models.EmergencyReview) -> bool:
