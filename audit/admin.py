@@ -285,7 +285,9 @@ admin.site.unregister(User)
 @admin.register(User)
 class AuditedUserAdmin(AuditedViewsAdmin, UserAdmin):
     """Django's user admin, with its pages recorded: portal users are family members, with their names and
-    e-mail addresses."""
+    e-mail addresses. No search box: its terms (a name) would go into the page address and the access logs."""
+
+    search_fields = ()
 
     def view_keys(self, obj: Any) -> ViewKeys:
         return ViewKeys(reference=f"user:{obj.pk}")
