@@ -8,9 +8,10 @@ officer follows it into the search.
 
 The signals look at everything a partner does to learn about a person, not only at requests: a dry run
 (``check``) tells the caller what a request would get, so a burst of denied dry runs is probing as much as a burst
-of denied requests; and recording a consent (``consent`` entries written by an organisation) opens the way to data,
-so a burst of consent records, or one naming a case the recorder is not part of, is as suspicious as a request
-(:data:`SIGNAL_KINDS_COUNTED`). The charts count requests only: their outcomes are what was released.
+of denied requests; and recording a consent (``consent`` entries written by a partner system) opens the way to
+data, so a burst of consent records, or one naming a case the recorder is not part of, is as suspicious as a
+request (:data:`SIGNAL_KINDS_COUNTED`). Consents a family member gives in the portal are the family's act and are
+not counted. The charts count requests only: their outcomes are what was released.
 
 The signals and their thresholds:
 
@@ -88,6 +89,7 @@ SIGNAL_KINDS_COUNTED = {
     CONSENT: ("consent record", "consent records"),
 }
 #: Consent entries that are no record of a consent: a withdrawal narrows what is shared, an expiry is the system's.
+#: (Consents given in the portal have no client and are not counted either: see :func:`scoped_activity`.)
 CONSENT_NOT_A_RECORD = ("withdrawn", "expired")
 
 
@@ -416,10 +418,10 @@ def scoped_requests(officer: OfficerProfile) -> QuerySet[AuditEntry]:
 
 def scoped_activity(officer: OfficerProfile) -> QuerySet[AuditEntry]:
     """What the signals count in the officer's part of the trail: requests, dry runs, and consent records written
-    by an organisation (not withdrawals, not the system's expiries)."""
+    by a partner system (an OAuth client). Not withdrawals, not the system's expiries, and not a consent a family
+    member gave in the portal: that is the family's act, not the organisation's."""
     return scoped_entries(officer).filter(
-        Q(kind__in=[REQUEST, CHECK])
-        | (Q(kind=CONSENT, organisation__isnull=False) & ~Q(outcome__in=CONSENT_NOT_A_RECORD))
+        Q(kind__in=[REQUEST, CHECK]) | (Q(kind=CONSENT, client_id__isnull=False) & ~Q(outcome__in=CONSENT_NOT_A_RECORD))
     )
 
 

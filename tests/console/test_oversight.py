@@ -448,8 +448,8 @@ def test_the_page_needs_an_officer(console: None) -> None:
 @pytest.mark.django_db
 def test_the_signals_read_dry_runs_and_consent_records_from_the_trail(partner: Any) -> None:
     """Issue #9 item 8: a housing corporation probing by dry run (denied, naming a case it is not part of) and a
-    municipality recording consents in a hurry are signalled, as requests would be. Withdrawals and the system's
-    expiries are no consent records."""
+    municipality recording consents in a hurry are signalled, as requests would be. Withdrawals, the system's
+    expiries and consents given in the portal are no consent records of the organisation."""
     housing = partner("woonstad-maasstad")
     for _ in range(10):
         response = housing.post(
@@ -474,6 +474,14 @@ def test_the_signals_read_dry_runs_and_consent_records_from_the_trail(partner: A
                 )
             )
         audit_append(EntryDraft(kind="consent", actor=Actor(user="system:consent_expire"), outcome="expired"))
+        # given by a family member in the portal, at the municipality's request: the family's act, not counted
+        audit_append(
+            EntryDraft(
+                kind="consent",
+                actor=Actor(organisation="gemeente-schiedam", acting_user="portal:fatima"),
+                outcome="recorded",
+            )
+        )
     signals = oversight_signals(OfficerProfile.objects.get(user__username="privacy"), now=timezone.now())
     found = {(s.kind, s.organisation): s for s in signals}
     denial = found[("denial_burst", "woonstad-maasstad")]
@@ -482,4 +490,5 @@ def test_the_signals_read_dry_runs_and_consent_records_from_the_trail(partner: A
     assert case.count == 10 and case.detail.startswith(f"10 dry runs naming case {CASE_1}, in which woonstad-maasstad")
     burst = found[("consent_burst", "gemeente-schiedam")]
     assert burst.count == 5 and burst.client_id == "gemeente-schiedam"
+    assert not [s for s in signals if s.kind == "consent_burst" and s.client_id is None]
     assert ("consent_burst", None) not in found
