@@ -1,17 +1,49 @@
-"""Admin pages for holder endpoints, demo reference data and (read-only) information requests."""
+"""The admin site itself (behind the console's second factor) and the admin pages for holder endpoints, demo
+reference data and (read-only) information requests and emergency reviews."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django import forms
-from django.contrib import admin, messages
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.http import HttpRequest
 from django.utils import timezone
+from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 
+from audit.admin import AuditedViewsAdmin, ViewKeys
+from audit.console.access import two_factor_satisfied
+from audit.pseudonym import subject_pseudonym
 from consent.admin import ReadOnlyAdmin
 from gateway import models
-from gateway.reviews import VERDICTS, ReviewError, emergency_review_settle
+
+
+class GatewayAdminSite(OTPAdminSite):
+    """The admin is no side door (issue #9, item 7): outside demo mode a staff user needs a login verified with a
+    TOTP device (django-otp), exactly as the privacy console does, governed by the same setting
+    (``GATEWAY_CONSOLE_REQUIRE_2FA``). A correct password alone opens no admin page; the login form then asks for
+    the code as well (django-otp's admin login form). In demo mode the ordinary staff login suffices.
+
+    The setting is read per request, not when the site is built, so the site follows the configuration it runs
+    under (and a test can switch it)."""
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        return admin.AdminSite.has_permission(self, request) and two_factor_satisfied(request)
+
+    @property
+    def login_form(self) -> type[AdminAuthenticationForm]:
+        return OTPAdminAuthenticationForm if settings.GATEWAY_CONSOLE_REQUIRE_2FA else AdminAuthenticationForm
+
+    @property
+    def login_template(self) -> str | None:
+        return OTPAdminSite.login_template if settings.GATEWAY_CONSOLE_REQUIRE_2FA else None
+
+
+# Every app registers its pages on the default site (``admin.site``), django-otp's and django-oauth-toolkit's too;
+# giving that one instance our class puts all of them, and any registered later, behind the same check. This is
+# the integration django-otp documents for the default site.
+admin.site.__class__ = GatewayAdminSite
 
 
 @admin.register(models.HolderEndpoint)
@@ -22,9 +54,16 @@ class HolderEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.BuiltinRecord)
-class BuiltinRecordAdmin(admin.ModelAdmin):
+class BuiltinRecordAdmin(AuditedViewsAdmin, ReadOnlyAdmin):
+    """The demo holders' data about persons, to look at only (the demo seed writes it): a change here would be a
+    change to personal data without an audited action. The BSN is shown on the page, never put in an address."""
+
     list_display = ("organisation", "category", "bsn")
     list_filter = ("organisation", "category")
+    list_select_related = ("organisation", "category")
+
+    def view_keys(self, obj: models.BuiltinRecord) -> ViewKeys:
+        return ViewKeys(reference=f"builtin_record:{obj.pk}", subject=subject_pseudonym(obj.bsn))
 
 
 class RequestDecisionInline(admin.TabularInline):
@@ -48,18 +87,33 @@ class RequestDecisionInline(admin.TabularInline):
 
 
 @admin.register(models.InformationRequest)
-class InformationRequestAdmin(ReadOnlyAdmin):
+class InformationRequestAdmin(AuditedViewsAdmin, ReadOnlyAdmin):
+    """Information requests, read only and without the BSN; each page is an ``admin_view`` entry."""
+
     list_display = ("id", "organisation", "purpose", "status", "emergency", "created_at")
     list_filter = ("status", "emergency", "organisation")
+    list_select_related = ("organisation",)
     exclude = ("subject_bsn",)
     inlines = [RequestDecisionInline]
 
+    def view_keys(self, obj: models.InformationRequest) -> ViewKeys:
+        return ViewKeys(reference=obj.id, subject=obj.subject_pseudonym, case_reference=obj.case_reference or None)
+
 
 @admin.register(models.PendingItem)
-class PendingItemAdmin(ReadOnlyAdmin):
+class PendingItemAdmin(AuditedViewsAdmin, ReadOnlyAdmin):
+    """Items waiting for a holder, read only and without the holder's note; each page is an ``admin_view``."""
+
     list_display = ("id", "holder", "category", "status", "created_at", "expires_at")
     list_filter = ("status", "holder")
+    list_select_related = ("holder", "request")
     exclude = ("note",)
+
+    def view_keys(self, obj: models.PendingItem) -> ViewKeys:
+        request = obj.request
+        return ViewKeys(
+            reference=obj.id, subject=request.subject_pseudonym, case_reference=request.case_reference or None
+        )
 
 
 @admin.register(models.WebhookEndpoint)
@@ -73,18 +127,10 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_filter = ("status", "event")
 
 
-class EmergencyReviewForm(forms.ModelForm):
-    verdict = forms.ChoiceField(choices=[(v.value, v.label) for v in VERDICTS])
-    note = forms.CharField(widget=forms.Textarea, help_text="Why the access was or was not justified.")
-
-    class Meta:
-        model = models.EmergencyReview
-        fields: list[str] = []
-
-
 @admin.register(models.EmergencyReview)
-class EmergencyReviewAdmin(admin.ModelAdmin):
-    """The review queue until the privacy console exists: open items first, overdue ones marked."""
+class EmergencyReviewAdmin(AuditedViewsAdmin, ReadOnlyAdmin):
+    """Emergency reviews, to look at only: a verdict is given in the privacy console (``/privacy/reviews/``),
+    behind its own officer scope and second factor, and written there as a ``review`` entry (issue #9, item 7)."""
 
     list_display = ("request", "organisation", "status", "created_at", "due_at", "overdue", "reviewer")
     list_filter = ("status", "organisation")
@@ -99,7 +145,11 @@ class EmergencyReviewAdmin(admin.ModelAdmin):
         "decided_at",
         "justification",
     )
-    form = EmergencyReviewForm
+    fields = readonly_fields
+    list_select_related = ("request", "organisation")
+
+    def view_keys(self, obj: models.EmergencyReview) -> ViewKeys:
+        return ViewKeys(reference=obj.request_id, subject=obj.request.subject_pseudonym)
 
     @admin.display(boolean=True)
     def overdue(self, obj: models.EmergencyReview) -> bool:
@@ -108,27 +158,3 @@ class EmergencyReviewAdmin(admin.ModelAdmin):
     @admin.display(description="justification given by the requester")
     def justification(self, obj: models.EmergencyReview) -> str:
         return obj.request.justification
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
-        if obj is not None and obj.status != models.ReviewStatus.OPEN:
-            kwargs["form"] = forms.ModelForm
-            kwargs["fields"] = []
-        return super().get_form(request, obj, change, **kwargs)
-
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        if "verdict" in form.cleaned_data:
-            try:
-                emergency_review_settle(
-                    review=obj,
-                    verdict=form.cleaned_data["verdict"],
-                    note=form.cleaned_data["note"],
-                    reviewer=request.user.get_username(),
-                )
-            except ReviewError as exc:
-                self.message_user(request, str(exc), level=messages.ERROR)

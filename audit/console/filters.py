@@ -2,12 +2,14 @@
 
 Every filter narrows :func:`audit.console.access.scoped_entries`, so an organisation-scoped officer can never
 widen their view through a parameter. A person is searched by BSN, which is turned into the pseudonym here; the
-BSN itself is never stored nor logged.
+BSN itself is never stored nor logged, and never travels in a URL: query strings end up in access logs and browser
+histories (issue #9, item 8). The BSN comes in a form body only; links and pages carry the pseudonym (``subject``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from django import forms
@@ -22,6 +24,7 @@ from consent.bsn import is_valid_bsn
 EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(9998, 12, 31)
 LAST_INDEX = 2**62
 OUTCOMES = ["released", "partial", "denied", "pending", "permit", "deny", "error"]
+PSEUDONYM = re.compile(r"^[0-9a-f]{64}$")
 
 
 class EntryFilterForm(forms.Form):
@@ -30,7 +33,19 @@ class EntryFilterForm(forms.Form):
     organisation = forms.SlugField(required=False, max_length=64, label="Organisation (asked or held)")
     requester = forms.SlugField(required=False, max_length=64, label="Organisation that asked")
     holder = forms.SlugField(required=False, max_length=64, label="Organisation that held data")
-    bsn = forms.CharField(required=False, max_length=9, label="Person (BSN)")
+    bsn = forms.CharField(
+        required=False,
+        max_length=9,
+        label="Person (BSN)",
+        help_text="Sent in the body of the form, never in the address; the results carry the pseudonym.",
+    )
+    subject = forms.RegexField(
+        PSEUDONYM,
+        required=False,
+        label="Person (pseudonym)",
+        widget=forms.HiddenInput,
+        error_messages={"invalid": "Not a pseudonym of a person (64 hexadecimal digits)."},
+    )
     category = forms.SlugField(required=False, max_length=64)
     purpose = forms.SlugField(required=False, max_length=64)
     legal_basis = forms.CharField(required=False, max_length=64, label="Legal basis")
@@ -53,13 +68,15 @@ class EntryFilterForm(forms.Form):
                 data[name] = None
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
             self.add_error("date_to", "Must not be before 'From'.")
+        if data.get("bsn"):
+            # from here on the person is the pseudonym: nothing below (query, audit entry, links) sees the BSN
+            data["subject"] = subject_pseudonym(data.pop("bsn"))
         return data
 
     def active_filters(self) -> dict[str, Any]:
-        """The filters in use, for the ``console_view`` audit entry (the BSN replaced by its pseudonym)."""
-        data = {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
-        if "bsn" in data:
-            data["subject"] = subject_pseudonym(data.pop("bsn"))
+        """The filters in use, for the ``console_view`` audit entry and the links of the page (a person as the
+        pseudonym, never the BSN)."""
+        data = {k: v for k, v in self.cleaned_data.items() if v not in (None, "") and k != "bsn"}
         return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in data.items()}
 
 
@@ -88,8 +105,8 @@ def filtered_entries(officer: OfficerProfile, form: EntryFilterForm, before: int
     for key in ("requester", "holder", "category", "legal_basis"):
         if data.get(key):
             entries = _facet(entries, key, data[key], before)
-    if data.get("bsn"):
-        entries = entries.filter(subject=subject_pseudonym(data["bsn"]))
+    if data.get("subject"):
+        entries = entries.filter(subject=data["subject"])
     if data.get("purpose"):
         entries = entries.filter(purpose=data["purpose"])
     if data.get("outcome"):

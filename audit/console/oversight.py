@@ -3,20 +3,30 @@ organisation, and signals of possible misuse, always over the officer's part of 
 
 Counting and detection are pure functions of plain rows (:class:`CountRow`, :class:`VolumeRow`,
 :class:`RequestRow`, :class:`CaseRow`), so each signal is tested with a table of rows; the selectors below read
-those rows from ``request`` entries of :func:`audit.console.access.scoped_entries`. A signal is a reason to look,
-not a finding: the officer follows it into the search.
+those rows from :func:`audit.console.access.scoped_entries`. A signal is a reason to look, not a finding: the
+officer follows it into the search.
+
+The signals look at everything a partner does to learn about a person, not only at requests: a dry run
+(``check``) tells the caller what a request would get, so a burst of denied dry runs is probing as much as a burst
+of denied requests; and recording a consent (``consent`` entries written by a partner system) opens the way to
+data, so a burst of consent records, or one naming a case the recorder is not part of, is as suspicious as a
+request (:data:`SIGNAL_KINDS_COUNTED`). Consents a family member gives in the portal are the family's act and are
+not counted. The charts count requests only: their outcomes are what was released.
 
 The signals and their thresholds:
 
-- ``volume_spike``: an organisation's requests in the last 24 hours against its median daily volume over the
-  28 days before; flagged above ``max(VOLUME_FACTOR * median, VOLUME_FLOOR)``. The floor keeps a quiet
-  organisation's ordinary day from raising it.
-- ``closed_or_foreign_case``: requests naming a case that is closed, unknown, or one in which the requesting
-  organisation does not take part. The case is judged as it is now (phase and participants are not versioned).
-- ``denial_burst``: ``DENIAL_BURST_COUNT`` or more denied requests by one client within ``DENIAL_BURST_WINDOW``:
-  someone trying until something works.
-- ``emergency_cluster``: ``EMERGENCY_CLUSTER_COUNT`` or more emergency requests by one client within
+- ``volume_spike``: an organisation's requests, dry runs and consent records in the last 24 hours against its
+  median daily volume over the 28 days before; flagged above ``max(VOLUME_FACTOR * median, VOLUME_FLOOR)``. The
+  floor keeps a quiet organisation's ordinary day from raising it.
+- ``closed_or_foreign_case``: requests, dry runs and consent records naming a case that is closed, unknown, or one
+  in which the organisation does not take part. The case is judged as it is now (phase and participants are not
+  versioned).
+- ``denial_burst``: ``DENIAL_BURST_COUNT`` or more denied requests or dry runs by one client within
+  ``DENIAL_BURST_WINDOW``: someone trying until something works.
+- ``emergency_cluster``: ``EMERGENCY_CLUSTER_COUNT`` or more emergency requests or dry runs by one client within
   ``EMERGENCY_CLUSTER_WINDOW``: emergency access is for the exception (AVG art. 6(1)(d)), not the routine.
+- ``consent_burst``: ``CONSENT_BURST_COUNT`` or more consent records by one client within ``CONSENT_BURST_WINDOW``:
+  consents are taken one conversation at a time; many at once may be made up to open the way to data.
 """
 
 from __future__ import annotations
@@ -27,7 +37,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Max, Min, QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet
 from django.db.models.functions import TruncDate, TruncHour
 from django.utils import timezone
 
@@ -53,6 +63,10 @@ DENIAL_BURST_WINDOW = dt.timedelta(minutes=10)
 EMERGENCY_CLUSTER_COUNT = 3
 #: ... within this time.
 EMERGENCY_CLUSTER_WINDOW = dt.timedelta(hours=24)
+#: Consent records by one client ...
+CONSENT_BURST_COUNT = 5
+#: ... within this time.
+CONSENT_BURST_WINDOW = dt.timedelta(hours=1)
 #: How far back bursts, clusters and case signals are looked for.
 SIGNAL_LOOKBACK = dt.timedelta(days=28)
 
@@ -64,7 +78,19 @@ SIGNAL_KINDS = {
     "closed_or_foreign_case": "Closed or foreign case",
     "denial_burst": "Burst of denials",
     "emergency_cluster": "Many emergency requests",
+    "consent_burst": "Burst of consent records",
 }
+
+#: The entry kinds the signals count, and how a count of each is said.
+REQUEST, CHECK, CONSENT = AuditKind.REQUEST.value, AuditKind.CHECK.value, AuditKind.CONSENT.value
+SIGNAL_KINDS_COUNTED = {
+    REQUEST: ("request", "requests"),
+    CHECK: ("dry run", "dry runs"),
+    CONSENT: ("consent record", "consent records"),
+}
+#: Consent entries that are no record of a consent: a withdrawal narrows what is shared, an expiry is the system's.
+#: (Consents given in the portal have no client and are not counted either: see :func:`scoped_activity`.)
+CONSENT_NOT_A_RECORD = ("withdrawn", "expired")
 
 
 # --- Plain rows ----------------------------------------------------------------------------------------------
@@ -82,27 +108,30 @@ class CountRow:
 
 @dataclass(frozen=True)
 class VolumeRow:
-    """``count`` requests of an organisation at (or counted from) ``at``."""
+    """``count`` entries of one kind (request, dry run, consent record) of an organisation at (or counted from)
+    ``at``."""
 
     organisation: str | None
     at: dt.datetime
     count: int = 1
+    kind: str = REQUEST
 
 
 @dataclass(frozen=True)
 class RequestRow:
-    """One request entry, as far as the burst and cluster signals need it."""
+    """One request, dry run or consent record, as far as the burst and cluster signals need it."""
 
     at: dt.datetime
     organisation: str | None
     client_id: str | None
     outcome: str | None = None
     emergency: bool = False
+    kind: str = REQUEST
 
 
 @dataclass(frozen=True)
 class CaseRow:
-    """``count`` requests of one client naming one case, the first and the last at the times given."""
+    """``count`` entries of one kind by one client naming one case, the first and the last at the times given."""
 
     organisation: str | None
     client_id: str | None
@@ -110,6 +139,7 @@ class CaseRow:
     first: dt.datetime
     last: dt.datetime
     count: int = 1
+    kind: str = REQUEST
 
 
 @dataclass(frozen=True)
@@ -122,7 +152,8 @@ class CaseFacts:
 
 @dataclass(frozen=True)
 class Signal:
-    """A possible misuse to look into: what, by whom, since when and how many requests it rests on."""
+    """A possible misuse to look into: what, by whom, since when and how many entries (requests, dry runs, consent
+    records) it rests on."""
 
     kind: str
     organisation: str | None
@@ -189,15 +220,40 @@ def daily_series(rows: Iterable[CountRow], *, first: dt.date, last: dt.date) -> 
     return [Series(key, [Day(day, counts[key][day]) for day in days]) for key in [None, *organisations]]
 
 
+def said(counts: Mapping[str, int], adjective: str = "") -> str:
+    """A count in words: ``"12 requests"`` for one kind, ``"12 entries (7 requests, 5 dry runs)"`` for several, so
+    the officer sees at once what a signal rests on."""
+    present = [(kind, n) for kind, n in sorted(counts.items(), key=lambda item: _kind_order(item[0])) if n]
+    prefix = f"{adjective} " if adjective else ""
+    if len(present) == 1:
+        kind, n = present[0]
+        return f"{n} {prefix}{_kind_words(kind, n)}"
+    total = sum(n for _, n in present)
+    return f"{total} {prefix}entries ({', '.join(f'{n} {_kind_words(kind, n)}' for kind, n in present)})"
+
+
+def _kind_order(kind: str) -> tuple[int, str]:
+    order = list(SIGNAL_KINDS_COUNTED)
+    return (order.index(kind) if kind in order else len(order), kind)
+
+
+def _kind_words(kind: str, n: int) -> str:
+    singular, plural = SIGNAL_KINDS_COUNTED.get(kind, (f"{kind} entry", f"{kind} entries"))
+    return singular if n == 1 else plural
+
+
 def volume_spikes(rows: Iterable[VolumeRow], *, now: dt.datetime) -> list[Signal]:
-    """``volume_spike``: per organisation, requests in the 24 hours up to ``now`` against the median of the
-    :data:`VOLUME_BASELINE_DAYS` daily counts before them (days without requests count zero)."""
+    """``volume_spike``: per organisation, requests, dry runs and consent records in the 24 hours up to ``now``
+    against the median of the :data:`VOLUME_BASELINE_DAYS` daily counts before them (days without any count zero)."""
     windows: dict[str | None, list[int]] = defaultdict(lambda: [0] * (VOLUME_BASELINE_DAYS + 1))
+    recent_kinds: dict[str | None, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for row in rows:
         age = now - row.at
         offset = max(0, age // DAY)  # a row from a clock ahead of ours counts as now
         if offset <= VOLUME_BASELINE_DAYS:
             windows[row.organisation][offset] += row.count
+            if offset == 0:
+                recent_kinds[row.organisation][row.kind] += row.count
     signals = []
     for organisation, counts in sorted(windows.items(), key=lambda item: item[0] or ""):
         recent, baseline = counts[0], counts[1:]
@@ -210,7 +266,7 @@ def volume_spikes(rows: Iterable[VolumeRow], *, now: dt.datetime) -> list[Signal
                     organisation=organisation,
                     client_id=None,
                     detail=(
-                        f"{recent} requests in the last 24 hours; usually {median:g} a day "
+                        f"{said(recent_kinds[organisation])} in the last 24 hours; usually {median:g} a day "
                         f"(median of the {VOLUME_BASELINE_DAYS} days before), flagged above {threshold:g}"
                     ),
                     since=now - DAY,
@@ -237,25 +293,29 @@ def _bursts(times: Sequence[dt.datetime], *, count: int, window: dt.timedelta) -
     return ranges
 
 
-def _per_client(rows: Iterable[RequestRow]) -> dict[tuple[str | None, str | None], list[dt.datetime]]:
-    grouped: dict[tuple[str | None, str | None], list[dt.datetime]] = defaultdict(list)
+def _per_client(rows: Iterable[RequestRow]) -> dict[tuple[str | None, str | None], list[tuple[dt.datetime, str]]]:
+    grouped: dict[tuple[str | None, str | None], list[tuple[dt.datetime, str]]] = defaultdict(list)
     for row in rows:
-        grouped[(row.organisation, row.client_id)].append(row.at)
-    return {key: sorted(times) for key, times in grouped.items()}
+        grouped[(row.organisation, row.client_id)].append((row.at, row.kind))
+    return {key: sorted(events) for key, events in grouped.items()}
 
 
 def _clustered(
-    rows: Iterable[RequestRow], *, kind: str, count: int, window: dt.timedelta, what: str, rule: str
+    rows: Iterable[RequestRow], *, kind: str, count: int, window: dt.timedelta, adjective: str, rule: str
 ) -> list[Signal]:
     signals = []
-    for (organisation, client_id), times in sorted(_per_client(rows).items(), key=lambda item: str(item[0])):
+    for (organisation, client_id), events in sorted(_per_client(rows).items(), key=lambda item: str(item[0])):
+        times = [at for at, _ in events]
         for start, end in _bursts(times, count=count, window=window):
+            kinds: dict[str, int] = defaultdict(int)
+            for _, entry_kind in events[start : end + 1]:
+                kinds[entry_kind] += 1
             signals.append(
                 Signal(
                     kind=kind,
                     organisation=organisation,
                     client_id=client_id,
-                    detail=f"{end - start + 1} {what} between {_when(times[start])} and {_when(times[end])} ({rule})",
+                    detail=f"{said(kinds, adjective)} between {_when(times[start])} and {_when(times[end])} ({rule})",
                     since=times[start],
                     until=times[end],
                     count=end - start + 1,
@@ -274,52 +334,52 @@ def _when(at: dt.datetime) -> str:
 
 
 def denial_bursts(rows: Iterable[RequestRow]) -> list[Signal]:
-    """``denial_burst``: :data:`DENIAL_BURST_COUNT` or more denied requests by one client within
-    :data:`DENIAL_BURST_WINDOW`; rows with another outcome are ignored."""
+    """``denial_burst``: :data:`DENIAL_BURST_COUNT` or more denied requests or dry runs by one client within
+    :data:`DENIAL_BURST_WINDOW`; rows with another outcome or of another kind are ignored."""
     return _clustered(
-        (row for row in rows if row.outcome == "denied"),
+        (row for row in rows if row.outcome == "denied" and row.kind in (REQUEST, CHECK)),
         kind="denial_burst",
         count=DENIAL_BURST_COUNT,
         window=DENIAL_BURST_WINDOW,
-        what="denied requests",
+        adjective="denied",
         rule=f"flagged at {DENIAL_BURST_COUNT} within {_minutes(DENIAL_BURST_WINDOW)}",
     )
 
 
 def emergency_clusters(rows: Iterable[RequestRow]) -> list[Signal]:
-    """``emergency_cluster``: :data:`EMERGENCY_CLUSTER_COUNT` or more emergency requests by one client within
-    :data:`EMERGENCY_CLUSTER_WINDOW`; rows without the emergency flag are ignored."""
+    """``emergency_cluster``: :data:`EMERGENCY_CLUSTER_COUNT` or more emergency requests or dry runs by one client
+    within :data:`EMERGENCY_CLUSTER_WINDOW`; rows without the emergency flag or of another kind are ignored."""
     return _clustered(
-        (row for row in rows if row.emergency),
+        (row for row in rows if row.emergency and row.kind in (REQUEST, CHECK)),
         kind="emergency_cluster",
         count=EMERGENCY_CLUSTER_COUNT,
         window=EMERGENCY_CLUSTER_WINDOW,
-        what="emergency requests",
+        adjective="emergency",
         rule=f"flagged at {EMERGENCY_CLUSTER_COUNT} within {_minutes(EMERGENCY_CLUSTER_WINDOW)}",
     )
 
 
+def consent_bursts(rows: Iterable[RequestRow]) -> list[Signal]:
+    """``consent_burst``: :data:`CONSENT_BURST_COUNT` or more consent records by one client within
+    :data:`CONSENT_BURST_WINDOW`; rows of another kind are ignored."""
+    return _clustered(
+        (row for row in rows if row.kind == CONSENT),
+        kind="consent_burst",
+        count=CONSENT_BURST_COUNT,
+        window=CONSENT_BURST_WINDOW,
+        adjective="",
+        rule=f"flagged at {CONSENT_BURST_COUNT} within {_minutes(CONSENT_BURST_WINDOW)}",
+    )
+
+
 def case_signals(rows: Iterable[CaseRow], cases: Mapping[str, CaseFacts]) -> list[Signal]:
-    """``closed_or_foreign_case``: requests naming a case that is closed, that is not known, or in which the
-    requesting organisation does not take part. One signal per client and case."""
-    merged: dict[tuple[str | None, str | None, str], CaseRow] = {}
+    """``closed_or_foreign_case``: requests, dry runs and consent records naming a case that is closed, that is not
+    known, or in which the organisation does not take part. One signal per client and case."""
+    merged: dict[tuple[str | None, str | None, str], list[CaseRow]] = defaultdict(list)
     for row in rows:
-        key = (row.organisation, row.client_id, row.case_reference)
-        seen = merged.get(key)
-        merged[key] = (
-            row
-            if seen is None
-            else CaseRow(
-                row.organisation,
-                row.client_id,
-                row.case_reference,
-                min(seen.first, row.first),
-                max(seen.last, row.last),
-                seen.count + row.count,
-            )
-        )
+        merged[(row.organisation, row.client_id, row.case_reference)].append(row)
     signals = []
-    for (organisation, client_id, reference), row in sorted(merged.items(), key=lambda item: str(item[0])):
+    for (organisation, client_id, reference), group in sorted(merged.items(), key=lambda item: str(item[0])):
         facts = cases.get(reference)
         if facts is None:
             why = "which is not a known case"
@@ -329,15 +389,19 @@ def case_signals(rows: Iterable[CaseRow], cases: Mapping[str, CaseFacts]) -> lis
             why = f"in which {organisation or 'the requester'} does not take part"
         else:
             continue
+        kinds: dict[str, int] = defaultdict(int)
+        for row in group:
+            kinds[row.kind] += row.count
+        count = sum(kinds.values())
         signals.append(
             Signal(
                 kind="closed_or_foreign_case",
                 organisation=organisation,
                 client_id=client_id,
-                detail=f"{row.count} request{'s' if row.count != 1 else ''} naming case {reference}, {why}",
-                since=row.first,
-                until=row.last,
-                count=row.count,
+                detail=f"{said(kinds)} naming case {reference}, {why}",
+                since=min(row.first for row in group),
+                until=max(row.last for row in group),
+                count=count,
             )
         )
     return signals
@@ -350,6 +414,15 @@ def scoped_requests(officer: OfficerProfile) -> QuerySet[AuditEntry]:
     """The ``request`` entries in the officer's part of the trail (the scope is a subquery on the facets, so each
     entry is counted once)."""
     return scoped_entries(officer).filter(kind=AuditKind.REQUEST)
+
+
+def scoped_activity(officer: OfficerProfile) -> QuerySet[AuditEntry]:
+    """What the signals count in the officer's part of the trail: requests, dry runs, and consent records written
+    by a partner system (an OAuth client). Not withdrawals, not the system's expiries, and not a consent a family
+    member gave in the portal: that is the family's act, not the organisation's."""
+    return scoped_entries(officer).filter(
+        Q(kind__in=[REQUEST, CHECK]) | (Q(kind=CONSENT, client_id__isnull=False) & ~Q(outcome__in=CONSENT_NOT_A_RECORD))
+    )
 
 
 def oversight_series(officer: OfficerProfile, *, days: int, today: dt.date | None = None) -> list[Series]:
@@ -374,41 +447,50 @@ def oversight_series(officer: OfficerProfile, *, days: int, today: dt.date | Non
     )
 
 
-def _volume_rows(requests: QuerySet[AuditEntry], now: dt.datetime) -> Iterator[VolumeRow]:
+def _volume_rows(entries: QuerySet[AuditEntry], now: dt.datetime) -> Iterator[VolumeRow]:
     """The last 24 hours counted exactly; the baseline counted by the hour (a median does not mind the hour)."""
-    recent = requests.filter(at__gt=now - DAY, at__lte=now).values("organisation").annotate(count=Count("index"))
+    recent = entries.filter(at__gt=now - DAY, at__lte=now).values("organisation", "kind").annotate(count=Count("index"))
     for row in recent.order_by():
-        yield VolumeRow(row["organisation"], now, row["count"])
+        yield VolumeRow(row["organisation"], now, row["count"], row["kind"])
     oldest = now - (VOLUME_BASELINE_DAYS + 1) * DAY
     baseline = (
-        requests.filter(at__gt=oldest, at__lte=now - DAY)
+        entries.filter(at__gt=oldest, at__lte=now - DAY)
         .annotate(hour=TruncHour("at", tzinfo=dt.UTC))
-        .values("organisation", "hour")
+        .values("organisation", "kind", "hour")
         .annotate(count=Count("index"))
         .order_by()
     )
     for row in baseline:
-        # the first hour may start before the baseline does; its requests belong to the oldest day
-        yield VolumeRow(row["organisation"], max(row["hour"], oldest + dt.timedelta(seconds=1)), row["count"])
+        # the first hour may start before the baseline does; its entries belong to the oldest day
+        at = max(row["hour"], oldest + dt.timedelta(seconds=1))
+        yield VolumeRow(row["organisation"], at, row["count"], row["kind"])
 
 
-def _request_rows(requests: QuerySet[AuditEntry]) -> Iterator[RequestRow]:
-    for at, organisation, client_id, outcome, emergency in requests.values_list(
-        "at", "organisation", "client_id", "outcome", "emergency"
+def _request_rows(entries: QuerySet[AuditEntry]) -> Iterator[RequestRow]:
+    for at, organisation, client_id, outcome, emergency, kind in entries.values_list(
+        "at", "organisation", "client_id", "outcome", "emergency", "kind"
     ).order_by():
-        yield RequestRow(at, organisation, client_id, outcome, emergency)
+        yield RequestRow(at, organisation, client_id, outcome, emergency, kind)
 
 
-def _case_rows(requests: QuerySet[AuditEntry]) -> list[CaseRow]:
+def _case_rows(entries: QuerySet[AuditEntry]) -> list[CaseRow]:
     rows = (
-        requests.exclude(case_reference__isnull=True)
+        entries.exclude(case_reference__isnull=True)
         .exclude(case_reference="")
-        .values("organisation", "client_id", "case_reference")
+        .values("organisation", "client_id", "case_reference", "kind")
         .annotate(first=Min("at"), last=Max("at"), count=Count("index"))
         .order_by()
     )
     return [
-        CaseRow(row["organisation"], row["client_id"], row["case_reference"], row["first"], row["last"], row["count"])
+        CaseRow(
+            row["organisation"],
+            row["client_id"],
+            row["case_reference"],
+            row["first"],
+            row["last"],
+            row["count"],
+            row["kind"],
+        )
         for row in rows
     ]
 
@@ -427,13 +509,14 @@ def case_facts(references: Iterable[str]) -> dict[str, CaseFacts]:
 def oversight_signals(officer: OfficerProfile, *, now: dt.datetime | None = None) -> list[Signal]:
     """Every signal in the officer's part of the trail, most recent first."""
     now = now or timezone.now()
-    requests = scoped_requests(officer)
-    recent = requests.filter(at__gt=now - SIGNAL_LOOKBACK, at__lte=now)
+    activity = scoped_activity(officer)
+    recent = activity.filter(at__gt=now - SIGNAL_LOOKBACK, at__lte=now)
     case_rows = _case_rows(recent)
     signals = [
-        *volume_spikes(_volume_rows(requests, now), now=now),
+        *volume_spikes(_volume_rows(activity, now), now=now),
         *case_signals(case_rows, case_facts(row.case_reference for row in case_rows)),
-        *denial_bursts(_request_rows(recent.filter(outcome="denied"))),
-        *emergency_clusters(_request_rows(recent.filter(emergency=True))),
+        *denial_bursts(_request_rows(recent.filter(outcome="denied", kind__in=[REQUEST, CHECK]))),
+        *emergency_clusters(_request_rows(recent.filter(emergency=True, kind__in=[REQUEST, CHECK]))),
+        *consent_bursts(_request_rows(recent.filter(kind=CONSENT))),
     ]
     return sorted(signals, key=lambda signal: signal.until or signal.since, reverse=True)

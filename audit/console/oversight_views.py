@@ -16,13 +16,15 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from audit.console.access import officer_required
 from audit.console.charts import OUTCOME_LOOK, stacked_bar_chart
 from audit.console.exports import EXPORT_ROW_CAP, FORMATS, ExportError, console_export
 from audit.console.filters import EntryFilterForm
 from audit.console.oversight import (
+    CONSENT_BURST_COUNT,
+    CONSENT_BURST_WINDOW,
     DENIAL_BURST_COUNT,
     DENIAL_BURST_WINDOW,
     EMERGENCY_CLUSTER_COUNT,
@@ -54,33 +56,41 @@ def period_of(value: str | None) -> int:
 
 
 def thresholds() -> list[tuple[str, str]]:
+    """The rules of the signals in words. Requests, dry runs and consent records all count: probing with dry runs
+    or opening the way to data with made-up consents is as telling as asking."""
     return [
         (
             "Volume far above usual",
-            f"more than {VOLUME_FACTOR} times the median daily requests of the {VOLUME_BASELINE_DAYS} days before, "
-            f"and more than {VOLUME_FLOOR}, in the last 24 hours",
+            f"more than {VOLUME_FACTOR} times the median daily requests, dry runs and consent records of the "
+            f"{VOLUME_BASELINE_DAYS} days before, and more than {VOLUME_FLOOR}, in the last 24 hours",
         ),
         (
             "Closed or foreign case",
-            "a request naming a case that is closed, unknown, or one the requesting organisation does not take part in",
+            "a request, dry run or consent record naming a case that is closed, unknown, or one the organisation "
+            "does not take part in",
         ),
         (
             "Burst of denials",
-            f"{DENIAL_BURST_COUNT} or more denied requests by one client within "
+            f"{DENIAL_BURST_COUNT} or more denied requests or dry runs by one client within "
             f"{int(DENIAL_BURST_WINDOW.total_seconds() // 60)} minutes",
         ),
         (
             "Many emergency requests",
-            f"{EMERGENCY_CLUSTER_COUNT} or more emergency requests by one client within "
+            f"{EMERGENCY_CLUSTER_COUNT} or more emergency requests or dry runs by one client within "
             f"{int(EMERGENCY_CLUSTER_WINDOW.total_seconds() // 3600)} hours",
+        ),
+        (
+            "Burst of consent records",
+            f"{CONSENT_BURST_COUNT} or more consents recorded by one client within "
+            f"{int(CONSENT_BURST_WINDOW.total_seconds() // 60)} minutes",
         ),
     ]
 
 
 def search_query(signal: Signal) -> str:
-    """The search that shows the requests behind a signal (its organisation, days, and outcome or emergency)."""
+    """The search that shows the entries behind a signal (its organisation, days, and outcome, emergency or kind).
+    Signals that count several kinds (requests and dry runs) search all kinds; the outcome or flag narrows it."""
     query = {
-        "kind": "request",
         "requester": signal.organisation or "",
         "date_from": timezone.localtime(signal.since).date().isoformat(),
         "date_to": timezone.localtime(signal.until or signal.since).date().isoformat(),
@@ -89,6 +99,8 @@ def search_query(signal: Signal) -> str:
         query["outcome"] = "denied"
     elif signal.kind == "emergency_cluster":
         query["emergency"] = "yes"
+    elif signal.kind == "consent_burst":
+        query["kind"] = "consent"
     return urlencode({key: value for key, value in query.items() if value})
 
 
@@ -130,7 +142,7 @@ def oversight_page(
         "export_form": export_form or EntryFilterForm(),
         "export_problem": export_problem,
         "formats": FORMATS,
-        "export_format": request.GET.get("format") if request.GET.get("format") in FORMATS else FORMATS[0],
+        "export_format": request.POST.get("format") if request.POST.get("format") in FORMATS else FORMATS[0],
         "export_cap": EXPORT_ROW_CAP,
     }
     return render(request, "console/oversight.html", context, status=status)
@@ -146,13 +158,14 @@ def oversight(request: HttpRequest) -> HttpResponse:
 
 @in_english
 @officer_required
-@require_GET
+@require_POST
 def export(request: HttpRequest) -> HttpResponse:
-    """The search's filters plus ``format=csv|json``: a ZIP with the signed (and, with a key on file, encrypted)
-    selection. Handed out only after its ``console_view`` entry has committed."""
+    """The search's filters plus ``format=csv|json``, posted (a person's BSN travels in the body, never in an
+    address): a ZIP with the signed (and, with a key on file, encrypted) selection. Handed out only after its
+    ``console_view`` entry has committed."""
     officer = current_officer(request)
-    form = EntryFilterForm(request.GET)
-    fmt = request.GET.get("format", "csv")
+    form = EntryFilterForm(request.POST)
+    fmt = request.POST.get("format", "csv")
     if not form.is_valid() or fmt not in FORMATS:
         problem = "" if fmt in FORMATS else "Choose CSV or JSON."
         return oversight_page(request, officer, export_form=form, export_problem=problem, status=400)

@@ -285,7 +285,9 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
 class SearchForm(EntryFilterForm):
     """The trail's filters plus the page position (keyset: entries with an index below ``before``)."""
 
-    before = forms.IntegerField(required=False, min_value=1, max_value=MAX_INDEX, widget=forms.HiddenInput)
+    before = forms.IntegerField(
+        required=False, min_value=1, max_value=MAX_INDEX, widget=forms.HiddenInput, label="Page position"
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -350,14 +352,34 @@ def search_choices() -> dict[str, Any]:
     }
 
 
+BSN_IN_ADDRESS = (
+    "A BSN is never put in a page address (addresses end up in logs). Search for a person with the form: it sends "
+    "the BSN in the body and the results carry the person's pseudonym."
+)
+
+
 @in_english
 @officer_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def search(request: HttpRequest) -> HttpResponse:
-    """Filter the trail (the officer's part of it), 50 entries a page, newest first; one ``console_view`` each."""
+    """Filter the trail (the officer's part of it), 50 entries a page, newest first; one ``console_view`` each.
+
+    The form is posted (so a BSN travels in the body) and answered with a redirect to the same filters in the
+    address, the person as the pseudonym (``subject``): paging, reloading and the back button then work without the
+    BSN ever reaching a URL. A BSN in the address is refused, not used."""
     officer = current_officer(request)
+    if request.method == "POST":
+        form = SearchForm(request.POST)
+        if not form.is_valid():
+            return render(request, "console/search.html", {"form": form, **search_choices()}, status=400)
+        filters = {key: value for key, value in form.active_filters().items() if key != "before"}
+        return HttpResponseRedirect(f"{reverse('console:search')}?{urlencode(filters)}", status=303)
     form = SearchForm(request.GET)
     context: dict[str, Any] = {"form": form, **search_choices()}
+    if request.GET.get("bsn"):
+        form.is_valid()
+        form.add_error("bsn", BSN_IN_ADDRESS)
+        return render(request, "console/search.html", context, status=400)
     if not form.is_valid():
         return render(request, "console/search.html", context, status=400)
     before = form.cleaned_data.get("before")
@@ -378,16 +400,16 @@ def search(request: HttpRequest) -> HttpResponse:
         return audit_unavailable(request)
     more = len(page) > PAGE_SIZE
     page = page[:PAGE_SIZE]
-    query = request.GET.copy()
-    query.pop("before", None)
+    query = {key: value for key, value in filters.items() if key != "before"}
+    person_query = {key: value for key, value in query.items() if key != "subject"}
     context.update(
         rows=[entry_row(e) for e in page],
-        newest_query=query.urlencode(),
+        newest_query=urlencode(query),
+        without_person_query=urlencode(person_query),
         paged=before is not None,
     )
     if more:
-        query["before"] = str(page[-1].index)
-        context["older_query"] = query.urlencode()
+        context["older_query"] = urlencode({**query, "before": str(page[-1].index)})
     return render(request, "console/search.html", context)
 
 

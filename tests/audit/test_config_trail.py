@@ -25,6 +25,7 @@ from audit.ledger import AuditWriteError
 from audit.models import AuditEntry, AuditHead
 from consent.models import DataCategory, Organisation, Sector, SharingRule
 from gateway.models import Application
+from tests.admin.clients import verified_admin_client
 
 MARKER = "herzien-door-de-configuratietest-7f3a"
 
@@ -61,9 +62,7 @@ def admin_client(db: Any) -> tuple[Client, Any]:
     user = get_user_model().objects.create_superuser(
         username="config-test-admin", email="config-test-admin@example.invalid", password="not-used-here-0123"
     )
-    client = Client()
-    client.force_login(user)
-    return client, user
+    return verified_admin_client(user), user  # the admin asks for a second factor outside demo mode
 
 
 def test_an_admin_edit_of_a_rule_is_logged_and_anchored_once(admin_client: tuple[Client, Any]) -> None:

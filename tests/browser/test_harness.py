@@ -26,7 +26,8 @@ def _same_origin_only(requests: list[str], server_url: str) -> list[str]:
     ]
 
 
-def test_admin_login_and_sharing_rules(page: Any, server_url: str, screenshot_dir: Any) -> None:
+def test_admin_login_and_sharing_rules(page: Any, server_url: str, screenshot_dir: Any, settings: Any) -> None:
+    settings.GATEWAY_CONSOLE_REQUIRE_2FA = False  # as in the demo; outside it the admin asks for a code (tests/admin)
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
 

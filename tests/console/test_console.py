@@ -146,7 +146,16 @@ def officer(username: str = "privacy") -> Client:
 
 
 def found(client: Client, **filters: Any) -> list[int]:
-    response = client.get("/privacy/", filters)
+    """The indices a search finds. A search for a person posts the BSN and follows the redirect, whose address
+    carries the pseudonym only, as the console's own form does."""
+    if "bsn" in filters:
+        posted = client.post("/privacy/", filters)
+        assert posted.status_code == 303, posted.content[:2000]
+        assert filters["bsn"] not in posted["Location"] and "bsn" not in posted["Location"]
+        assert f"subject={subject_pseudonym(filters['bsn'])}" in posted["Location"]
+        response = client.get(posted["Location"])
+    else:
+        response = client.get("/privacy/", filters)
     assert response.status_code == 200, response.content[:2000]
     return [row.index for row in response.context["rows"]]
 
@@ -310,10 +319,8 @@ def test_results_come_in_pages_of_fifty(db: Any) -> None:
 @pytest.mark.parametrize(
     "query",
     [
-        {"bsn": "123456789"},  # fails the eleven test
-        {"bsn": "12345"},
-        {"bsn": "9999900190"},
-        {"bsn": "99999\x00019"},
+        {"subject": "not-a-pseudonym"},
+        {"subject": "A" * 64},
         {"date_from": "2026-13-45"},
         {"date_to": "yesterday"},
         {"date_from": "2026-03-02", "date_to": "2026-03-01"},
@@ -336,6 +343,66 @@ def test_malformed_filters_give_the_form_with_errors_never_a_server_error(query:
     assert response.context["form"].errors
     assert b'role="alert"' in response.content
     assert console_views() == []  # nothing shown, nothing to record
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"bsn": "123456789"},  # fails the eleven test
+        {"bsn": "12345"},
+        {"bsn": "9999900190"},
+        {"bsn": "99999\x00019"},
+        {"bsn": MARK, "date_from": "2026-13-45"},
+    ],
+)
+def test_a_malformed_person_search_gives_the_form_with_errors_and_no_redirect(query: dict[str, str]) -> None:
+    response = officer("privacy").post("/privacy/", query)
+    assert response.status_code == 400
+    assert response.context["form"].errors
+    assert console_views() == []
+
+
+# --- No BSN in an address (issue #9, item 8) --------------------------------------------------------------------
+
+
+def test_a_person_search_is_posted_and_the_address_carries_only_the_pseudonym(trail: Trail) -> None:
+    client = officer("privacy")
+    posted = client.post("/privacy/", {"bsn": MARK, "kind": "request"})
+    assert posted.status_code == 303
+    location = posted["Location"]
+    assert MARK not in location and "bsn" not in location
+    assert location.startswith("/privacy/?") and f"subject={subject_pseudonym(MARK)}" in location
+    assert console_views() == []  # the post only redirects; the page that shows entries is recorded
+    page = client.get(location)
+    html = page.content.decode()
+    assert page.status_code == 200 and MARK not in html
+    assert {i for i in (row.index for row in page.context["rows"]) if i >= trail.start} == trail.indices(
+        "vt_police", "emergency", "police_vt_denied"
+    )
+    assert 'method="post"' in html and 'name="subject"' in html and "Show every person" in html
+    (view,) = console_views()
+    assert view.detail["filters"] == {"kind": "request", "subject": subject_pseudonym(MARK)}
+
+
+def test_a_bsn_in_the_address_is_refused_and_not_used(trail: Trail) -> None:
+    response = officer("privacy").get("/privacy/", {"bsn": MARK})
+    assert response.status_code == 400
+    assert "never put in a page address" in response.content.decode()
+    assert "rows" not in response.context or response.context["rows"] is None
+    assert console_views() == []
+
+
+def test_the_pages_of_a_person_search_carry_the_pseudonym_not_the_bsn(db: Any) -> None:
+    with transaction.atomic():
+        for _ in range(55):
+            audit_append(EntryDraft(kind="portal_view", actor=Actor(user="mark"), subject=subject_pseudonym(MARK)))
+    client = officer("privacy")
+    first = client.get(client.post("/privacy/", {"bsn": MARK, "kind": "portal_view"})["Location"])
+    older = first.context["older_query"]
+    assert f"subject={subject_pseudonym(MARK)}" in older and MARK not in older and "bsn" not in older
+    second = client.get(f"/privacy/?{older}")
+    assert second.status_code == 200 and len(second.context["rows"]) >= 5
+    assert f"subject={subject_pseudonym(MARK)}" in second.context["newest_query"]
 
 
 # --- One entry -----------------------------------------------------------------------------------------------

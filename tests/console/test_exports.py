@@ -124,7 +124,7 @@ def selection(username: str, **filters: str) -> list[int]:
 
 
 def download(client: Client, **params: str) -> zipfile.ZipFile:
-    response = client.get("/privacy/export/", params)
+    response = client.post("/privacy/export/", params)
     assert response.status_code == 200, response.content[:3000] if not response.streaming else response
     assert response["Content-Type"] == "application/zip"
     assert response["Content-Disposition"].startswith('attachment; filename="veilig-delen-export-')
@@ -276,7 +276,7 @@ def test_with_a_key_on_file_the_export_is_encrypted_to_it(
 def test_a_key_on_file_that_cannot_be_used_means_no_export(trail: dict[str, int]) -> None:
     OfficerProfile.objects.filter(user__username="privacy").update(public_key="not a key")
     views_before = AuditEntry.objects.filter(kind=AuditKind.CONSOLE_VIEW, outcome="export").count()
-    response = login("privacy").get("/privacy/export/", {"format": "csv"})
+    response = login("privacy").post("/privacy/export/", {"format": "csv"})
     assert response.status_code == 500
     assert "No export: the public key on file could not be read" in response.content.decode()
     assert AuditEntry.objects.filter(kind=AuditKind.CONSOLE_VIEW, outcome="export").count() == views_before
@@ -305,7 +305,7 @@ def test_no_export_when_it_cannot_be_recorded(trail: dict[str, int], monkeypatch
         raise AuditWriteError("the trail is down")
 
     monkeypatch.setattr(exports, "audit_append", refuse)
-    response = login("privacy").get("/privacy/export/", {"format": "csv"})
+    response = login("privacy").post("/privacy/export/", {"format": "csv"})
     assert response.status_code == 503 and not response.streaming
     assert "could not be recorded in the audit trail, so it is not handed out" in response.content.decode()
     assert not AuditEntry.objects.filter(kind=AuditKind.CONSOLE_VIEW, outcome="export").exists()
@@ -323,10 +323,19 @@ def test_the_export_is_capped(trail: dict[str, int], monkeypatch: pytest.MonkeyP
 
 def test_an_invalid_request_is_refused(trail: dict[str, int]) -> None:
     client = login("privacy")
-    assert client.get("/privacy/export/", {"format": "xml"}).status_code == 400
-    response = client.get("/privacy/export/", {"format": "csv", "bsn": "123"})
+    assert client.post("/privacy/export/", {"format": "xml"}).status_code == 400
+    response = client.post("/privacy/export/", {"format": "csv", "bsn": "123"})
     assert response.status_code == 400 and "Not a valid BSN" in response.content.decode()
     assert not AuditEntry.objects.filter(kind=AuditKind.CONSOLE_VIEW, outcome="export").exists()
+
+
+def test_an_export_is_posted_so_a_bsn_never_travels_in_its_address(trail: dict[str, int]) -> None:
+    """Issue #9 item 8: the export form is posted; asking for an export in the address is refused."""
+    client = login("privacy")
+    assert client.get("/privacy/export/", {"format": "csv", "bsn": MARK}).status_code == 405
+    assert not AuditEntry.objects.filter(kind=AuditKind.CONSOLE_VIEW, outcome="export").exists()
+    page = client.get("/privacy/oversight/").content.decode()
+    assert '<form method="post" action="/privacy/export/">' in page
 
 
 def test_csv_cells_are_not_run_as_formulas() -> None:

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import transaction
 from django.test import Client
+from django.utils import timezone
 
 from audit.console.charts import stacked_bar_chart
 from audit.console.oversight import (
@@ -21,12 +23,16 @@ from audit.console.oversight import (
     VolumeRow,
     case_facts,
     case_signals,
+    consent_bursts,
     daily_series,
     denial_bursts,
     emergency_clusters,
+    oversight_signals,
+    said,
     volume_spikes,
 )
-from audit.models import AuditEntry, AuditFacet, AuditKind
+from audit.ledger import Actor, EntryDraft, audit_append
+from audit.models import AuditEntry, AuditFacet, AuditKind, OfficerProfile
 from consent.models import Case
 
 URLS = "gateway.urls"  # the real console; "tests.console.urls_oversight" holds only these pages
@@ -35,7 +41,7 @@ MINUTE = dt.timedelta(minutes=1)
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
 VT = "veilig-thuis-rr"
-MARK, FATIMA = "999990019", "999990044"
+MARK, FATIMA, SANNE = "999990019", "999990044", "999990007"
 CASE_1, CASE_2 = "CHGK-RR-2026-0001", "CHGK-RR-2026-0002"
 
 
@@ -83,11 +89,42 @@ def test_volume_spike_ignores_what_is_older_than_the_baseline_and_counts_each_or
     assert all(s.since == NOW - DAY and s.until == NOW for s in signals)
 
 
+def test_volume_spike_counts_dry_runs_and_consent_records_with_the_requests() -> None:
+    """Issue #9 item 8: probing by dry run and opening the way by consent records count as volume too."""
+    rows = [
+        *baseline([5] * 28),
+        VolumeRow("org", NOW - HOUR, 8),
+        VolumeRow("org", NOW - HOUR, 9, "check"),
+        VolumeRow("org", NOW - HOUR, 4, "consent"),
+    ]
+    (signal,) = volume_spikes(rows, now=NOW)
+    assert signal.count == 21
+    assert signal.detail.startswith("21 entries (8 requests, 9 dry runs, 4 consent records) in the last 24 hours")
+    # the same 21 as dry runs alone, over a baseline of dry runs, are flagged alike
+    checks = [VolumeRow("org", row.at, row.count, "check") for row in baseline([5] * 28)]
+    (alone,) = volume_spikes([*checks, VolumeRow("org", NOW - HOUR, 21, "check")], now=NOW)
+    assert alone.detail.startswith("21 dry runs in the last 24 hours")
+
+
+SAID_TABLE: list[tuple[dict[str, int], str, str]] = [
+    ({"request": 1}, "", "1 request"),
+    ({"request": 3}, "denied", "3 denied requests"),
+    ({"check": 1, "request": 0}, "", "1 dry run"),
+    ({"consent": 2, "request": 1}, "", "3 entries (1 request, 2 consent records)"),
+    ({"check": 2, "request": 5}, "denied", "7 denied entries (5 requests, 2 dry runs)"),
+]
+
+
+@pytest.mark.parametrize(("counts", "adjective", "words"), SAID_TABLE)
+def test_a_count_is_said_with_what_it_counts(counts: dict[str, int], adjective: str, words: str) -> None:
+    assert said(counts, adjective) == words
+
+
 # --- denial_burst: ≥ 10 denials by one client within 10 minutes -----------------------------------------------
 
 
-def denials(client: str, minutes: list[float], outcome: str = "denied") -> list[RequestRow]:
-    return [RequestRow(NOW + m * MINUTE, f"org-{client}", client, outcome) for m in minutes]
+def denials(client: str, minutes: list[float], outcome: str = "denied", kind: str = "request") -> list[RequestRow]:
+    return [RequestRow(NOW + m * MINUTE, f"org-{client}", client, outcome, kind=kind) for m in minutes]
 
 
 DENIAL_TABLE: list[tuple[str, list[RequestRow], list[tuple[str, int]]]] = [
@@ -104,6 +141,14 @@ DENIAL_TABLE: list[tuple[str, list[RequestRow], list[tuple[str, int]]]] = [
         [("a", 10), ("a", 10)],
     ),
     ("out of order rows", denials("a", list(reversed(range(10)))), [("a", 10)]),
+    ("ten denied dry runs: probing", denials("a", list(range(10)), kind="check"), [("a", 10)]),
+    (
+        "denied requests and dry runs together",
+        denials("a", list(range(5))) + denials("a", list(range(5, 10)), kind="check"),
+        [("a", 10)],
+    ),
+    ("released dry runs do not count", denials("a", list(range(10)), "released", kind="check"), []),
+    ("consent entries are no denials", denials("a", list(range(10)), kind="consent"), []),
 ]
 
 
@@ -114,14 +159,19 @@ def test_denial_burst(name: str, rows: list[RequestRow], expected: list[tuple[st
     for signal in signals:
         assert signal.kind == "denial_burst" and signal.organisation == f"org-{signal.client_id}"
         assert signal.until is not None and signal.since <= signal.until
-        assert f"{signal.count} denied requests" in signal.detail
+        assert f"{signal.count} denied " in signal.detail
+
+
+def test_a_mixed_denial_burst_says_what_it_rests_on() -> None:
+    (signal,) = denial_bursts(denials("a", list(range(6))) + denials("a", [6, 7, 8, 9], kind="check"))
+    assert signal.detail.startswith("10 denied entries (6 requests, 4 dry runs) between ")
 
 
 # --- emergency_cluster: ≥ 3 emergency requests by one client within 24 hours ----------------------------------
 
 
-def emergencies(client: str, hours: list[float], emergency: bool = True) -> list[RequestRow]:
-    return [RequestRow(NOW + h * HOUR, "slachtofferhulp", client, "released", emergency) for h in hours]
+def emergencies(client: str, hours: list[float], emergency: bool = True, kind: str = "request") -> list[RequestRow]:
+    return [RequestRow(NOW + h * HOUR, "slachtofferhulp", client, "released", emergency, kind) for h in hours]
 
 
 EMERGENCY_TABLE: list[tuple[str, list[RequestRow], list[tuple[str, int]]]] = [
@@ -132,6 +182,8 @@ EMERGENCY_TABLE: list[tuple[str, list[RequestRow], list[tuple[str, int]]]] = [
     ("ordinary requests do not count", emergencies("a", [0, 1]) + emergencies("a", [2], emergency=False), []),
     ("three clients, one each", emergencies("a", [0]) + emergencies("b", [1]) + emergencies("c", [2]), []),
     ("five over two days, one cluster", emergencies("a", [0, 10, 20, 30, 40]), [("a", 5)]),
+    ("emergency dry runs count", emergencies("a", [0, 1]) + emergencies("a", [2], kind="check"), [("a", 3)]),
+    ("three emergency dry runs", emergencies("a", [0, 1, 2], kind="check"), [("a", 3)]),
 ]
 
 
@@ -140,6 +192,32 @@ def test_emergency_cluster(name: str, rows: list[RequestRow], expected: list[tup
     signals = emergency_clusters(rows)
     assert [(s.client_id, s.count) for s in signals] == expected
     assert all(s.kind == "emergency_cluster" for s in signals)
+
+
+# --- consent_burst: ≥ 5 consent records by one client within an hour ------------------------------------------
+
+
+def consents(client: str, minutes: list[float], kind: str = "consent") -> list[RequestRow]:
+    return [RequestRow(NOW + m * MINUTE, "gemeente-schiedam", client, "recorded", kind=kind) for m in minutes]
+
+
+CONSENT_TABLE: list[tuple[str, list[RequestRow], list[tuple[str, int]]]] = [
+    ("four in an hour", consents("a", [0, 10, 20, 30]), []),
+    ("five in an hour", consents("a", [0, 10, 20, 30, 40]), [("a", 5)]),
+    ("five in exactly an hour", consents("a", [0, 15, 30, 45, 60]), [("a", 5)]),
+    ("five in 61 minutes", consents("a", [0, 15, 30, 45, 61]), []),
+    ("requests do not count", consents("a", [0, 1, 2, 3]) + consents("a", [4], kind="request"), []),
+    ("two clients, three each", consents("a", [0, 1, 2]) + consents("b", [0, 1, 2]), []),
+]
+
+
+@pytest.mark.parametrize(("name", "rows", "expected"), CONSENT_TABLE, ids=[row[0] for row in CONSENT_TABLE])
+def test_consent_burst(name: str, rows: list[RequestRow], expected: list[tuple[str, int]]) -> None:
+    signals = consent_bursts(rows)
+    assert [(s.client_id, s.count) for s in signals] == expected
+    for signal in signals:
+        assert signal.kind == "consent_burst" and signal.label == "Burst of consent records"
+        assert signal.detail.startswith(f"{signal.count} consent records between ")
 
 
 # --- closed_or_foreign_case: the case is closed, unknown, or the requester does not take part --------------------
@@ -175,6 +253,25 @@ def test_closed_or_foreign_case(name: str, requester: str, case: str, why: str |
         )
         assert why in signal.detail and case in signal.detail
         assert (signal.since, signal.until) == (NOW, NOW + HOUR)
+
+
+def test_dry_runs_and_consent_records_naming_a_foreign_case_are_signalled_with_the_requests() -> None:
+    rows = [
+        CaseRow("school", "s", "OPEN", NOW, NOW, 2, "check"),
+        CaseRow("school", "s", "OPEN", NOW - HOUR, NOW - HOUR, 1, "consent"),
+        CaseRow("municipality", "m", "CLOSED", NOW, NOW, 1, "consent"),
+        CaseRow("vt", "v", "OPEN", NOW, NOW, 3, "check"),  # a participant: nothing to see
+    ]
+    signals = case_signals(rows, CASES)
+    assert [(s.organisation, s.count, s.since, s.until) for s in signals] == [
+        ("municipality", 1, NOW, NOW),
+        ("school", 3, NOW - HOUR, NOW),
+    ]
+    assert signals[0].detail == "1 consent record naming case CLOSED, which is closed"
+    assert (
+        signals[1].detail
+        == "3 entries (2 dry runs, 1 consent record) naming case OPEN, in which school does not take part"
+    )
 
 
 def test_case_rows_of_one_client_and_case_are_one_signal() -> None:
@@ -346,3 +443,52 @@ def test_the_page_needs_an_officer(console: None) -> None:
     stranger = Client()
     stranger.force_login(User.objects.get(username="sanne"))
     assert stranger.get("/privacy/oversight/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_signals_read_dry_runs_and_consent_records_from_the_trail(partner: Any) -> None:
+    """Issue #9 item 8: a housing corporation probing by dry run (denied, naming a case it is not part of) and a
+    municipality recording consents in a hurry are signalled, as requests would be. Withdrawals, the system's
+    expiries and consents given in the portal are no consent records of the organisation."""
+    housing = partner("woonstad-maasstad")
+    for _ in range(10):
+        response = housing.post(
+            "/api/v1/decisions",
+            {
+                "subject": {"bsn": SANNE},
+                "categories": ["address"],
+                "purpose": "zvh_case_meeting",
+                "case_reference": CASE_1,
+            },
+        )
+        assert response.status_code == 200, response.content
+        assert response.json()["decisions"][0]["outcome"] == "deny"
+    with transaction.atomic():
+        for outcome in ("recorded", "recorded", "withdrawn", "recorded", "completed", "recorded"):
+            audit_append(
+                EntryDraft(
+                    kind="consent",
+                    actor=Actor(organisation="gemeente-schiedam", client_id="gemeente-schiedam"),
+                    reference="consent:0",
+                    outcome=outcome,
+                )
+            )
+        audit_append(EntryDraft(kind="consent", actor=Actor(user="system:consent_expire"), outcome="expired"))
+        # given by a family member in the portal, at the municipality's request: the family's act, not counted
+        audit_append(
+            EntryDraft(
+                kind="consent",
+                actor=Actor(organisation="gemeente-schiedam", acting_user="portal:fatima"),
+                outcome="recorded",
+            )
+        )
+    signals = oversight_signals(OfficerProfile.objects.get(user__username="privacy"), now=timezone.now())
+    found = {(s.kind, s.organisation): s for s in signals}
+    denial = found[("denial_burst", "woonstad-maasstad")]
+    assert denial.count == 10 and denial.detail.startswith("10 denied dry runs between ")
+    case = found[("closed_or_foreign_case", "woonstad-maasstad")]
+    assert case.count == 10 and case.detail.startswith(f"10 dry runs naming case {CASE_1}, in which woonstad-maasstad")
+    burst = found[("consent_burst", "gemeente-schiedam")]
+    assert burst.count == 5 and burst.client_id == "gemeente-schiedam"
+    assert not [s for s in signals if s.kind == "consent_burst" and s.client_id is None]
+    assert ("consent_burst", None) not in found

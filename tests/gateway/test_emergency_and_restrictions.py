@@ -6,8 +6,6 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
-from django.test import Client
 
 from audit.models import AuditEntry
 from consent.models import Organisation, Person, Restriction
@@ -51,23 +49,6 @@ def test_no_review_for_ordinary_requests(partner: Any) -> None:
         case_reference="CHGK-RR-2026-0001",
     )
     assert EmergencyReview.objects.count() == 0
-
-
-def test_a_privacy_officer_settles_a_review_in_the_admin(partner: Any) -> None:
-    body = partner("slachtofferhulp").ask(**EMERGENCY).json()
-    review = EmergencyReview.objects.get(request_id=body["id"])
-    officer = User.objects.create_superuser("officer-test", "o@example.org", "a-long-test-password")
-    client = Client()
-    client.force_login(officer)
-    page = client.get(f"/admin/gateway/emergencyreview/{review.pk}/change/")
-    assert page.status_code == 200 and b"Mark was seen outside" in page.content
-    response = client.post(
-        f"/admin/gateway/emergencyreview/{review.pk}/change/",
-        {"verdict": "not_justified", "note": "No acute danger: the threat was a week old."},
-    )
-    assert response.status_code == 302
-    review.refresh_from_db()
-    assert review.status == "not_justified" and review.reviewer == "officer-test"
 
 
 def ask_address(partner: Any) -> dict[str, Any]:
