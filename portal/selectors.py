@@ -148,6 +148,9 @@ NEUTRAL_CATEGORY = gettext_lazy("Information held by an organisation in the part
 NEUTRAL_BASIS = gettext_lazy(
     "A legal ground for sharing within the partnership. The data protection officer can tell you more."
 )
+# The catalogue's plain-language texts are free text that may name anyone (a law that lets Veilig Thuis inform
+# victim support, say): a suspect reads the article, with this instead.
+LAW_BELOW = gettext_lazy("The law named below allows it.")
 
 
 class _Names:
@@ -189,17 +192,14 @@ class _Names:
             basis = self.bases.get(decision.legal_basis or "")
             reference = basis.reference if basis else None
             explained = _localised(basis.description_nl, basis.description_en) if basis else None
-            if (
-                basis is not None
-                and lens is not None
-                and not lens.shows_basis(
+            if basis is not None and lens is not None:
+                shown = lens.shows_basis(
                     requester=requester,
                     basis_kind=basis.kind,
                     emergency_only=basis.emergency_only,
                     emergency_access=decision.emergency_access,
                 )
-            ):
-                reference, explained = None, str(NEUTRAL_BASIS)
+                reference, explained = (reference, str(LAW_BELOW)) if shown else (None, str(NEUTRAL_BASIS))
             described = lens is None or lens.describes(decision.category)
             entry.categories.append(
                 EntryCategory(
