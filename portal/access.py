@@ -200,11 +200,12 @@ class SuspectLens:
 
     He learns that his data was shared, which categories, with what outcome and on which day: AVG art. 15(1)(b)
     and (c) are met with categories of recipients. He never learns who on the victim's side asked or held it: an
-    organisation is named only if it is in ``named``, any other reads as "an organisation in the partnership"
+    organisation is named only if it is in ``named``, any other reads as "an organisation in the network"
     (a neutral label that also covers his own GP, municipality or housing association, so it does not single
     out the victim's side). The purpose and the legal basis are shown only with a named requester (a sector's own
-    purpose or basis would name it again), never an emergency purpose or basis; the emergency marker and the time
-    of day are never shown about him.
+    purpose or basis would name it again), never an emergency purpose or basis, and the basis by its article only
+    (the catalogue's plain-language text is free text that may name anyone); the emergency marker and the time of
+    day are never shown about him.
     """
 
     named: frozenset[str]

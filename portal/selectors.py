@@ -142,11 +142,11 @@ class Timeline:
 
 
 # What a suspect reads instead of what would name the victim's side (portal.access.SuspectLens).
-NEUTRAL_ORGANISATION = gettext_lazy("An organisation in the partnership")
-NEUTRAL_PURPOSE = gettext_lazy("Safety and help within the partnership")
-NEUTRAL_CATEGORY = gettext_lazy("Information held by an organisation in the partnership")
+NEUTRAL_ORGANISATION = gettext_lazy("An organisation in the network")
+NEUTRAL_PURPOSE = gettext_lazy("Safety and help within the network")
+NEUTRAL_CATEGORY = gettext_lazy("Information held by an organisation in the network")
 NEUTRAL_BASIS = gettext_lazy(
-    "A legal ground for sharing within the partnership. The data protection officer can tell you more."
+    "A legal ground for sharing within the network. The data protection officer can tell you more."
 )
 # The catalogue's plain-language texts are free text that may name anyone (a law that lets Veilig Thuis inform
 # victim support, say): a suspect reads the article, with this instead.

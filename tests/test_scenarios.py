@@ -273,7 +273,7 @@ def test_12_a_suspect_sees_his_own_entries_once_cleared_and_never_the_victims_si
     shown = page(own)
     assert by_vt in mark.get(own).content.decode() and by_victim_support in mark.get(own).content.decode()
     assert "Veilig Thuis Rotterdam Rijnmond vroeg om informatie" in shown
-    assert "Een organisatie in het samenwerkingsverband vroeg om informatie" in shown
+    assert "Een organisatie in het netwerk vroeg om informatie" in shown
     detail = page(f"{own}entry/{by_victim_support}/")
     for text in (shown, detail):
         for word in ("Slachtofferhulp", "Noodsituatie", "acuut", "Acuut", "Sanne", "Daan", "Lotte"):

@@ -17,7 +17,7 @@ from django.core import mail
 from django.test import Client
 
 from consent.models import DataCategory, Organisation, Person, Purpose
-from gateway.models import HolderEndpoint, PendingItem
+from gateway.models import HolderEndpoint, InformationRequest, PendingItem
 from portal.models import EntryNotice
 from portal.notifications import notice_news_due, notify_new_entry
 from tests.portal.test_portal import PASSWORD
@@ -162,3 +162,28 @@ def test_mark_is_never_tipped_off(partner: Any, settings: Any) -> None:
             assert not re.search(r"\b\d{1,2}:\d{2}\b", text), f"a time of day on Mark's {name} page ({language})"
             for bsn in (SANNE, DAAN, LOTTE):
                 assert f"/portal/person/{Person.objects.get(bsn=bsn).pk}/" not in text
+
+
+def test_the_demo_history_tips_mark_off_nowhere(partner: Any, settings: Any) -> None:
+    """The history that ``seed_demo`` builds (scenario 10's emergency by victim support among it): nothing before
+    Veilig Thuis clears it, nothing of the victim's side after."""
+    from gateway.demo_history import seed_history
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert seed_history() > 0
+    settle_pending(partner)
+    ids = list(InformationRequest.objects.filter(subject_bsn=MARK).values_list("id", flat=True))
+    assert len(ids) >= 2
+    mail.outbox.clear()
+    assert sum(notify_new_entry(request_id) for request_id in ids) == 0 and mail.outbox == []
+    mark = portal_client("mark", "nl")
+    assert f"{len(ids)} onderdelen" in main_text(mark_pages(mark, [])["timeline"])
+    vt = partner("veilig-thuis-rr", "provider")
+    for request_id in ids:
+        assert vt.post(f"/api/v1/holder/notices/{request_id}", {"action": "clear"}).status_code == 200
+    forbidden_names = list(Organisation.objects.exclude(slug__in=NAMED).values_list("name", flat=True))
+    for name, page in mark_pages(mark, ids).items():
+        assert page.status_code == 200
+        text = main_text(page).lower()
+        for word in [*FORBIDDEN_WORDS, *forbidden_names]:
+            assert word.lower() not in text, f"{word!r} on Mark's {name} page"
