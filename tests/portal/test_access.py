@@ -17,7 +17,6 @@ from portal.access import (
     SuspectLens,
     WithheldFact,
     held_for_notice,
-    inform_days_parse,
     inform_on,
     is_withheld,
     suspect_lens,
@@ -100,20 +99,6 @@ DAY = dt.date(2026, 12, 1)
 CLOSED_1 = CaseFact("CHGK-0", {MARK: frozenset({"suspect"}), SANNE: frozenset({"victim"})}, active=False)
 ALLEGED = CaseFact("CHGK-2", {MARK: frozenset({"alleged_perpetrator"})})
 VICTIM_ONLY = CaseFact("CHGK-3", {SANNE: frozenset({"victim"})})
-
-
-@pytest.mark.parametrize(
-    ("raw", "days"),
-    [(None, 28), ("", 28), ("  ", 28), ("28", 28), ("1", 1), (" 14 ", 14)],
-)
-def test_inform_days_parse_accepts_only_clear_values(raw: str | None, days: int) -> None:
-    assert inform_days_parse(raw) == days
-
-
-@pytest.mark.parametrize("raw", ["0", "29", "365", "-1", "2.5", "1e1", "vier weken", "٢٨", "0x1c", "28d", "+28"])
-def test_inform_days_parse_refuses_the_rest(raw: str) -> None:
-    with pytest.raises(ValueError, match="GATEWAY_PORTAL_INFORM_DAYS"):
-        inform_days_parse(raw)
 
 
 @pytest.mark.parametrize(
