@@ -122,7 +122,7 @@ class Entry:
     emergency: bool
     case_reference: str
     categories: list[EntryCategory] = field(default_factory=list)
-    time_shown: bool = True  # not about a suspect: the hour of an emergency would tell what happened
+    time_shown: bool = True  # False about a suspect: the hour of an emergency request would tell what happened
 
     @property
     def holders(self) -> list[str]:
@@ -203,7 +203,7 @@ class _Names:
             described = lens is None or lens.describes(decision.category)
             entry.categories.append(
                 EntryCategory(
-                    code=decision.category,
+                    code=decision.category if described else "",
                     name=self.categories.get(decision.category, decision.category)
                     if described
                     else str(NEUTRAL_CATEGORY),
@@ -255,6 +255,7 @@ class SubjectRules:
 
 
 def subject_rules(person: Person, today: dt.date) -> SubjectRules:
+    """The withheld restrictions, cases, informing term and (for a suspect) the lens for entries about ``person``."""
     cases = case_facts([person])
     return SubjectRules(
         bsn=person.bsn,
