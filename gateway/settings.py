@@ -227,6 +227,12 @@ EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.conso
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(DATA_DIR / "mail"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Veilig Delen <noreply@veilig-delen.local>")
 GATEWAY_PORTAL_URL = os.environ.get("GATEWAY_PORTAL_URL", "http://127.0.0.1:8000/portal/")
+# Wmo 2015 art. 5.3.1: days an entry about a suspect waits before his portal shows it, unless cleared or
+# postponed (docs/portal.md); anything but a whole number from 1 to 28 stops the start.
+# Wmo 2015 art. 5.3.1: Veilig Thuis informs the person concerned within four weeks, and may postpone that for as
+# long as the safety of others or the investigation requires. The portal holds an entry about a suspect back for
+# at most this many days unless a party that may inform him clears it earlier or postpones it.
+GATEWAY_PORTAL_INFORM_DAYS = env_int("GATEWAY_PORTAL_INFORM_DAYS", 28, minimum=1, maximum=28)
 
 ROOT_URLCONF = "gateway.urls"
 WSGI_APPLICATION = "gateway.wsgi.application"
@@ -392,6 +398,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "delivery-purge": {"task": "gateway.delivery_purge", "schedule": 3600.0},
     "restriction-review": {"task": "consent.restriction_review_flag", "schedule": 3600.0},
+    # The "there is news" e-mail for entries about a suspect whose informing day has come (portal/notifications.py).
+    "portal-notice-news": {"task": "portal.notice_news_due", "schedule": 3600.0},
 }
 
 # --- django-auditlog -----------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from audit import api as audit_api
 from gateway import oauth
-from gateway.api import holder_views, views
+from gateway.api import holder_views, notice_views, views
 
 api_v1 = [
     path("api/v1/requests", views.InformationRequestListView.as_view(), name="requests"),
@@ -18,6 +18,7 @@ api_v1 = [
     path("api/v1/decisions", views.DecisionCheckView.as_view(), name="decisions"),
     path("api/v1/holder/pending", holder_views.HolderPendingListView.as_view(), name="holder-pending"),
     path("api/v1/holder/pending/<str:item_id>", holder_views.HolderPendingDecideView.as_view(), name="holder-decide"),
+    path("api/v1/holder/notices/<str:request_id>", notice_views.HolderNoticeView.as_view(), name="holder-notice"),
     path("api/v1/audit/checkpoints/latest", audit_api.LatestCheckpointView.as_view(), name="audit-checkpoint-latest"),
     path("api/v1/audit/checkpoints", audit_api.CheckpointListView.as_view(), name="audit-checkpoints"),
     path("api/v1/audit/proofs/inclusion", audit_api.InclusionProofView.as_view(), name="audit-inclusion"),

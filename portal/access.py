@@ -3,10 +3,13 @@
 - A person sees what concerns themselves from the age of 12 (a younger child has no own access).
 - A parent with custody (or a guardian) sees a child's entries while the child is under 16, unless the child's
   interest opposes it (a ``child_16plus_blocks_parent`` restriction on the child).
-- A suspect never sees entries about the victim, nor about children in a case where they are the suspect,
-  whatever their custody.
+- A suspect (or alleged perpetrator) never sees entries about the victim, nor about children in a case where they
+  have that role, whatever their custody.
 - Entries withheld from the subject (a ``withheld_from_subject`` restriction with its legal ground and review
   date) are not shown to anyone in the portal; the portal only says how many and until when.
+- A suspect is never tipped off (Wmo 2015 art. 5.3.1 lid 2-4; UAVG art. 41(1)(i)): an entry about a person who is
+  a suspect or alleged perpetrator is shown only once a party that may inform him cleared it or its informing
+  date passed (:func:`held_for_notice`), and even then it never names the victim's side (:class:`SuspectLens`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from dataclasses import dataclass
 OWN_ACCESS_FROM = 12
 PARENT_ACCESS_UNTIL = 16
 SELF, PARENT = "self", "parent"
+# consent.choices.CaseRole: the roles of the person the victim must be protected from.
+SUSPECT_ROLES = frozenset({"suspect", "alleged_perpetrator"})
 
 
 @dataclass(frozen=True)
@@ -32,14 +37,15 @@ class CaseFact:
     reference: str
     roles: Mapping[str, frozenset[str]]  # BSN -> roles in the case
     active: bool = True
+    organisations: frozenset[str] = frozenset()  # slugs of the lead organisation and the participants
 
 
 def shielded_from(viewer: str, cases: Iterable[CaseFact]) -> frozenset[str]:
     """Everyone a viewer may never see as a suspect: victims and children in every case where they are the
-    suspect (closed cases included: the protection does not end with the case)."""
+    suspect or alleged perpetrator (closed cases included: the protection does not end with the case)."""
     shielded: set[str] = set()
     for case in cases:
-        if "suspect" not in case.roles.get(viewer, frozenset()):
+        if not SUSPECT_ROLES & case.roles.get(viewer, frozenset()):
             continue
         for bsn, roles in case.roles.items():
             if bsn != viewer and roles & {"victim", "child_involved"}:
@@ -81,3 +87,153 @@ def is_withheld(*, request_id: str, categories: Iterable[str], withheld: Iterabl
         elif fact.categories & asked:
             return True
     return False
+
+
+# --- A suspect is never tipped off ---------------------------------------------------------------------------
+
+# Organisations of these sectors may be named to a suspect when they lead or take part in an active case in which
+# he is the suspect: Veilig Thuis must inform him of its file (Wmo 2015 art. 5.3.1), and the others deal with
+# him as a suspect, offender or parent (police, prosecution, probation, Child Protection Board, youth protection,
+# Care and Safety House).
+CASE_CHAIN_SECTORS = frozenset(
+    {
+        "veilig_thuis",
+        "police",
+        "prosecution",
+        "probation",
+        "child_protection_board",
+        "certified_institution",
+        "safety_house",
+    }
+)
+# Sectors that serve victims: never named to a suspect, and a category that only they hold is not described.
+VICTIM_SIDE_SECTORS = frozenset({"victim_support", "shelter", "sexual_violence_centre"})
+# Sectors that are neither: never named to a suspect (a GP, a municipality, a school or a housing association may
+# be the victim's, and its name would say where she lives), but the categories they hold are described. A sector
+# in none of these three sets is treated as the victim's side: a new sector is safe until someone decides.
+OTHER_SECTORS = frozenset(
+    {
+        "municipality",
+        "youth_care",
+        "mental_health",
+        "general_practice",
+        "hospital",
+        "forensic_medicine",
+        "education",
+        "housing",
+    }
+)
+# Purposes a suspect may see, when the requester may be named. Every other purpose, among them ``acute_danger``
+# (an emergency about someone's safety) and ``victim_support``, and any purpose added later, reads as a neutral
+# one.
+NAMED_PURPOSES = frozenset(
+    {
+        "report_to_vt",
+        "vt_safety_assessment",
+        "vt_investigation",
+        "care_coordination",
+        "criminal_law",
+        "rvdk_investigation",
+        "ots_execution",
+        "probation",
+        "zvh_case_meeting",
+    }
+)
+# Legal-basis kinds (consent.choices.BasisKind) that exist only for an emergency: their text would say one.
+EMERGENCY_BASIS_KINDS = frozenset({"vital_interest", "secrecy_override"})
+
+
+def is_suspect(subject: str, cases: Iterable[CaseFact]) -> bool:
+    """Whether ``subject`` is a suspect or alleged perpetrator in any case. Closed cases count: closing a case must
+    not show at once what was held back while it ran, and the wait never exceeds the informing term unless a
+    party postponed it for a reason."""
+    return any(SUSPECT_ROLES & case.roles.get(subject, frozenset()) for case in cases)
+
+
+@dataclass(frozen=True)
+class NoticeFact:
+    """What is known about informing the subject of one entry (``portal.models.EntryNotice``)."""
+
+    created_on: dt.date
+    cleared: bool = False
+    postponed_until: dt.date | None = None
+
+
+def inform_on(notice: NoticeFact, *, inform_days: int) -> dt.date:
+    """The day from which the entry is shown unless cleared before: the informing term after the entry, or the
+    later day a party postponed it to (a postponement never brings the day forward)."""
+    due = notice.created_on + dt.timedelta(days=inform_days)
+    return max(due, notice.postponed_until) if notice.postponed_until else due
+
+
+def held_for_notice(
+    *, subject: str, cases: Iterable[CaseFact], notice: NoticeFact, inform_days: int, today: dt.date
+) -> bool:
+    """Whether an entry about ``subject`` is held back from the portal (Wmo 2015 art. 5.3.1 lid 2-4): he is a
+    suspect or alleged perpetrator, nobody cleared the entry and its informing day has not come."""
+    return is_suspect(subject, cases) and not notice.cleared and today < inform_on(notice, inform_days=inform_days)
+
+
+@dataclass(frozen=True)
+class SuspectLens:
+    """What an entry about a suspect may show once it is shown (AVG art. 15 against UAVG art. 41(1)(i)).
+
+    He learns that his data was shared, which categories, with what outcome and on which day: AVG art. 15(1)(b)
+    and (c) are met with categories of recipients. He never learns who on the victim's side asked or held it: an
+    organisation is named only if it is in ``named``, any other reads as "an organisation in the network"
+    (a neutral label that also covers his own GP, municipality or housing association, so it does not single
+    out the victim's side). The purpose and the legal basis are shown only with a named requester (a sector's own
+    purpose or basis would name it again), never an emergency purpose or basis, and the basis by its article only
+    (the catalogue's plain-language text is free text that may name anyone); the emergency marker and the time of
+    day are never shown about him.
+    """
+
+    named: frozenset[str]
+    described: frozenset[str]
+
+    def names(self, organisation: str | None) -> bool:
+        return organisation is not None and organisation in self.named
+
+    def describes(self, category: str) -> bool:
+        return category in self.described
+
+    def names_purpose(self, *, purpose: str, requester: str) -> bool:
+        return self.names(requester) and purpose in NAMED_PURPOSES
+
+    def shows_basis(self, *, requester: str, basis_kind: str, emergency_only: bool, emergency_access: bool) -> bool:
+        return (
+            self.names(requester)
+            and basis_kind not in EMERGENCY_BASIS_KINDS
+            and not emergency_only
+            and not emergency_access
+        )
+
+
+def suspect_lens(
+    *,
+    subject: str,
+    cases: Iterable[CaseFact],
+    sector_of: Mapping[str, str],
+    holder_sectors: Mapping[str, frozenset[str]],
+) -> SuspectLens | None:
+    """The lens for entries about ``subject``, or ``None`` when he is no suspect or alleged perpetrator.
+
+    Named: organisations of the case chain (:data:`CASE_CHAIN_SECTORS`) that lead or take part in an active case
+    in which he has that role; a Veilig Thuis of another region is therefore never named. Described: categories
+    that at least one organisation outside the victim's side holds (``holder_sectors``: category -> the sectors
+    of its holders).
+    """
+    cases = list(cases)
+    if not is_suspect(subject, cases):
+        return None
+    named = {
+        organisation
+        for case in cases
+        if case.active and SUSPECT_ROLES & case.roles.get(subject, frozenset())
+        for organisation in case.organisations
+        if sector_of.get(organisation) in CASE_CHAIN_SECTORS
+    }
+    described = {
+        category for category, sectors in holder_sectors.items() if sectors & (CASE_CHAIN_SECTORS | OTHER_SECTORS)
+    }
+    return SuspectLens(named=frozenset(named), described=frozenset(described))

@@ -1,11 +1,15 @@
 """E-mail to portal accounts when something new concerns them (the message says only that there is news).
 
-Sent by Celery after the transaction that recorded the entry commits; nothing is sent for a withheld entry, and
-only to accounts that may see the person under the access rules (portal.access).
+Sent by Celery after the transaction that recorded the entry commits, and only to accounts that may see the
+person under the access rules (portal.access). Nothing is sent for an entry kept from the portal: a withheld
+entry, or an entry about a suspect before it is cleared or its informing day comes (Wmo 2015 art. 5.3.1), since
+the e-mail itself would tip him off. For the latter the e-mail is held (``EntryNotice.news_held``) and goes out
+once, when the entry can be seen: at once when a party clears it, else from the hourly beat task.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from django.conf import settings
@@ -16,8 +20,7 @@ from django.utils import timezone
 from consent.models import Person
 from gateway.models import InformationRequest
 from portal import selectors
-from portal.access import is_withheld
-from portal.models import PortalAccount
+from portal.models import EntryNotice, PortalAccount
 
 logger = logging.getLogger(__name__)
 
@@ -46,22 +49,83 @@ def recipients_for(subject: Person) -> list[PortalAccount]:
     ]
 
 
+def _request(request_id: str) -> InformationRequest | None:
+    return (
+        InformationRequest.objects.select_related("notice").prefetch_related("decisions").filter(pk=request_id).first()
+    )
+
+
+def _send(subject: Person) -> int:
+    sent = 0
+    for account in recipients_for(subject):
+        sent += send_mail(SUBJECT, BODY.format(url=settings.GATEWAY_PORTAL_URL), None, [account.user.email])
+    return sent
+
+
 def notify_new_entry(request_id: str) -> int:
-    """Tell the accounts concerned that there is news about a request's subject. Returns the e-mails sent."""
-    request = InformationRequest.objects.prefetch_related("decisions").filter(pk=request_id).first()
+    """Tell the accounts concerned that there is news about a request's subject. Returns the e-mails sent.
+
+    An entry held back from a suspect sends nothing now; its e-mail is marked as held and sent once it can be
+    seen (:func:`notice_news_release`)."""
+    request = _request(request_id)
     if request is None:
         return 0
     subject = Person.objects.filter(bsn=request.subject_bsn).first()
     if subject is None:
         return 0
-    categories = [d.category for d in request.decisions.all()]
-    withheld = selectors.withheld_facts(subject, timezone.localdate())
-    if is_withheld(request_id=request.id, categories=categories, withheld=withheld):
+    today = timezone.localdate()
+    held, _until = selectors.entry_hold(request, selectors.subject_rules(subject, today), today)
+    if held == selectors.HELD_FOR_NOTICE:
+        EntryNotice.objects.get_or_create(request=request)
+        EntryNotice.objects.filter(pk=request.pk, news_sent_at__isnull=True).update(news_held=True)
         return 0
-    sent = 0
-    for account in recipients_for(subject):
-        sent += send_mail(SUBJECT, BODY.format(url=settings.GATEWAY_PORTAL_URL), None, [account.user.email])
-    return sent
+    if held:
+        return 0
+    return _send(subject)
+
+
+def notice_news_release(request_id: str, *, today: dt.date | None = None) -> int:
+    """Send the held e-mail about an entry once it can be seen, exactly once: the row is locked, and marked sent
+    in the same transaction (a failed send rolls back and is tried again). Returns the e-mails sent."""
+    with transaction.atomic():
+        notice = (
+            EntryNotice.objects.select_for_update()
+            .filter(pk=request_id, news_held=True, news_sent_at__isnull=True)
+            .first()
+        )
+        request = _request(request_id) if notice is not None else None
+        if request is None:
+            return 0
+        subject = Person.objects.filter(bsn=request.subject_bsn).first()
+        sent = 0
+        if subject is not None:
+            today = today or timezone.localdate()
+            if selectors.entry_hold(request, selectors.subject_rules(subject, today), today)[0]:
+                return 0
+            sent = _send(subject)
+        EntryNotice.objects.filter(pk=request_id).update(news_sent_at=timezone.now())
+        return sent
+
+
+def notice_news_due(*, today: dt.date | None = None) -> int:
+    """The beat's sweep over held e-mails: send those whose entry can now be seen (its informing day came, or a
+    restriction that also held it ended). Returns the e-mails sent."""
+    due = EntryNotice.objects.filter(news_held=True, news_sent_at__isnull=True).values_list("pk", flat=True)
+    return sum(notice_news_release(request_id, today=today) for request_id in list(due))
+
+
+def notice_news_after_commit(request_id: str) -> None:
+    """Queue :func:`notice_news_release` once a clearing commits; if the broker is down, the beat sends it."""
+
+    def queue() -> None:
+        from portal.tasks import notice_news_release_task
+
+        try:
+            notice_news_release_task.delay(request_id)
+        except Exception:
+            logger.warning("could not queue the held portal notification for %s", request_id)
+
+    transaction.on_commit(queue)
 
 
 def notify_after_commit(request_id: str) -> None:

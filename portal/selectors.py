@@ -6,15 +6,27 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 
 from consent import choices
 from consent.models import Case, Consent, DataCategory, LegalBasis, Organisation, Person, Purpose, Restriction
-from gateway.models import InformationRequest
-from portal.access import CaseFact, PersonFact, WithheldFact, is_withheld, visible_subjects
-from portal.models import ConsentRequest, ConsentRequestStatus
+from gateway.models import HolderEndpoint, InformationRequest
+from portal.access import (
+    CaseFact,
+    NoticeFact,
+    PersonFact,
+    SuspectLens,
+    WithheldFact,
+    held_for_notice,
+    inform_on,
+    is_withheld,
+    suspect_lens,
+    visible_subjects,
+)
+from portal.models import ConsentRequest, ConsentRequestStatus, EntryNotice
 
 GUARDIAN_KINDS = (choices.RelationKind.PARENT_WITH_CUSTODY, choices.RelationKind.GUARDIAN)
 
@@ -36,13 +48,25 @@ def wards_of(person: Person, today: dt.date) -> list[Person]:
 
 
 def case_facts(persons: list[Person]) -> list[CaseFact]:
-    cases = Case.objects.filter(persons__person__in=persons).distinct().prefetch_related("persons__person")
+    cases = (
+        Case.objects.filter(persons__person__in=persons)
+        .distinct()
+        .select_related("lead_organisation")
+        .prefetch_related("persons__person", "participants")
+    )
     facts = []
     for case in cases:
         roles: dict[str, set[str]] = {}
         for case_person in case.persons.all():
             roles.setdefault(case_person.person.bsn, set()).add(case_person.role)
-        facts.append(CaseFact(case.reference, {bsn: frozenset(r) for bsn, r in roles.items()}, case.phase != "closed"))
+        facts.append(
+            CaseFact(
+                case.reference,
+                {bsn: frozenset(r) for bsn, r in roles.items()},
+                case.phase != "closed",
+                frozenset({case.lead_organisation.slug, *(o.slug for o in case.participants.all())}),
+            )
+        )
     return facts
 
 
@@ -98,6 +122,7 @@ class Entry:
     emergency: bool
     case_reference: str
     categories: list[EntryCategory] = field(default_factory=list)
+    time_shown: bool = True  # False about a suspect: the hour of an emergency request would tell what happened
 
     @property
     def holders(self) -> list[str]:
@@ -116,6 +141,18 @@ class Timeline:
     withheld_until: dt.date | None
 
 
+# What a suspect reads instead of what would name the victim's side (portal.access.SuspectLens).
+NEUTRAL_ORGANISATION = gettext_lazy("An organisation in the network")
+NEUTRAL_PURPOSE = gettext_lazy("Safety and help within the network")
+NEUTRAL_CATEGORY = gettext_lazy("Information held by an organisation in the network")
+NEUTRAL_BASIS = gettext_lazy(
+    "A legal ground for sharing within the network. The data protection officer can tell you more."
+)
+# The catalogue's plain-language texts are free text that may name anyone (a law that lets Veilig Thuis inform
+# victim support, say): a suspect reads the article, with this instead.
+LAW_BELOW = gettext_lazy("The law named below allows it.")
+
+
 class _Names:
     """Localised names of organisations, categories, purposes and bases, read once per page."""
 
@@ -125,30 +162,57 @@ class _Names:
         self.purposes = {p.code: p for p in Purpose.objects.all()}
         self.bases = {b.code: b for b in LegalBasis.objects.all()}
 
-    def entry(self, request: InformationRequest) -> Entry:
+    def _organisation(self, slug: str | None, lens: SuspectLens | None) -> str:
+        if lens is not None and not lens.names(slug):
+            return str(NEUTRAL_ORGANISATION) if slug else ""
+        return self.organisations.get(slug or "", slug or "")
+
+    def entry(self, request: InformationRequest, lens: SuspectLens | None = None) -> Entry:
+        """The entry as the portal shows it; through ``lens`` when its subject is a suspect."""
+        requester = request.organisation.slug
         purpose = self.purposes.get(request.purpose)
+        if lens is not None and not lens.names_purpose(purpose=request.purpose, requester=requester):
+            purpose_name, purpose_explained = str(NEUTRAL_PURPOSE), ""
+        elif purpose is not None:
+            purpose_name, purpose_explained = _localised(purpose.name_nl, purpose.name_en), purpose.description
+        else:
+            purpose_name, purpose_explained = request.purpose, ""
         entry = Entry(
             id=request.id,
             at=request.created_at,
-            requester=self.organisations.get(request.organisation.slug, request.organisation.slug),
-            purpose=_localised(purpose.name_nl, purpose.name_en) if purpose else request.purpose,
-            purpose_explained=purpose.description if purpose else "",
+            requester=self._organisation(requester, lens),
+            purpose=purpose_name,
+            purpose_explained=purpose_explained,
             status=request.status,
-            emergency=request.emergency,
+            emergency=request.emergency and lens is None,
             case_reference=request.case_reference,
+            time_shown=lens is None,
         )
         for decision in request.decisions.all():
             basis = self.bases.get(decision.legal_basis or "")
+            reference = basis.reference if basis else None
+            explained = _localised(basis.description_nl, basis.description_en) if basis else None
+            if basis is not None and lens is not None:
+                shown = lens.shows_basis(
+                    requester=requester,
+                    basis_kind=basis.kind,
+                    emergency_only=basis.emergency_only,
+                    emergency_access=decision.emergency_access,
+                )
+                reference, explained = (reference, str(LAW_BELOW)) if shown else (None, str(NEUTRAL_BASIS))
+            described = lens is None or lens.describes(decision.category)
             entry.categories.append(
                 EntryCategory(
-                    code=decision.category,
-                    name=self.categories.get(decision.category, decision.category),
-                    holder=self.organisations.get(decision.provider or "", decision.provider or ""),
+                    code=decision.category if described else "",
+                    name=self.categories.get(decision.category, decision.category)
+                    if described
+                    else str(NEUTRAL_CATEGORY),
+                    holder=self._organisation(decision.provider, lens),
                     outcome=decision.outcome,
-                    legal_basis=basis.reference if basis else None,
-                    basis_explained=_localised(basis.description_nl, basis.description_en) if basis else None,
+                    legal_basis=reference,
+                    basis_explained=explained,
                     consent_id=decision.consent_id,
-                    reasons=[r.get("code", "") for r in decision.reasons],
+                    reasons=[r.get("code", "") for r in decision.reasons] if lens is None else [],
                 )
             )
         return entry
@@ -157,39 +221,114 @@ class _Names:
 def _requests_about(person: Person) -> QuerySet[InformationRequest]:
     return (
         InformationRequest.objects.filter(subject_bsn=person.bsn)
-        .select_related("organisation")
+        .select_related("organisation", "notice")
         .prefetch_related("decisions")
         .order_by("-created_at", "-id")
     )
 
 
+def _holder_sectors() -> dict[str, frozenset[str]]:
+    """Each category with the sectors of the organisations that hold it (policy data, not the request)."""
+    found: dict[str, set[str]] = {}
+    rows = HolderEndpoint.objects.filter(active=True, organisation__active=True).values_list(
+        "categories__code", "organisation__sector__code"
+    )
+    for category, sector in rows:
+        if category:
+            found.setdefault(category, set()).add(sector)
+    return {category: frozenset(sectors) for category, sectors in found.items()}
+
+
+@dataclass(frozen=True)
+class SubjectRules:
+    """Everything that decides whether and how an entry about one person is shown, read once per page."""
+
+    bsn: str
+    withheld: list[WithheldFact]
+    cases: list[CaseFact]
+    lens: SuspectLens | None
+    inform_days: int
+
+    @property
+    def withheld_until(self) -> dt.date | None:
+        return max((w.review_date for w in self.withheld if w.review_date), default=None)
+
+
+def subject_rules(person: Person, today: dt.date) -> SubjectRules:
+    """The withheld restrictions, cases, informing term and (for a suspect) the lens for entries about ``person``."""
+    cases = case_facts([person])
+    return SubjectRules(
+        bsn=person.bsn,
+        withheld=withheld_facts(person, today),
+        cases=cases,
+        lens=suspect_lens(
+            subject=person.bsn,
+            cases=cases,
+            sector_of=dict(Organisation.objects.values_list("slug", "sector__code")),
+            holder_sectors=_holder_sectors(),
+        ),
+        inform_days=settings.GATEWAY_PORTAL_INFORM_DAYS,
+    )
+
+
+def notice_fact(request: InformationRequest, notice: EntryNotice | None = None) -> NoticeFact:
+    """What is known about informing the subject of ``request``: from ``notice`` when given (a row just locked),
+    else from the request's own; no row means nothing was cleared or postponed."""
+    created_on = timezone.localdate(request.created_at)
+    if notice is None:
+        try:
+            notice = request.notice
+        except EntryNotice.DoesNotExist:
+            return NoticeFact(created_on=created_on)
+    return NoticeFact(
+        created_on=created_on, cleared=notice.cleared_at is not None, postponed_until=notice.postponed_until
+    )
+
+
+HELD_BY_RESTRICTION, HELD_FOR_NOTICE = "restriction", "notice"
+
+
+def entry_hold(request: InformationRequest, rules: SubjectRules, today: dt.date) -> tuple[str | None, dt.date | None]:
+    """Why an entry is kept from the portal, and until when: a ``withheld_from_subject`` restriction, or the
+    informing term of an entry about a suspect (portal.access.held_for_notice); ``(None, None)`` when shown."""
+    categories = [d.category for d in request.decisions.all()]
+    if is_withheld(request_id=request.id, categories=categories, withheld=rules.withheld):
+        return HELD_BY_RESTRICTION, rules.withheld_until
+    notice = notice_fact(request)
+    if held_for_notice(subject=rules.bsn, cases=rules.cases, notice=notice, inform_days=rules.inform_days, today=today):
+        return HELD_FOR_NOTICE, inform_on(notice, inform_days=rules.inform_days)
+    return None, None
+
+
 def timeline(person: Person, today: dt.date | None = None) -> Timeline:
-    """Every disclosure and denial about ``person``, newest first, without the withheld ones."""
+    """Every disclosure and denial about ``person``, newest first, without those kept from the portal; those are
+    only counted, with the last day until which one of them is kept."""
     today = today or timezone.localdate()
-    withheld = withheld_facts(person, today)
+    rules = subject_rules(person, today)
     names = _Names()
     shown: list[Entry] = []
     hidden = 0
+    until: dt.date | None = None
     for request in _requests_about(person):
-        categories = [d.category for d in request.decisions.all()]
-        if is_withheld(request_id=request.id, categories=categories, withheld=withheld):
+        held, held_until = entry_hold(request, rules, today)
+        if held:
             hidden += 1
+            until = max(filter(None, (until, held_until)), default=None)
             continue
-        shown.append(names.entry(request))
-    until = max((w.review_date for w in withheld if w.review_date), default=None) if hidden else None
+        shown.append(names.entry(request, rules.lens))
     return Timeline(person=person, entries=shown, withheld_count=hidden, withheld_until=until)
 
 
 def entry_for(person: Person, request_id: str, today: dt.date | None = None) -> Entry | None:
-    """One entry about ``person`` if it exists and is not withheld."""
+    """One entry about ``person`` if it exists and is not kept from the portal."""
     today = today or timezone.localdate()
     request = _requests_about(person).filter(id=request_id).first()
     if request is None:
         return None
-    categories = [d.category for d in request.decisions.all()]
-    if is_withheld(request_id=request.id, categories=categories, withheld=withheld_facts(person, today)):
+    rules = subject_rules(person, today)
+    if entry_hold(request, rules, today)[0]:
         return None
-    return _Names().entry(request)
+    return _Names().entry(request, rules.lens)
 
 
 def consents_for(viewer: Person, subjects: list[Person]) -> QuerySet[Consent]:

@@ -10,3 +10,19 @@ def notify_new_entry_task(request_id: str) -> int:
     from portal.notifications import notify_new_entry
 
     return notify_new_entry(request_id)
+
+
+@shared_task(name="portal.notice_news_release", autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notice_news_release_task(request_id: str) -> int:
+    """The held "there is news" e-mail about an entry that was just cleared (Wmo 2015 art. 5.3.1)."""
+    from portal.notifications import notice_news_release
+
+    return notice_news_release(request_id)
+
+
+@shared_task(name="portal.notice_news_due")
+def notice_news_due_task() -> int:
+    """Beat: the held e-mails whose entry can now be seen (``CELERY_BEAT_SCHEDULE["portal-notice-news"]``)."""
+    from portal.notifications import notice_news_due
+
+    return notice_news_due()

@@ -215,3 +215,70 @@ def test_a_dry_run_decides_without_releasing_and_is_audited(partner: Any) -> Non
     entry = AuditEntry.objects.get(index=body["audit"]["index"])
     assert entry.kind == "check"
     assert entry.decisions[0]["fields"] is None
+
+
+def test_12_a_suspect_sees_his_own_entries_once_cleared_and_never_the_victims_side(partner: Any) -> None:
+    """Mark logs in to the portal → sees what was shared about himself once the holder (or Veilig Thuis) cleared it,
+    until then counted and dated; never who on the victim's side asked, nor an emergency about her safety; nothing
+    about Sanne, Daan or Lotte (Wmo 2015 art. 5.3.1; UAVG art. 41(1)(i))."""
+    import datetime as dt
+    import re
+
+    from django.utils import timezone
+
+    from consent.models import Person
+    from tests.portal.test_portal import portal_client
+
+    vt = partner("veilig-thuis-rr")
+    by_vt = vt.ask(
+        subject={"bsn": MARK},
+        categories=["police_incidents", "house_ban"],
+        purpose="vt_safety_assessment",
+        case_reference=CASE_1,
+    ).json()["id"]
+    emergency = partner("slachtofferhulp").ask(
+        subject={"bsn": MARK},
+        categories=["risk_assessment"],
+        purpose="acute_danger",
+        emergency=True,
+        justification="Sanne reported that Mark was seen near her workplace tonight; safety plan needed now.",
+    )
+    by_victim_support = emergency.json()["id"]
+    if emergency.status_code == 202:  # Veilig Thuis weighs it as the holder (scenario 10)
+        holder = partner("veilig-thuis-rr", "provider")
+        for item in holder.get("/api/v1/holder/pending").json()["results"]:
+            holder.post(f"/api/v1/holder/pending/{item['id']}", {"decision": "approve"})
+    about_sanne = (
+        partner("politie-rotterdam")
+        .ask(subject={"bsn": SANNE}, categories=["address"], purpose="zvh_case_meeting", case_reference=CASE_1)
+        .json()["id"]
+    )
+
+    mark = portal_client("mark")
+    own = f"/portal/person/{Person.objects.get(bsn=MARK).pk}/"
+
+    def page(path: str) -> str:
+        response = mark.get(path)
+        assert response.status_code == 200
+        return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode()))
+
+    waiting = page(own)
+    assert by_vt not in waiting and by_victim_support not in waiting
+    informed_on = timezone.localdate() + dt.timedelta(days=28)
+    assert "2 onderdelen" in waiting and informed_on.strftime("%Y") in waiting  # how many and until when
+
+    provider = partner("veilig-thuis-rr", "provider")
+    for request_id in (by_vt, by_victim_support):
+        assert provider.post(f"/api/v1/holder/notices/{request_id}", {"action": "clear"}).status_code == 200
+    shown = page(own)
+    assert by_vt in mark.get(own).content.decode() and by_victim_support in mark.get(own).content.decode()
+    assert "Veilig Thuis Rotterdam Rijnmond vroeg om informatie" in shown
+    assert "Een organisatie in het netwerk vroeg om informatie" in shown
+    detail = page(f"{own}entry/{by_victim_support}/")
+    for text in (shown, detail):
+        for word in ("Slachtofferhulp", "Noodsituatie", "acuut", "Acuut", "Sanne", "Daan", "Lotte"):
+            assert word not in text
+    assert about_sanne not in mark.get(own).content.decode()
+    for bsn in (SANNE, DAAN, LOTTE):
+        assert mark.get(f"/portal/person/{Person.objects.get(bsn=bsn).pk}/").status_code == 404
+    assert mark.get(f"{own}entry/{about_sanne}/").status_code == 404

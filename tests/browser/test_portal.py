@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from consent.models import Consent, Person
 from tests.browser.conftest import login, save_screenshot
 
-SANNE, DAAN, LOTTE, FATIMA = "999990007", "999990020", "999990032", "999990044"
+SANNE, MARK, DAAN, LOTTE, FATIMA = "999990007", "999990019", "999990020", "999990032", "999990044"
 
 
 def watch_hosts(page: Any, server_url: str) -> list[str]:
@@ -111,6 +111,43 @@ def test_a_suspect_sees_no_one_else(page: Any, server_url: str) -> None:
         assert response is not None and response.status == 404  # the same as for a person who does not exist
     missing = page.goto(f"{server_url}/portal/person/999999/")
     assert missing is not None and missing.status == 404
+
+
+def test_a_suspect_reads_what_waits_and_never_the_victims_side(phone_page: Any, server_url: str, partner: Any) -> None:
+    """Scenario 12 on a phone: victim support's emergency request about Mark is first only counted and dated;
+    once Veilig Thuis clears it he reads it, without victim support, the emergency or the hour."""
+    body = (
+        partner("slachtofferhulp")
+        .ask(
+            subject={"bsn": MARK},
+            categories=["risk_assessment"],
+            purpose="acute_danger",
+            emergency=True,
+            justification="Sanne reported that Mark was seen near her workplace tonight; safety plan needed now.",
+        )
+        .json()
+    )
+    page = phone_page
+    login(page, server_url, "mark")
+    page.get_by_role("link", name=re.compile("Over u|About you")).click()
+    expect(page.get_by_role("note")).to_contain_text("1 onderdeel")
+    expect(page.locator("main")).not_to_contain_text("Slachtofferhulp")
+    no_horizontal_scroll(page)
+    save_screenshot(page, "portal-suspect-waiting-phone-nl")
+
+    cleared = partner("veilig-thuis-rr", "provider").post(f"/api/v1/holder/notices/{body['id']}", {"action": "clear"})
+    assert cleared.status_code == 200
+    page.reload()
+    entry = page.get_by_role("listitem").filter(has_text="Een organisatie in het netwerk")
+    expect(entry).to_be_visible()
+    entry.get_by_role("link", name=re.compile("Meer hierover")).click()
+    expect(page).to_have_url(re.compile(f"/entry/{body['id']}/$"))
+    main = page.locator("main")
+    for word in ("Slachtofferhulp", "Noodsituatie", "Acuut", "acuut"):
+        expect(main).not_to_contain_text(word)
+    expect(main).not_to_contain_text(re.compile(r"\d{1,2}:\d{2}"))
+    no_horizontal_scroll(page)
+    save_screenshot(page, "portal-suspect-entry-phone-nl")
 
 
 def test_screenshots_were_written(screenshot_dir: Path) -> None:

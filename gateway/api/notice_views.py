@@ -1,0 +1,147 @@
+"""Informing a suspect (scope ``provider``): clear an entry for his portal, or postpone informing him
+(Wmo 2015 art. 5.3.1 lid 2-4; UAVG art. 41(1)(i); the rule in :mod:`portal.notices`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from audit.ledger import Actor, AuditWriteError
+from gateway.api.problems import Problem, field_error, invalid_request
+from gateway.api.serializers import JUSTIFICATION_MAX, JUSTIFICATION_MIN, ProblemSerializer, StrictSerializer
+from gateway.api.views import PROBLEMS, PartnerAPIView, _caller
+from gateway.services import audit_unavailable
+from portal import notices
+
+CLEAR, POSTPONE = "clear", "postpone"
+
+
+class StrictDateField(serializers.DateField):
+    """A JSON string ``YYYY-MM-DD``, not a number."""
+
+    def to_internal_value(self, value: Any) -> dt.date:
+        if not isinstance(value, str):
+            self.fail("invalid", format="YYYY-MM-DD")
+        return super().to_internal_value(value)
+
+
+class NoticeInSerializer(StrictSerializer):
+    action = serializers.ChoiceField(
+        choices=[CLEAR, POSTPONE],
+        help_text="`clear`: the subject may see the entry from now on. `postpone`: inform him later, on `until`.",
+    )
+    until = StrictDateField(required=False, help_text="With `postpone`: the new informing day (YYYY-MM-DD).")
+    reason = serializers.CharField(
+        required=False,
+        max_length=JUSTIFICATION_MAX,
+        trim_whitespace=True,
+        help_text="With `postpone`: why informing must wait, 20 to 2,000 characters. Kept by the gateway for the "
+        "privacy officer, never in the audit trail, never shown to the subject.",
+    )
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            wrong = [name for name in ("action", "reason") if name in data and not isinstance(data[name], str)]
+            if wrong:
+                raise serializers.ValidationError(
+                    {name: [serializers.ErrorDetail("A string.", "invalid_type")] for name in wrong}
+                )
+        return super().to_internal_value(data)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        errors: dict[str, list[serializers.ErrorDetail]] = {}
+        if attrs["action"] == POSTPONE:
+            if "until" not in attrs:
+                errors["until"] = [serializers.ErrorDetail("A postponement needs the new informing day.", "required")]
+            if len(attrs.get("reason") or "") < JUSTIFICATION_MIN:
+                code = "too_short" if attrs.get("reason") else "required"
+                errors["reason"] = [
+                    serializers.ErrorDetail("A postponement needs a reason of 20 to 2,000 characters.", code)
+                ]
+        else:
+            for name in ("until", "reason"):
+                if name in attrs:
+                    errors[name] = [serializers.ErrorDetail("Only with `postpone`.", "unknown_field")]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class NoticeOutSerializer(serializers.Serializer):
+    request_id = serializers.CharField()
+    cleared = serializers.BooleanField()
+    cleared_at = serializers.DateTimeField(allow_null=True)
+    inform_on = serializers.DateField(
+        help_text="The day from which the entry may be shown to its subject if it is not cleared before."
+    )
+    postponed_until = serializers.DateField(allow_null=True)
+
+
+class HolderNoticeView(PartnerAPIView):
+    """Clear or postpone informing the subject of an entry. Allowed to an organisation that holds one of the
+    entry's categories, or to a Veilig Thuis organisation in an active case of the subject; anyone else gets the
+    same ``404`` as for a request that does not exist."""
+
+    required_scope = "provider"
+    serializer_class = NoticeInSerializer
+
+    @extend_schema(
+        operation_id="holder_notice",
+        request=NoticeInSerializer,
+        responses={
+            200: NoticeOutSerializer,
+            404: OpenApiResponse(ProblemSerializer, description="No such entry for this organisation"),
+            409: OpenApiResponse(
+                ProblemSerializer, description="Cleared already, or the informing day has passed (`already_informed`)"
+            ),
+            **{k: v for k, v in PROBLEMS.items() if k in (400, 401, 403, 413, 415, 429, 503)},
+        },
+        examples=[
+            OpenApiExample("Clear", value={"action": CLEAR}, request_only=True),
+            OpenApiExample(
+                "Postpone",
+                value={
+                    "action": POSTPONE,
+                    "until": "2027-02-15",
+                    "reason": "The safety assessment runs; informing him now would endanger the reporter.",
+                },
+                request_only=True,
+            ),
+        ],
+        summary="Clear an entry for its subject's portal, or postpone informing him",
+    )
+    def post(self, request: Request, request_id: str) -> Response:
+        serializer = NoticeInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        caller = _caller(request)
+        actor = Actor(organisation=caller.organisation.slug, client_id=caller.client_id, acting_user=caller.acting_user)
+        try:
+            if data["action"] == CLEAR:
+                notice = notices.notice_clear(organisation=caller.organisation, actor=actor, request_id=request_id[:40])
+            else:
+                notice = notices.notice_postpone(
+                    organisation=caller.organisation,
+                    actor=actor,
+                    request_id=request_id[:40],
+                    until=data["until"],
+                    reason=data["reason"],
+                )
+        except notices.NoticeError as error:
+            raise _problem(error) from None
+        except AuditWriteError:
+            raise audit_unavailable() from None
+        return Response(notices.notice_json(notice))
+
+
+def _problem(error: notices.NoticeError) -> Problem:
+    if error.code == "not_found":
+        return Problem(404, "not_found", "Not found", error.message)
+    if error.field is not None:
+        return invalid_request([field_error(error.field, error.code, error.message)])
+    return Problem(409, error.code, "Conflict", error.message)
