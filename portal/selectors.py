@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import get_language
 
@@ -193,13 +193,17 @@ def entry_for(person: Person, request_id: str, today: dt.date | None = None) -> 
 
 
 def consents_for(viewer: Person, subjects: list[Person]) -> QuerySet[Consent]:
-    """Consents the viewer gave or that concern a person the viewer may see."""
+    """Every consent recorded in the name of a person the viewer may see (``subjects``, from
+    :func:`family_visible`: themselves from 12, a child while the access rules allow, never a child of a case in
+    which the viewer is a suspect), whoever recorded it and whatever its status. A consent that names the viewer
+    as giver is among them when its subject is visible to them; otherwise it is not shown (it would show the
+    viewer a person the access rules hide). Keyed by BSN, so a consent recorded before the person was known
+    shows too."""
     return (
-        Consent.objects.filter(Q(subject__in=subjects) | Q(givers__person=viewer))
-        .distinct()
-        .select_related("subject", "recorded_by", "case")
-        .prefetch_related("purposes", "categories", "recipient_organisations", "recipient_sectors", "givers__person")
-        .order_by("-recorded_at")
+        Consent.objects.filter(subject_bsn__in=[s.bsn for s in subjects])
+        .select_related("recorded_by", "case")
+        .prefetch_related("purposes", "categories", "recipient_organisations", "recipient_sectors", "givers")
+        .order_by("-recorded_at", "-pk")
     )
 
 

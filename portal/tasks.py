@@ -10,3 +10,10 @@ def notify_new_entry_task(request_id: str) -> int:
     from portal.notifications import notify_new_entry
 
     return notify_new_entry(request_id)
+
+
+@shared_task(name="portal.notify_consent_recorded", autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notify_consent_recorded_task(consent_id: int) -> int:
+    from portal.consent_notifications import notify_consent_recorded
+
+    return notify_consent_recorded(consent_id)
