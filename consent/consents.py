@@ -1128,8 +1128,8 @@ def consent_confirm(*, consent: Consent, viewer: Person, username: str) -> Conse
         giver.confirmed_at = timezone.now()
         giver.confirmed_by = username
         giver.save()
-        if locked.subject_id is None and viewer.bsn == locked.subject_bsn:
-            locked.subject = viewer
+        if locked.subject_id is None:  # recorded before the gateway knew the person: link them now
+            locked.subject = Person.objects.filter(bsn=locked.subject_bsn).first()
             locked.save(update_fields=["subject"])
         _settle_status(locked)
         _audit(

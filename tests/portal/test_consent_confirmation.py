@@ -251,3 +251,36 @@ def test_a_consent_given_on_request_starts_with_the_givers_confirmation(db: Any,
     assert "fatima" not in request.consent.evidence.lower()  # the organisations read the evidence
     (entry,) = entries_since(start, kind="consent")
     assert (entry.outcome, entry.user, entry.detail["channel"]) == ("recorded", "portal:fatima", "portal")
+
+
+def test_a_consent_recorded_before_the_person_was_known_counts_once_they_confirm(partner: Any, start: int) -> None:
+    """Consents are keyed by BSN: a holder may record one for someone the gateway does not know yet (and gets the
+    answer a known person gets). Once the person is known and logs in, they see it and can confirm it."""
+    from django.contrib.auth import get_user_model
+
+    from portal.models import PortalAccount
+
+    consent_id = recorded(partner("ggz-rijnmond"), UNKNOWN, [(UNKNOWN, "self")], case_reference=None)
+    assert Consent.objects.get(pk=consent_id).subject is None
+    # The person becomes known later (registered by an administrator; rows here, as the admin would write them).
+    person = Person.objects.create(
+        bsn=UNKNOWN, given_name="Iris", family_name="Bakker", date_of_birth=dt.date(1990, 5, 1)
+    )
+    user = get_user_model()._default_manager.create_user("iris", "iris@demo.veilig-delen.invalid", PASSWORD)
+    PortalAccount.objects.create(user=user, person=person)
+
+    iris = portal_client("iris")
+    assert f"/portal/consents/{consent_id}/confirm/" in iris.get("/portal/consents/").content.decode()
+    iris.post(f"/portal/consents/{consent_id}/confirm/", {"answer": "yes"})
+    consent = Consent.objects.get(pk=consent_id)
+    assert consent.status == "active" and consent.subject == person
+    response = partner("gemeente-rotterdam").post(
+        "/api/v1/decisions",
+        {
+            "subject": {"bsn": UNKNOWN},
+            "categories": ["health_summary"],
+            "purpose": "care_coordination",
+            "providers": {"health_summary": "huisarts-kralingen"},
+        },
+    )
+    assert response.json()["decisions"][0]["outcome"] == "permit"
