@@ -426,6 +426,7 @@ def _consents(tally: _Tally) -> None:
     """The demo consents, through the actions a partner and the family use (recorded by the organisation with
     standing, then confirmed in the portal), so each has its audit entries. Created once: afterwards its status is
     the live system's (a withdrawal must survive a re-seed)."""
+    from consent.api import held_categories
     from consent.consents import GiverInput, consent_confirm, consent_record
 
     user_model = get_user_model()
@@ -434,9 +435,6 @@ def _consents(tally: _Tally) -> None:
         if Consent.objects.filter(subject_bsn=spec.subject, recorded_by=recorder, evidence=spec.evidence).exists():
             tally.add("consents", UNCHANGED)
             continue
-        held = HolderEndpoint.objects.filter(organisation=recorder, active=True).values_list(
-            "categories__code", flat=True
-        )
         result = consent_record(
             recorded_by=recorder,
             recorded_by_user=spec.recorded_by_user,
@@ -450,7 +448,7 @@ def _consents(tally: _Tally) -> None:
             valid_from=spec.valid_from,
             valid_until=spec.valid_until,
             evidence=spec.evidence,
-            held_categories=frozenset(code for code in held if code),
+            held_categories=held_categories(recorder),
         )
         for username in spec.confirmed_by:
             account = user_model._default_manager.get(username=username).portal_account
