@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 
 from consent.models import Consent, Person
+from portal import selectors
 from portal.notifications import recipients_for
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,9 @@ def notify_consent_recorded(consent_id: int) -> int:
         return 0
     sent = 0
     for account in recipients_for(subject):
+        visible = [p for p, _why in selectors.family_visible(account.person)]
+        if not selectors.consents_for(account.person, visible).filter(pk=consent.pk).exists():
+            continue  # not shown to this account (a suspect is not told of victim support or a shelter)
         sent += send_mail(SUBJECT, BODY.format(url=settings.GATEWAY_PORTAL_URL), None, [account.user.email])
     return sent
 

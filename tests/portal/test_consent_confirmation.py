@@ -284,3 +284,28 @@ def test_a_consent_recorded_before_the_person_was_known_counts_once_they_confirm
         },
     )
     assert response.json()["decisions"][0]["outcome"] == "permit"
+
+
+def test_a_suspect_is_not_told_that_victim_support_recorded_a_consent_in_his_name(partner: Any, settings: Any) -> None:
+    """Seeing "Slachtofferhulp recorded a consent in your name" would tell Mark that his victim's side is getting
+    help (item 5). Victim support's sector does not record consents in the demo world; were it allowed to (a
+    privacy officer ticks the box), the consent is still neither shown nor mailed to him."""
+    from consent.models import Sector
+
+    Sector.objects.filter(code="victim_support").update(may_record_consent=True)  # as the admin would
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    consent_id = recorded(
+        partner("slachtofferhulp"),
+        MARK,
+        [(MARK, "self")],
+        categories=["victim_support"],
+        purposes=["zvh_case_meeting"],
+        recipients=["zvh-rr"],
+        explicit=False,
+        case_reference=CASE_1,
+    )
+    mark = portal_client("mark")
+    assert "Slachtofferhulp" not in text(mark.get("/portal/consents/"))
+    assert mark.get(f"/portal/consents/{consent_id}/confirm/").status_code == 404
+    mail.outbox.clear()
+    assert notify_consent_recorded(consent_id) == 0 and mail.outbox == []
