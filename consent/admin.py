@@ -280,7 +280,7 @@ class ConsentAdmin(AuditedViewsAdmin, ReadOnlyAdmin):
     """Read only: consents are recorded, completed and withdrawn through the API and the portal, whose actions
     write the audit entries (consent.consents)."""
 
-    list_display = ("id", "subject", "status", "explicit", "valid_from", "valid_until", "recorded_by")
+    list_display = ("id", "subject", "status", "explicit", "valid_from", "valid_until", "recorded_by", "disputed_at")
     list_filter = ("status", "explicit")
     list_select_related = ("subject", "recorded_by", "case")
     inlines = [ConsentGiverInline]
@@ -288,7 +288,7 @@ class ConsentAdmin(AuditedViewsAdmin, ReadOnlyAdmin):
     def view_keys(self, obj: models.Consent) -> ViewKeys:
         return ViewKeys(
             reference=f"consent:{obj.pk}",
-            subject=subject_pseudonym(obj.subject.bsn),
+            subject=subject_pseudonym(obj.subject_bsn),
             case_reference=obj.case.reference if obj.case else None,
         )
 

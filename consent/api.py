@@ -2,16 +2,23 @@
 
 Scope ``consents``, which only organisations of sectors that may record consent get. Who may do what:
 
-- record: any holder of the scope; list: the consents it recorded or that name it (or its sector) as recipient;
+- record: an organisation with standing (:func:`consent.consents.recorder_standing`: an active case with the
+  subject that it names and takes part in, or every category held by itself); anyone else ``403 no_standing``,
+  the same whatever the gateway knows about the BSN;
+- search: the consents it recorded or that name it (or its sector) as recipient, for a BSN sent in the body;
+  audited as an ``api_view``;
 - add givers: only the recording organisation (anyone else: ``404``);
 - withdraw: the recording organisation or a recipient (anyone else: ``404``); see
   :func:`consent.consents.may_withdraw` for why a recipient may.
+
+No answer carries anything derived from the gateway's facts about the subject (docs/api.md, section 6).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,19 +27,18 @@ from audit.ledger import AuditWriteError
 from consent.consents import (
     ConsentError,
     GiverInput,
-    consent_assess,
     consent_givers_add,
-    consent_list,
     consent_record,
+    consent_search,
     consent_withdraw,
     consents_visible_to,
 )
-from consent.models import Consent
+from consent.models import Consent, Organisation
 from consent.serializers import (
     ConsentInSerializer,
     ConsentListOutSerializer,
     ConsentOutSerializer,
-    ConsentQuerySerializer,
+    ConsentSearchInSerializer,
     GiversInSerializer,
     Vocabulary,
     WithdrawInSerializer,
@@ -42,7 +48,8 @@ from gateway.api.auth import Caller
 from gateway.api.problems import Problem
 from gateway.api.serializers import ProblemSerializer
 from gateway.api.views import ACTING_USER_PARAMETER, PartnerAPIView
-from gateway.services import audit_unavailable
+from gateway.models import HolderEndpoint
+from gateway.services import api_read_record, audit_unavailable
 
 
 def _problem(description: str) -> OpenApiResponse:
@@ -52,7 +59,7 @@ def _problem(description: str) -> OpenApiResponse:
 WRITE_PROBLEMS = {
     400: _problem("Invalid consent (problem details with errors per field)"),
     401: _problem("Missing, expired or invalid token"),
-    403: _problem("Token lacks the consents scope"),
+    403: _problem("Token lacks the consents scope; or no_standing when recording"),
     413: _problem("Body over 64 KiB"),
     415: _problem("Not application/json"),
     429: _problem("Rate exceeded; see Retry-After"),
@@ -75,6 +82,20 @@ def _givers(items: list[dict[str, Any]]) -> list[GiverInput]:
     return [GiverInput(bsn=item["bsn"], capacity=item["capacity"]) for item in items]
 
 
+def held_categories(organisation: Organisation) -> frozenset[str]:
+    """The categories ``organisation`` holds: those its active holder endpoints serve (the partner edge knows
+    them; a recorder holding every category named has standing to record, see ``consent_record``)."""
+    if not organisation.active:
+        return frozenset()
+    return frozenset(
+        code
+        for code in HolderEndpoint.objects.filter(organisation=organisation, active=True).values_list(
+            "categories__code", flat=True
+        )
+        if code
+    )
+
+
 def _visible(caller: Caller, consent_id: int) -> Consent:
     consent = consents_visible_to(caller.organisation).filter(pk=consent_id).first()
     if consent is None:
@@ -82,8 +103,8 @@ def _visible(caller: Caller, consent_id: int) -> Consent:
     return consent
 
 
-class ConsentListView(PartnerAPIView):
-    """Record a consent, or list the consents about a person that the organisation may see."""
+class ConsentRecordView(PartnerAPIView):
+    """Record a consent a family member gave; it waits for their confirmation in the portal."""
 
     required_scope = "consents"
     serializer_class = ConsentInSerializer
@@ -93,7 +114,7 @@ class ConsentListView(PartnerAPIView):
         request=ConsentInSerializer,
         parameters=[ACTING_USER_PARAMETER],
         responses={201: ConsentOutSerializer, **WRITE_PROBLEMS},
-        summary="Record a consent (active, or incomplete while someone's consent is missing)",
+        summary="Record a consent (awaiting the family's confirmation in the portal)",
     )
     def post(self, request: Request) -> Response:
         caller = _caller(request)
@@ -115,33 +136,52 @@ class ConsentListView(PartnerAPIView):
                 valid_from=data["valid_from"],
                 valid_until=data["valid_until"],
                 evidence=data["evidence"],
+                held_categories=held_categories(caller.organisation),
             )
         except ConsentError as exc:
             raise _as_problem(exc) from None
         except AuditWriteError:
             raise audit_unavailable() from None
-        return Response(consent_json(result.consent, result.assessment), status=201)
+        transaction.on_commit(lambda: _notify_family(result.consent.pk))
+        return Response(consent_json(result.consent), status=201)
+
+
+def _notify_family(consent_id: int) -> None:
+    from portal.consent_notifications import notify_consent_recorded_later
+
+    notify_consent_recorded_later(consent_id)
+
+
+class ConsentSearchView(PartnerAPIView):
+    """The consents about a person that the organisation recorded or that name it as recipient."""
+
+    required_scope = "consents"
+    serializer_class = ConsentSearchInSerializer
 
     @extend_schema(
-        operation_id="consents_list",
-        parameters=[OpenApiParameter("bsn", str, required=True, description="BSN of the person.")],
+        operation_id="consents_search",
+        request=ConsentSearchInSerializer,
         responses={
             200: ConsentListOutSerializer,
             400: WRITE_PROBLEMS[400],
             401: WRITE_PROBLEMS[401],
-            403: WRITE_PROBLEMS[403],
+            403: _problem("Token lacks the consents scope"),
+            503: _problem("Audit trail unavailable; nothing answered"),
         },
-        summary="Consents about a person that the organisation recorded or that name it as recipient",
+        summary="Consents about a person (BSN in the body) that the organisation recorded or receives",
     )
-    def get(self, request: Request) -> Response:
-        query = ConsentQuerySerializer(data=request.query_params.dict())
+    def post(self, request: Request) -> Response:
+        caller = _caller(request)
+        query = ConsentSearchInSerializer(data=request.data)
         query.is_valid(raise_exception=True)
-        consents = consent_list(organisation=_caller(request).organisation, subject_bsn=query.validated_data["bsn"])
-        return Response({"results": [consent_json(c, consent_assess(c)) for c in consents]})
+        bsn = query.validated_data["subject"]["bsn"]
+        consents = consent_search(organisation=caller.organisation, subject_bsn=bsn)
+        api_read_record(caller=caller, read="consents", subject_bsn=bsn, detail={"consents": [c.pk for c in consents]})
+        return Response({"results": [consent_json(c) for c in consents]})
 
 
 class ConsentGiversView(PartnerAPIView):
-    """Add givers to a consent the organisation recorded; an incomplete consent becomes active when complete."""
+    """Add givers to a consent the organisation recorded; like recording, the answer says nothing about them."""
 
     required_scope = "consents"
     serializer_class = GiversInSerializer
@@ -156,7 +196,7 @@ class ConsentGiversView(PartnerAPIView):
             409: _problem("The consent is withdrawn or expired"),
             **WRITE_PROBLEMS,
         },
-        summary="Add givers to a consent (completes an incomplete consent)",
+        summary="Add givers to a consent (claims, confirmed by the family in the portal)",
     )
     def post(self, request: Request, consent_id: int) -> Response:
         caller = _caller(request)
@@ -175,7 +215,7 @@ class ConsentGiversView(PartnerAPIView):
             raise _as_problem(exc) from None
         except AuditWriteError:
             raise audit_unavailable() from None
-        return Response(consent_json(result.consent, result.assessment))
+        return Response(consent_json(result.consent))
 
 
 class ConsentWithdrawView(PartnerAPIView):
@@ -213,4 +253,4 @@ class ConsentWithdrawView(PartnerAPIView):
             raise _as_problem(exc) from None
         except AuditWriteError:
             raise audit_unavailable() from None
-        return Response(consent_json(withdrawn, consent_assess(withdrawn)))
+        return Response(consent_json(withdrawn))

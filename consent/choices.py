@@ -89,8 +89,9 @@ class ConsentCapacity(models.TextChoices):
 
 
 class ConsentStatus(models.TextChoices):
+    AWAITING_CONFIRMATION = "awaiting_confirmation", "Awaiting confirmation by the family"
     ACTIVE = "active", "Active"
-    INCOMPLETE = "incomplete", "Incomplete"
+    INCOMPLETE = "incomplete", "Incomplete (no longer produced; rows migrated to awaiting confirmation)"
     WITHDRAWN = "withdrawn", "Withdrawn"
     EXPIRED = "expired", "Expired"
 

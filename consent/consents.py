@@ -1,30 +1,39 @@
-"""Consents: recording, completing, withdrawing and expiring them (``domain.md`` "Consent", ``api.md`` "Consents").
+"""Consents: recording, confirming, disputing, withdrawing and expiring them (``domain.md`` "Consent",
+``api.md`` "Consents", ``docs/legal-basis.md`` "Consent").
 
 The law behind each step:
 
 - A consent is a ground for sharing under AVG art. 6(1)(a) and art. 7; for special categories of data (health,
   AVG art. 9) it must be *explicit* (art. 9(2)(a)). A consent permits only what it names: purposes, recipients,
   categories, period and case (checked at decision time by :func:`consent.policy._consent_check`).
+- The controller must be able to *demonstrate* consent (AVG art. 7(1)). An organisation's word that a family
+  member consented is therefore a claim: the consent is ``awaiting_confirmation`` until the person confirms in
+  the family portal that they gave it (:func:`consent_confirm`); for a child, the legal representatives the age
+  table asks for, none of them a suspect or alleged perpetrator in a case in which the child has a role. Until
+  then the decision lets it count only for data the recording organisation holds itself, and any other holder
+  decides (its approval is its confirmation). "I did not give this" (:func:`consent_dispute`) ends it at once.
 - Who must consent for a minor depends on the law that governs the category (its ``consent_regime``) and on the
-  child's age on the consent's first day: Jeugdwet art. 7.3.4 (youth care), WGBO, BW art. 7:450 and 7:465
-  (medical treatment), Wmo 2015 art. 5.3.3 (Veilig Thuis and the municipality), UAVG art. 5 (consent under the
-  AVG). The table is data (:class:`consent.models.ConsentAgeRule`), applied by the pure function
-  :func:`givers_suffice`. A consent whose givers do not suffice is stored as ``incomplete`` and permits nothing
-  until :func:`consent_givers_add` completes it.
+  child's age: Jeugdwet art. 7.3.4 (youth care), WGBO, BW art. 7:450 and 7:465 (medical treatment), Wmo 2015
+  art. 5.3.3 (Veilig Thuis and the municipality), UAVG art. 5 (consent under the AVG). The table is data
+  (:class:`consent.models.ConsentAgeRule`), applied by the pure function :func:`givers_suffice` on *every day* of
+  the consent's period (:func:`consent_check`): a parents' consent backdated to before the child turned 16 is
+  not enough once she is 16.
 - Withdrawal is possible at any time and works for the future only (AVG art. 7(3)): :func:`consent_withdraw`
   marks the consent and every later decision sees it; past disclosures and their audit entries stay.
 
-Each public action owns its transaction and writes exactly one ``consent`` audit entry in it (recorded,
-givers_added, completed, withdrawn, expired), with the subject's pseudonym and never a BSN, a name or free text.
+**Standing.** An organisation records a consent only for a person in an active case it takes part in (named in
+``case_reference``), or for categories it holds itself (:func:`recorder_standing`). Anyone else gets one answer,
+:class:`ConsentNoStanding`, whether the BSN is known, unknown, or known but not in that case.
 
-**No oracle for unknown subjects.** A consent needs a :class:`~consent.models.Person`, so nothing can be stored
-about a BSN the gateway does not know. Recording a consent for such a BSN is refused with exactly the problem a
-known subject gets when a giver's capacity cannot be confirmed: ``400`` with ``giver_capacity_unconfirmed`` on
-every ``given_by[i]``. "Unknown person" and "no such relation" look alike. What remains: for a known adult, a
-``self`` giver is always confirmed, so an organisation holding the ``consents`` scope (only sectors allowed to
-record consent) could tell a known BSN from an unknown one by recording a self-consent. That probe leaves a
-``rejected`` entry in the audit trail (or a ``consent`` entry when it succeeds), so it is visible to the privacy
-officer; the information-request API keeps its full no-oracle guarantee.
+**No oracle.** Consents are keyed by the subject's BSN, givers are claims, and nothing an organisation is told
+derives from the gateway's facts about the subject: after recording the status is always
+``awaiting_confirmation``; there is no "unknown person", no age band, no count of custodians, no confirmation of
+a capacity. It changes only through what the family does in the portal. The privacy officer finds what the
+gateway's facts say in the audit entry.
+
+Each public action owns its transaction and writes exactly one ``consent`` audit entry in it (recorded,
+refused, givers_added, confirmed, disputed, withdrawn, expired), with the subject's pseudonym and never a BSN, a
+name or free text.
 """
 
 from __future__ import annotations
@@ -33,8 +42,8 @@ import datetime as dt
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -48,6 +57,7 @@ from consent import choices
 from consent.models import (
     AgeBand,
     Case,
+    CasePerson,
     Consent,
     ConsentAgeRule,
     ConsentGiver,
@@ -220,6 +230,136 @@ def givers_suffice(
     return Sufficiency(band=band, needs=needs, missing=tuple(missing))
 
 
+# --- Every day of the period --------------------------------------------------------------------------------
+
+AGE_THRESHOLDS = (12, 16)  # the ages at which the band of the age table changes
+EXCLUDING_ROLES = frozenset({choices.CaseRole.SUSPECT.value, choices.CaseRole.ALLEGED_PERPETRATOR.value})
+
+
+@dataclass(frozen=True)
+class SubjectProfile:
+    """The gateway's own facts about a subject that decide whose consent counts: the date of birth, whether they
+    can judge their own interests, the relations that make someone their legal representative (keyed by BSN,
+    with their validity), and ``excluded``: everyone who is a suspect or alleged perpetrator in a case in which
+    the subject has a role (their confirmation never counts)."""
+
+    bsn: str
+    date_of_birth: dt.date
+    able_to_judge: bool
+    relations: tuple[RelationFact, ...]
+    excluded: frozenset[str] = frozenset()
+
+    def age_on(self, day: dt.date) -> int:
+        born = self.date_of_birth
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+@dataclass(frozen=True)
+class GiverClaim:
+    """A giver as a consent names them: BSN, capacity, and whether they confirmed it in the portal."""
+
+    bsn: str
+    capacity: str
+    confirmed: bool = False
+
+
+def _birthday(born: dt.date, years: int) -> dt.date:
+    """The first day on which someone born on ``born`` is ``years`` old (29 February: 1 March)."""
+    try:
+        return born.replace(year=born.year + years)
+    except ValueError:
+        return dt.date(born.year + years, 3, 1)
+
+
+def check_days(*, profile: SubjectProfile, valid_from: dt.date, valid_until: dt.date | None) -> list[dt.date]:
+    """The days of the period on which whose consent counts can change: the first day, the 12th and 16th
+    birthdays, and each representative relation's first day and the day after its last. Between two of these
+    nothing changes, so checking them checks every day; with an open end, the last one stands for ever after."""
+    points = {_birthday(profile.date_of_birth, years) for years in AGE_THRESHOLDS}
+    for relation in profile.relations:
+        if relation.valid_from is not None:
+            points.add(relation.valid_from)
+        if relation.valid_until is not None:
+            points.add(relation.valid_until + dt.timedelta(days=1))
+    inside = {p for p in points if valid_from < p and (valid_until is None or p <= valid_until)}
+    return sorted({valid_from, *inside})
+
+
+@dataclass(frozen=True)
+class ConsentCheck:
+    """What the gateway's facts say about a consent over its whole period.
+
+    ``contradicted``: on some day a giver did not have the capacity claimed, or the givers named do not suffice
+    under the age table (it counts for nobody). ``confirmed``: on every day the givers who confirmed in the
+    portal (none of them excluded) suffice. ``rules_applied``: the cells of the table used, as (regime, band,
+    consent needed, version).
+    """
+
+    contradicted: bool
+    confirmed: bool
+    rules_applied: tuple[tuple[str, str, str, int | None], ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return self.confirmed and not self.contradicted
+
+
+def consent_check(
+    *,
+    profile: SubjectProfile,
+    regimes: Iterable[str],
+    givers: Sequence[GiverClaim],
+    valid_from: dt.date,
+    valid_until: dt.date | None,
+    rules: Mapping[tuple[str, str], tuple[str, int | None]],
+    all_custodians: bool,
+) -> ConsentCheck:
+    """Check a consent against the subject's facts on every day of its period (:func:`check_days`).
+
+    A suspect who is a legal representative still counts among those who must consent (the law does not take
+    custody away), but their confirmation never counts: a consent that needs them cannot become active, and the
+    holder decides instead. ``rules`` maps (regime, band) to (consent needed, version); a missing cell asks the
+    strictest (:func:`givers_suffice`).
+    """
+    regimes = list(regimes)
+    table = {key: needed for key, (needed, _) in rules.items()}
+    contradicted = False
+    confirmed = bool(givers)
+    applied: set[tuple[str, str, str, int | None]] = set()
+    for day in check_days(profile=profile, valid_from=valid_from, valid_until=valid_until):
+        representatives = legal_representatives_on(relations=profile.relations, on=day)
+        holds = {
+            g.bsn: giver_confirmed(
+                giver=g.bsn, capacity=g.capacity, subject=profile.bsn, relations=profile.relations, on=day
+            )
+            for g in givers
+        }
+        counted = [
+            (g.bsn, g.capacity) for g in givers if g.confirmed and holds[g.bsn] and g.bsn not in profile.excluded
+        ]
+        claimed, by_confirmations = (
+            givers_suffice(
+                age=profile.age_on(day),
+                able_to_judge=profile.able_to_judge,
+                regimes=regimes,
+                rules=table,
+                representatives=representatives,
+                givers=named,
+                all_custodians=all_custodians,
+            )
+            for named in ([(g.bsn, g.capacity) for g in givers], counted)
+        )
+        applied.update(
+            (regime, claimed.band, needed, (rules.get((regime, claimed.band)) or (None, None))[1])
+            for regime, needed in claimed.needs
+        )
+        if not all(holds.values()) or not claimed.complete:
+            contradicted = True
+        if not by_confirmations.complete:
+            confirmed = False
+    return ConsentCheck(contradicted=contradicted, confirmed=confirmed, rules_applied=tuple(sorted(applied, key=str)))
+
+
 # --- Errors -----------------------------------------------------------------------------------------------
 
 
@@ -239,7 +379,23 @@ class ConsentError(Exception):
 
 
 class ConsentInvalid(ConsentError):
-    """The input cannot be recorded (a giver's capacity unconfirmed, explicit consent required, ...)."""
+    """The input cannot be recorded (explicit consent required, a ``self`` giver who is not the subject, ...).
+    Never about the gateway's facts on the subject."""
+
+
+class ConsentNoStanding(ConsentError):
+    """The recorder takes no part in an active case with the subject named in the request and does not hold
+    every category named. One answer whatever the reason, so it tells nothing about the person."""
+
+    status_code = 403
+    code = "no_standing"
+    title = "No standing to record this consent"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Your organisation may record a consent only for a person in an active case it takes part in, named "
+            "in case_reference, or for categories it holds itself."
+        )
 
 
 class ConsentNotFound(ConsentError):
@@ -251,11 +407,20 @@ class ConsentNotFound(ConsentError):
 
 
 class ConsentConflict(ConsentError):
-    """The consent's state does not allow the action (withdrawn, expired)."""
+    """The consent's state does not allow the action (withdrawn, expired, already confirmed)."""
 
     status_code = 409
     code = "conflict"
     title = "Conflict"
+
+
+class ConsentNotAllowed(ConsentError):
+    """A portal user may not confirm or dispute this consent (not the subject, not a legal representative, or
+    a suspect in a case of the child)."""
+
+    status_code = 403
+    code = "not_allowed"
+    title = "Not allowed"
 
 
 def _error(field: str, code: str, message: str) -> dict[str, str]:
@@ -263,6 +428,8 @@ def _error(field: str, code: str, message: str) -> dict[str, str]:
 
 
 # --- Reads ------------------------------------------------------------------------------------------------
+
+OPEN_STATUSES = (choices.ConsentStatus.AWAITING_CONFIRMATION, choices.ConsentStatus.ACTIVE)
 
 
 @dataclass(frozen=True)
@@ -274,25 +441,14 @@ class GiverInput:
 
 
 @dataclass(frozen=True)
-class Assessment:
-    """A consent checked against the age table: the sufficiency, whether each giver's capacity is confirmed on
-    the first day (by BSN), and the table cells applied as (regime, band, consent needed, version)."""
-
-    sufficiency: Sufficiency
-    confirmed: Mapping[str, bool]
-    rules_applied: tuple[tuple[str, str, str, int | None], ...]
-
-
-@dataclass(frozen=True)
 class ConsentResult:
-    """What a recording action returns: the consent, its assessment and the index of its audit entry."""
+    """What a recording action returns: the consent and the index of its audit entry."""
 
     consent: Consent
-    assessment: Assessment
     audit_index: int
 
 
-def age_rules() -> dict[tuple[str, str], tuple[str, int]]:
+def age_rules() -> dict[tuple[str, str], tuple[str, int | None]]:
     """The consent age table as it is now: (regime, band) → (consent needed, version)."""
     return {(rule.regime, rule.band): (rule.consent_needed, rule.version) for rule in ConsentAgeRule.objects.all()}
 
@@ -310,46 +466,53 @@ def representative_relations(subject: Person) -> list[RelationFact]:
     ]
 
 
-def _assess(
-    *,
-    subject: Person,
-    on: dt.date,
-    regimes: Iterable[str],
-    givers: Sequence[tuple[str, str]],
-    relations: Sequence[RelationFact],
-) -> Assessment:
-    table = age_rules()
-    confirmed = {
-        bsn: giver_confirmed(giver=bsn, capacity=capacity, subject=subject.bsn, relations=relations, on=on)
-        for bsn, capacity in givers
-    }
-    sufficiency = givers_suffice(
-        age=subject.age_on(on),
-        able_to_judge=subject.able_to_judge,
-        regimes=regimes,
-        rules={key: needed for key, (needed, _) in table.items()},
-        representatives=legal_representatives_on(relations=relations, on=on),
-        givers=[(bsn, capacity) for bsn, capacity in givers if confirmed[bsn]],
-        all_custodians=all_custodians_required(),
+def excluded_from_confirming(subject: Person) -> frozenset[str]:
+    """BSNs of everyone who is a suspect or alleged perpetrator in a case (open or closed: the protection does
+    not end with the case) in which ``subject`` has a role; their confirmation of a consent never counts."""
+    return frozenset(
+        CasePerson.objects.filter(case__persons__person=subject, role__in=EXCLUDING_ROLES)
+        .exclude(person=subject)
+        .values_list("person__bsn", flat=True)
     )
-    applied = tuple(
-        (regime, sufficiency.band, needed, (table.get((regime, sufficiency.band)) or (None, None))[1])
-        for regime, needed in sufficiency.needs
-    )
-    for regime, band, _, version in applied:
-        if version is None:
-            logger.warning("consent age table has no cell for %s/%s; the strictest applies", regime, band)
-    return Assessment(sufficiency=sufficiency, confirmed=confirmed, rules_applied=applied)
 
 
-def consent_assess(consent: Consent) -> Assessment:
-    """A stored consent checked against the age table and the relations as they are now, on its first day."""
-    return _assess(
-        subject=consent.subject,
-        on=consent.valid_from,
+def subject_profile(subject_bsn: str) -> SubjectProfile | None:
+    """The gateway's facts about the person with ``subject_bsn``, or ``None`` when it does not know them."""
+    person = Person.objects.filter(bsn=subject_bsn).first()
+    if person is None:
+        return None
+    return SubjectProfile(
+        bsn=person.bsn,
+        date_of_birth=person.date_of_birth,
+        able_to_judge=person.able_to_judge,
+        relations=tuple(representative_relations(person)),
+        excluded=excluded_from_confirming(person),
+    )
+
+
+def giver_claims(consent: Consent) -> list[GiverClaim]:
+    """The givers as :func:`consent_check` takes them: a confirmed giver in the capacity they confirmed in (the
+    person vouches for themselves, over what the recorder named), anyone else as named."""
+    return [
+        GiverClaim(g.bsn, g.confirmed_capacity, True) if g.confirmed_at is not None else GiverClaim(g.bsn, g.capacity)
+        for g in consent.givers.all()
+    ]
+
+
+def consent_checked(
+    consent: Consent,
+    profile: SubjectProfile,
+    rules: Mapping[tuple[str, str], tuple[str, int | None]] | None = None,
+) -> ConsentCheck:
+    """A stored consent checked against the subject's facts and the age table as they are now."""
+    return consent_check(
+        profile=profile,
         regimes=[c.consent_regime for c in consent.categories.all()],
-        givers=[(g.person.bsn, g.capacity) for g in consent.givers.all()],
-        relations=representative_relations(consent.subject),
+        givers=giver_claims(consent),
+        valid_from=consent.valid_from,
+        valid_until=consent.valid_until,
+        rules=age_rules() if rules is None else rules,
+        all_custodians=all_custodians_required(),
     )
 
 
@@ -362,15 +525,15 @@ def consents_visible_to(organisation: Organisation) -> QuerySet[Consent]:
             | Q(recipient_sectors=organisation.sector_id)
         )
         .distinct()
-        .select_related("subject", "recorded_by", "case")
-        .prefetch_related("purposes", "categories", "recipient_organisations", "recipient_sectors", "givers__person")
+        .select_related("recorded_by", "case")
+        .prefetch_related("purposes", "categories", "recipient_organisations", "recipient_sectors", "givers")
     )
 
 
-def consent_list(*, organisation: Organisation, subject_bsn: str) -> list[Consent]:
-    """The consents about one person that ``organisation`` may see, newest first. An unknown BSN gives the
-    same empty list as a known person without consents."""
-    return list(consents_visible_to(organisation).filter(subject__bsn=subject_bsn).order_by("-recorded_at", "-pk"))
+def consent_search(*, organisation: Organisation, subject_bsn: str) -> list[Consent]:
+    """The consents about one BSN that ``organisation`` may see, newest first. Keyed by the BSN, so a BSN the
+    gateway does not know gives exactly what a known person gives: the consents recorded for it, or none."""
+    return list(consents_visible_to(organisation).filter(subject_bsn=subject_bsn).order_by("-recorded_at", "-pk"))
 
 
 def recipient_codes(consent: Consent) -> list[str]:
@@ -407,6 +570,43 @@ def explicit_consent_required(
     )
 
 
+def recorder_standing(
+    *,
+    recorder: Organisation,
+    subject_bsn: str,
+    case: Case | None,
+    categories: Collection[str],
+    held_categories: Collection[str],
+) -> str | None:
+    """Why ``recorder`` may record a consent for ``subject_bsn``: ``holder`` (it holds every category named:
+    the consent is then about its own data, and it is the one that must be able to demonstrate it, AVG art.
+    7(1)), ``case`` (``case`` is active, the recorder takes part in it and the subject has a role in it), or
+    ``None``: no standing."""
+    if categories and set(categories) <= set(held_categories):
+        return "holder"
+    if (
+        case is not None
+        and case.is_active
+        and case.participants.filter(pk=recorder.pk).exists()
+        and case.persons.filter(person__bsn=subject_bsn).exists()
+    ):
+        return "case"
+    return None
+
+
+def confirming_capacity(*, viewer: Person, subject_bsn: str, on: dt.date) -> str | None:
+    """The capacity in which ``viewer`` can confirm a consent about ``subject_bsn`` on ``on``: ``self``, or the
+    legal representative's relation valid on that day (a parent with custody before a guardian); ``None`` for
+    anyone else and for a suspect or alleged perpetrator in a case in which the subject has a role."""
+    if viewer.bsn == subject_bsn:
+        return SELF
+    subject = Person.objects.filter(bsn=subject_bsn).first()
+    if subject is None or viewer.bsn in excluded_from_confirming(subject):
+        return None
+    relations = [r for r in representative_relations(subject) if r.person == viewer.bsn]
+    return legal_representatives_on(relations=relations, on=on).get(viewer.bsn)
+
+
 # --- Audit ------------------------------------------------------------------------------------------------
 
 
@@ -414,34 +614,46 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _audit(
-    *, consent: Consent, actor: Actor, outcome: str, assessment: Assessment | None, extra: Mapping[str, Any]
-) -> int:
+def _facts_detail(consent: Consent) -> dict[str, Any]:
+    """For the privacy officer only (never in an answer): what the gateway's facts say about the consent."""
+    profile = subject_profile(consent.subject_bsn)
+    if profile is None:
+        return {"facts": "subject_unknown"}
+    check = consent_checked(consent, profile)
+    return {
+        "facts": "contradicted" if check.contradicted else "consistent",
+        "confirmations_suffice": check.confirmed,
+        "age_rules": [
+            {"regime": regime, "band": band, "consent_needed": needed, "version": version}
+            for regime, band, needed, version in check.rules_applied
+        ],
+    }
+
+
+def _audit(*, consent: Consent, actor: Actor, outcome: str, extra: Mapping[str, Any], facts: bool = False) -> int:
     """The one ``consent`` entry of an action: codes, capacities and hashes; never a BSN, a name or free text."""
+    givers = list(consent.givers.all())
     detail: dict[str, Any] = {
         "status": consent.status,
         "explicit": consent.explicit,
         "purposes": sorted(p.code for p in consent.purposes.all()),
         "categories": sorted(c.code for c in consent.categories.all()),
         "recipients": recipient_codes(consent),
-        "givers": sorted(g.capacity for g in consent.givers.all()),
+        "givers": sorted(g.capacity for g in givers),
+        "confirmed": sorted(g.confirmed_capacity for g in givers if g.confirmed_at is not None),
         "valid_from": consent.valid_from.isoformat(),
         "valid_until": consent.valid_until.isoformat() if consent.valid_until else None,
         "recorded_by": consent.recorded_by.slug,
         "evidence_sha256": _sha256(consent.evidence),
         **extra,
     }
-    if assessment is not None:
-        detail["missing"] = [m.as_dict() for m in assessment.sufficiency.missing]
-        detail["age_rules"] = [
-            {"regime": regime, "band": band, "consent_needed": needed, "version": version}
-            for regime, band, needed, version in assessment.rules_applied
-        ]
+    if facts:
+        detail.update(_facts_detail(consent))
     entry = audit_append(
         EntryDraft(
             kind="consent",
             actor=actor,
-            subject=subject_pseudonym(consent.subject.bsn),
+            subject=subject_pseudonym(consent.subject_bsn),
             case_reference=consent.case.reference if consent.case else None,
             reference=f"consent:{consent.pk}",
             outcome=outcome,
@@ -455,15 +667,10 @@ def _audit(
 
 
 def _check_givers(
-    *,
-    given_by: Sequence[GiverInput],
-    subject: Person | None,
-    relations: Sequence[RelationFact],
-    on: dt.date,
-    already: Iterable[str] = (),
-) -> tuple[list[dict[str, str]], dict[str, Person]]:
-    """Field errors for givers that are named twice (or already gave) or whose capacity cannot be confirmed."""
-    persons = {p.bsn: p for p in Person.objects.filter(bsn__in=[g.bsn for g in given_by])}
+    *, given_by: Sequence[GiverInput], subject_bsn: str, already: Iterable[str] = ()
+) -> list[dict[str, str]]:
+    """Field errors that follow from the input alone, never from the gateway's facts: a giver named twice (or
+    already a giver), a ``self`` giver who is not the subject, a representative who is the subject."""
     errors: list[dict[str, str]] = []
     seen = set(already)
     for position, giver in enumerate(given_by):
@@ -471,29 +678,37 @@ def _check_givers(
             errors.append(
                 _error(f"given_by[{position}].bsn", "duplicate_giver", "This person is already a giver of the consent.")
             )
-        elif not giver_confirmed(
-            giver=giver.bsn if giver.bsn in persons else None,
-            capacity=giver.capacity,
-            subject=subject.bsn if subject is not None else None,
-            relations=relations,
-            on=on,
-        ):
+        elif giver.capacity == SELF and giver.bsn != subject_bsn:
+            errors.append(
+                _error(f"given_by[{position}]", "self_not_subject", "A giver in capacity self is the subject.")
+            )
+        elif giver.capacity != SELF and giver.bsn == subject_bsn:
             errors.append(
                 _error(
                     f"given_by[{position}]",
-                    "giver_capacity_unconfirmed",
-                    f"The gateway cannot confirm that this person gives consent as {giver.capacity} for the "
-                    "subject on valid_from.",
+                    "subject_not_representative",
+                    "The subject gives consent in capacity self, not as their own representative.",
                 )
             )
         seen.add(giver.bsn)
-    return errors, persons
+    return errors
 
 
-def consent_record(
+@dataclass
+class _Validated:
+    """The rows a valid consent names."""
+
+    categories: dict[str, DataCategory]
+    purposes: dict[str, Purpose]
+    organisations: dict[str, Organisation]
+    sectors: dict[str, Sector]
+    case: Case | None
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+
+def _validate(
     *,
     recorded_by: Organisation,
-    recorded_by_user: str | None,
     subject_bsn: str,
     given_by: Sequence[GiverInput],
     explicit: bool,
@@ -504,15 +719,8 @@ def consent_record(
     valid_from: dt.date,
     valid_until: dt.date | None,
     evidence: str,
-    client_id: str | None = None,
-) -> ConsentResult:
-    """Record a consent (AVG art. 6(1)(a), 7; explicit under art. 9(2)(a)) and audit it in one transaction.
-
-    Each giver's capacity is checked on ``valid_from``; then whether the givers suffice for the subject's age
-    under each category's regime (Jeugdwet art. 7.3.4, WGBO BW art. 7:450/7:465, Wmo 2015 art. 5.3.3, UAVG
-    art. 5). The consent is ``active`` when they do, else ``incomplete`` (stored, permitting nothing). An unknown
-    subject is refused like an unconfirmed giver (see the module docstring). Raises :class:`ConsentInvalid`.
-    """
+) -> _Validated:
+    """Every check of a consent that depends on the input and the policy data only, never on the subject."""
     errors: list[dict[str, str]] = []
     category_rows = {c.code: c for c in DataCategory.objects.filter(code__in=list(categories))}
     purpose_rows = {p.code: p for p in Purpose.objects.filter(code__in=list(purposes))}
@@ -539,13 +747,7 @@ def consent_record(
                 errors.append(_error(f"recipients[{position}]", "unknown_sector", "Unknown sector."))
         elif recipient not in org_rows:
             errors.append(_error(f"recipients[{position}]", "unknown_organisation", "Unknown organisation."))
-    case = None
-    if case_reference:
-        case = Case.objects.filter(reference=case_reference, participants=recorded_by).first()
-        if case is None:
-            errors.append(
-                _error("case_reference", "unknown_case", "No case with this reference that you take part in.")
-            )
+    case = Case.objects.filter(reference=case_reference, participants=recorded_by).first() if case_reference else None
     if valid_until is not None and valid_until < valid_from:
         errors.append(_error("valid_until", "before_valid_from", "valid_until is before valid_from."))
     if not evidence.strip():
@@ -565,51 +767,218 @@ def consent_record(
                 "These categories or this use need explicit consent (AVG art. 9(2)(a)).",
             )
         )
-    subject = Person.objects.filter(bsn=subject_bsn).first()
-    relations = representative_relations(subject) if subject is not None else []
-    giver_errors, persons = _check_givers(given_by=given_by, subject=subject, relations=relations, on=valid_from)
-    errors += giver_errors
-    if errors:
-        raise ConsentInvalid("The consent cannot be recorded.", errors)
-    assert subject is not None  # an unknown subject confirms no giver, so it ends above
+    errors += _check_givers(given_by=given_by, subject_bsn=subject_bsn)
+    return _Validated(category_rows, purpose_rows, org_rows, sector_rows, case, errors)
 
-    pairs = [(g.bsn, g.capacity) for g in given_by]
-    assessment = _assess(
-        subject=subject,
-        on=valid_from,
-        regimes=[c.consent_regime for c in category_rows.values()],
-        givers=pairs,
-        relations=relations,
+
+def _create(
+    *,
+    rows: _Validated,
+    subject_bsn: str,
+    explicit: bool,
+    valid_from: dt.date,
+    valid_until: dt.date | None,
+    evidence: str,
+    recorded_by: Organisation,
+    recorded_by_user: str,
+) -> Consent:
+    consent = Consent.objects.create(
+        subject_bsn=subject_bsn,
+        subject=Person.objects.filter(bsn=subject_bsn).first(),
+        explicit=explicit,
+        case=rows.case,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        evidence=evidence.strip(),
+        recorded_by=recorded_by,
+        recorded_by_user=recorded_by_user,
+        status=choices.ConsentStatus.AWAITING_CONFIRMATION,
     )
+    consent.purposes.set(list(rows.purposes.values()))
+    consent.categories.set(list(rows.categories.values()))
+    consent.recipient_organisations.set(list(rows.organisations.values()))
+    consent.recipient_sectors.set(list(rows.sectors.values()))
+    return consent
+
+
+def _add_givers(consent: Consent, given_by: Sequence[GiverInput]) -> None:
+    persons = {p.bsn: p for p in Person.objects.filter(bsn__in=[g.bsn for g in given_by])}
+    ConsentGiver.objects.bulk_create(
+        [ConsentGiver(consent=consent, bsn=g.bsn, person=persons.get(g.bsn), capacity=g.capacity) for g in given_by]
+    )
+
+
+def consent_record(
+    *,
+    recorded_by: Organisation,
+    recorded_by_user: str | None,
+    subject_bsn: str,
+    given_by: Sequence[GiverInput],
+    explicit: bool,
+    purposes: Sequence[str],
+    recipients: Sequence[str],
+    categories: Sequence[str],
+    case_reference: str | None,
+    valid_from: dt.date,
+    valid_until: dt.date | None,
+    evidence: str,
+    held_categories: Collection[str],
+    client_id: str | None = None,
+) -> ConsentResult:
+    """Record a consent an organisation says a family member gave (AVG art. 6(1)(a), 7; explicit under art.
+    9(2)(a)) and audit it in one transaction.
+
+    ``held_categories`` are the categories the recorder holds (its active holder endpoints, read by the partner
+    edge). The input is checked first, on its own (:class:`ConsentInvalid`, ``400``); then the recorder's
+    standing (:func:`recorder_standing`; without it :class:`ConsentNoStanding`, ``403``, and a ``refused``
+    entry with the subject's pseudonym so the privacy officer sees the probe). The consent is stored as
+    ``awaiting_confirmation`` with the givers as claims, whatever the gateway knows about the person; the
+    audit entry keeps what the gateway's facts say (for the officer, never for the answer).
+    """
+    actor = Actor(organisation=recorded_by.slug, client_id=client_id, acting_user=recorded_by_user)
+    rows = _validate(
+        recorded_by=recorded_by,
+        subject_bsn=subject_bsn,
+        given_by=given_by,
+        explicit=explicit,
+        purposes=purposes,
+        recipients=recipients,
+        categories=categories,
+        case_reference=case_reference,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        evidence=evidence,
+    )
+    holds_all = bool(categories) and set(categories) <= set(held_categories)
+    if holds_all and case_reference and rows.case is None:
+        # Only for a holder: whether the recorder takes part in a case says nothing about the subject.
+        rows.errors.append(
+            _error("case_reference", "unknown_case", "No case with this reference that you take part in.")
+        )
+    if rows.errors:
+        raise ConsentInvalid("The consent cannot be recorded.", rows.errors)
+    standing = recorder_standing(
+        recorder=recorded_by,
+        subject_bsn=subject_bsn,
+        case=rows.case,
+        categories=categories,
+        held_categories=held_categories,
+    )
+    if standing is None:
+        _refusal_record(actor=actor, subject_bsn=subject_bsn, categories=categories, purposes=purposes)
+        raise ConsentNoStanding()
     with transaction.atomic():
-        consent = Consent.objects.create(
-            subject=subject,
+        consent = _create(
+            rows=rows,
+            subject_bsn=subject_bsn,
             explicit=explicit,
-            case=case,
             valid_from=valid_from,
             valid_until=valid_until,
-            evidence=evidence.strip(),
+            evidence=evidence,
             recorded_by=recorded_by,
             recorded_by_user=recorded_by_user or "",
-            status=(
-                choices.ConsentStatus.ACTIVE if assessment.sufficiency.complete else choices.ConsentStatus.INCOMPLETE
-            ),
         )
-        consent.purposes.set(list(purpose_rows.values()))
-        consent.categories.set(list(category_rows.values()))
-        consent.recipient_organisations.set(list(org_rows.values()))
-        consent.recipient_sectors.set(list(sector_rows.values()))
-        ConsentGiver.objects.bulk_create(
-            [ConsentGiver(consent=consent, person=persons[bsn], capacity=capacity) for bsn, capacity in pairs]
+        _add_givers(consent, given_by)
+        index = _audit(
+            consent=consent, actor=actor, outcome="recorded", extra={"standing": standing, "channel": "api"}, facts=True
         )
+    return ConsentResult(consent=consent, audit_index=index)
+
+
+def _refusal_record(*, actor: Actor, subject_bsn: str, categories: Sequence[str], purposes: Sequence[str]) -> None:
+    """A ``refused`` consent entry: who tried to record a consent about whom without standing, and for what."""
+    with transaction.atomic():
+        audit_append(
+            EntryDraft(
+                kind="consent",
+                actor=actor,
+                subject=subject_pseudonym(subject_bsn),
+                outcome="refused",
+                detail={"reason": "no_standing", "categories": sorted(categories), "purposes": sorted(purposes)},
+            )
+        )
+
+
+def consent_give_in_portal(
+    *,
+    requested_by: Organisation,
+    subject_bsn: str,
+    giver: Person,
+    capacity: str,
+    username: str,
+    explicit: bool,
+    purposes: Sequence[str],
+    recipients: Sequence[str],
+    categories: Sequence[str],
+    case_reference: str | None,
+    valid_until: dt.date | None,
+    evidence: str,
+) -> ConsentResult:
+    """Record a consent a family member gives in the portal on an organisation's request, with that giver's
+    confirmation already in place: the person's own act is the proof AVG art. 7(1) asks for. It becomes
+    ``active`` when the confirmations suffice on every day (:func:`consent_check`), else it waits for the
+    others. ``capacity`` is the one :func:`confirming_capacity` gives the giver; no standing is needed."""
+    today = timezone.localdate()
+    if confirming_capacity(viewer=giver, subject_bsn=subject_bsn, on=today) != capacity:
+        raise ConsentNotAllowed("This person cannot give consent for the subject in this capacity.")
+    rows = _validate(
+        recorded_by=requested_by,
+        subject_bsn=subject_bsn,
+        given_by=[GiverInput(giver.bsn, capacity)],
+        explicit=explicit,
+        purposes=purposes,
+        recipients=recipients,
+        categories=categories,
+        case_reference=case_reference,
+        valid_from=today,
+        valid_until=valid_until,
+        evidence=evidence,
+    )
+    if case_reference and rows.case is None:
+        rows.errors.append(_error("case_reference", "unknown_case", "No case with this reference."))
+    if rows.errors:
+        raise ConsentInvalid("The consent cannot be recorded.", rows.errors)
+    with transaction.atomic():
+        consent = _create(
+            rows=rows,
+            subject_bsn=subject_bsn,
+            explicit=explicit,
+            valid_from=today,
+            valid_until=valid_until,
+            evidence=evidence,
+            recorded_by=requested_by,
+            recorded_by_user=f"portal:{username}",
+        )
+        ConsentGiver.objects.create(
+            consent=consent,
+            bsn=giver.bsn,
+            person=giver,
+            capacity=capacity,
+            confirmed_capacity=capacity,
+            confirmed_at=timezone.now(),
+            confirmed_by=username,
+            added_in_portal=True,
+        )
+        _settle_status(consent)
         index = _audit(
             consent=consent,
-            actor=Actor(organisation=recorded_by.slug, client_id=client_id, acting_user=recorded_by_user),
+            actor=Actor(user=f"portal:{username}"),
             outcome="recorded",
-            assessment=assessment,
-            extra={},
+            extra={"standing": "family", "channel": "portal"},
+            facts=True,
         )
-    return ConsentResult(consent=consent, assessment=assessment, audit_index=index)
+    return ConsentResult(consent=consent, audit_index=index)
+
+
+def _settle_status(consent: Consent) -> None:
+    """``active`` when the confirmations suffice on every day and nothing contradicts the givers, else
+    ``awaiting_confirmation``; only for a consent still open."""
+    profile = subject_profile(consent.subject_bsn)
+    active = profile is not None and consent_checked(consent, profile).active
+    status = choices.ConsentStatus.ACTIVE if active else choices.ConsentStatus.AWAITING_CONFIRMATION
+    if consent.status != status:
+        consent.status = status
+        consent.save(update_fields=["status"])
 
 
 def _refuse_if_over(consent: Consent, today: dt.date) -> None:
@@ -629,12 +998,12 @@ def consent_givers_add(
     given_by: Sequence[GiverInput],
     client_id: str | None = None,
 ) -> ConsentResult:
-    """Add givers to a consent the organisation recorded, with the same checks as :func:`consent_record`.
+    """Add givers (claims, like :func:`consent_record`) to a consent the organisation recorded.
 
-    An ``incomplete`` consent becomes ``active`` once the givers suffice (outcome ``completed``); otherwise the
-    entry's outcome is ``givers_added``. Adding givers never downgrades an active consent. Raises
-    :class:`ConsentNotFound` for another organisation, :class:`ConsentConflict` once withdrawn or expired
-    (AVG art. 7(3): a withdrawn consent is not revived) and :class:`ConsentInvalid` for unconfirmed givers.
+    The status does not change: only the family's confirmation in the portal makes a consent active, and the
+    answer says nothing the gateway's facts would. Raises :class:`ConsentNotFound` for another organisation,
+    :class:`ConsentConflict` once withdrawn or expired (AVG art. 7(3): a withdrawn consent is not revived) and
+    :class:`ConsentInvalid` for a giver named twice or a ``self`` giver who is not the subject.
     """
     with transaction.atomic():
         locked = Consent.objects.select_for_update().filter(pk=consent.pk).first()
@@ -645,41 +1014,24 @@ def consent_givers_add(
             raise ConsentInvalid(
                 "Name at least one giver.", [_error("given_by", "required", "Name at least one giver.")]
             )
-        subject = locked.subject
-        relations = representative_relations(subject)
-        existing = [(g.person.bsn, g.capacity) for g in locked.givers.select_related("person")]
-        errors, persons = _check_givers(
+        errors = _check_givers(
             given_by=given_by,
-            subject=subject,
-            relations=relations,
-            on=locked.valid_from,
-            already=[bsn for bsn, _ in existing],
+            subject_bsn=locked.subject_bsn,
+            already=locked.givers.values_list("bsn", flat=True),
         )
         if errors:
             raise ConsentInvalid("The givers cannot be added.", errors)
-        ConsentGiver.objects.bulk_create(
-            [ConsentGiver(consent=locked, person=persons[g.bsn], capacity=g.capacity) for g in given_by]
-        )
-        assessment = _assess(
-            subject=subject,
-            on=locked.valid_from,
-            regimes=[c.consent_regime for c in locked.categories.all()],
-            givers=existing + [(g.bsn, g.capacity) for g in given_by],
-            relations=relations,
-        )
-        outcome = "givers_added"
-        if locked.status == choices.ConsentStatus.INCOMPLETE and assessment.sufficiency.complete:
-            locked.status = choices.ConsentStatus.ACTIVE
-            locked.save(update_fields=["status"])
-            outcome = "completed"
+        # The status stays as it is: changing it here would tell the recorder what the gateway's facts say about
+        # the new claims. A claim they contradict makes the consent count for nobody at decision time.
+        _add_givers(locked, given_by)
         index = _audit(
             consent=locked,
             actor=Actor(organisation=by_organisation.slug, client_id=client_id, acting_user=by_user),
-            outcome=outcome,
-            assessment=assessment,
+            outcome="givers_added",
             extra={"added": sorted(g.capacity for g in given_by)},
+            facts=True,
         )
-    return ConsentResult(consent=locked, assessment=assessment, audit_index=index)
+    return ConsentResult(consent=locked, audit_index=index)
 
 
 def may_withdraw(consent: Consent, organisation: Organisation) -> bool:
@@ -707,7 +1059,8 @@ def consent_withdraw(
     ``by_organisation`` is the recorder or a recipient (:func:`may_withdraw`; anyone else gets
     :class:`ConsentNotFound`); ``None`` is the family's own withdrawal through the portal, which identifies the
     person itself and passes the portal user as ``by_user``. Withdrawing twice, or an expired consent, raises
-    :class:`ConsentConflict`. The reason is kept with the consent; the audit entry holds only its hash.
+    :class:`ConsentConflict`. The reason is kept with the consent (the recorder and the recipients read it);
+    the audit entry holds only its hash.
     """
     with transaction.atomic():
         locked = Consent.objects.select_for_update().filter(pk=consent.pk).first()
@@ -731,37 +1084,111 @@ def consent_withdraw(
             consent=locked,
             actor=actor,
             outcome="withdrawn",
-            assessment=None,
             extra={"withdrawn_by": role, "reason_sha256": _sha256(locked.withdrawal_reason)},
         )
     return locked
 
 
+def _locked_open(consent: Consent, *, viewer: Person) -> tuple[Consent, str]:
+    """The consent locked for a portal action by ``viewer``, and the capacity they act in; refused when it is
+    over or when the viewer may not act on it (:func:`confirming_capacity`)."""
+    locked = Consent.objects.select_for_update().filter(pk=consent.pk).first()
+    if locked is None:
+        raise ConsentNotFound("There is no such consent.")
+    capacity = confirming_capacity(viewer=viewer, subject_bsn=locked.subject_bsn, on=timezone.localdate())
+    if capacity is None:
+        raise ConsentNotAllowed("Only the person or a legal representative may answer for this consent.")
+    if locked.status == choices.ConsentStatus.WITHDRAWN:
+        raise ConsentConflict("The consent was withdrawn.", code="consent_withdrawn")
+    _refuse_if_over(locked, timezone.localdate())
+    return locked, capacity
+
+
+def consent_confirm(*, consent: Consent, viewer: Person, username: str) -> Consent:
+    """Confirmation, "yes, I gave this": ``viewer`` confirms in the portal that they gave a consent recorded in
+    their or their child's name (AVG art. 7(1): the consent can now be demonstrated).
+
+    The confirmation is recorded as that giver, in the capacity their relation to the subject has today
+    (:func:`confirming_capacity`; a suspect or alleged perpetrator in a case of the child has none); a giver the
+    organisation did not name is added as one (``added_in_portal``, never shown through the API). The consent
+    becomes ``active`` once the confirmations suffice on every day of its period and nothing contradicts the
+    givers (:func:`consent_check`), else it keeps waiting. Raises :class:`ConsentNotAllowed`,
+    :class:`ConsentConflict` (over, or already confirmed by this person).
+    """
+    with transaction.atomic():
+        locked, capacity = _locked_open(consent, viewer=viewer)
+        giver = locked.givers.filter(bsn=viewer.bsn).first()
+        if giver is not None and giver.confirmed_at is not None:
+            raise ConsentConflict("You have already confirmed this consent.", code="already_confirmed")
+        claimed = giver.capacity if giver is not None else None
+        if giver is None:
+            giver = ConsentGiver(consent=locked, bsn=viewer.bsn, capacity=capacity, added_in_portal=True)
+        giver.person = viewer
+        giver.confirmed_capacity = capacity
+        giver.confirmed_at = timezone.now()
+        giver.confirmed_by = username
+        giver.save()
+        if locked.subject_id is None:  # recorded before the gateway knew the person: link them now
+            locked.subject = Person.objects.filter(bsn=locked.subject_bsn).first()
+            locked.save(update_fields=["subject"])
+        _settle_status(locked)
+        _audit(
+            consent=locked,
+            actor=Actor(user=f"portal:{username}"),
+            outcome="confirmed",
+            extra={"capacity": capacity, "claimed_capacity": claimed},
+            facts=True,
+        )
+    return locked
+
+
+def consent_dispute(*, consent: Consent, viewer: Person, username: str) -> Consent:
+    """Dispute, "I did not give this": the person (or a legal representative who may answer for the child) says the
+    consent recorded in their name was never given. It ends at once, like a withdrawal (AVG art. 7(3); a
+    consent that cannot be demonstrated is none, art. 7(1)), and its entry has its own outcome, ``disputed``,
+    so the privacy officer can find fabricated consents and who recorded them. The organisations see it as
+    withdrawn, without a reason."""
+    with transaction.atomic():
+        locked, capacity = _locked_open(consent, viewer=viewer)
+        now = timezone.now()
+        locked.status = choices.ConsentStatus.WITHDRAWN
+        locked.withdrawn_at = now
+        locked.disputed_at = now
+        locked.withdrawal_reason = ""
+        locked.save(update_fields=["status", "withdrawn_at", "disputed_at", "withdrawal_reason"])
+        _audit(
+            consent=locked,
+            actor=Actor(user=f"portal:{username}"),
+            outcome="disputed",
+            extra={"disputed_by": capacity},
+            facts=True,
+        )
+    return locked
+
+
+EXPIRING = (
+    choices.ConsentStatus.ACTIVE,
+    choices.ConsentStatus.AWAITING_CONFIRMATION,
+    choices.ConsentStatus.INCOMPLETE,
+)
+
+
 def consent_expire_due(*, today: dt.date) -> int:
     """Mark consents whose ``valid_until`` lies before ``today`` as expired, each in its own transaction with
-    its own audit entry; returns how many. Active and incomplete ones expire (an incomplete consent past its
-    period can never be completed). Decisions already treat a past ``valid_until`` as expired; this makes the
-    status say so too."""
-    due = Consent.objects.filter(
-        status__in=[choices.ConsentStatus.ACTIVE, choices.ConsentStatus.INCOMPLETE], valid_until__lt=today
-    ).values_list("pk", flat=True)
+    its own audit entry; returns how many. Active ones and those still waiting for confirmation expire alike.
+    Decisions already treat a past ``valid_until`` as expired; this makes the status say so too."""
+    due = Consent.objects.filter(status__in=EXPIRING, valid_until__lt=today).values_list("pk", flat=True)
     expired = 0
     for pk in list(due):
         with transaction.atomic():
             consent = (
-                Consent.objects.select_for_update()
-                .filter(
-                    pk=pk,
-                    status__in=[choices.ConsentStatus.ACTIVE, choices.ConsentStatus.INCOMPLETE],
-                    valid_until__lt=today,
-                )
-                .first()
+                Consent.objects.select_for_update().filter(pk=pk, status__in=EXPIRING, valid_until__lt=today).first()
             )
             if consent is None:
                 continue  # withdrawn or expired by someone else meanwhile
             consent.status = choices.ConsentStatus.EXPIRED
             consent.save(update_fields=["status"])
-            _audit(consent=consent, actor=Actor(user=SYSTEM_EXPIRE), outcome="expired", assessment=None, extra={})
+            _audit(consent=consent, actor=Actor(user=SYSTEM_EXPIRE), outcome="expired", extra={})
             expired += 1
     return expired
 

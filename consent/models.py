@@ -341,12 +341,29 @@ class Measure(models.Model):
 
 
 class Consent(models.Model):
-    """Consent a family member gave, recorded by an organisation; it permits only what it names.
+    """Consent a family member gave, recorded by an organisation or given in the family portal; it permits only
+    what it names (AVG art. 6(1)(a), 7; explicit under art. 9(2)(a)).
 
-    Withdrawal works for the future only (AVG art. 7(3)).
+    Keyed by the subject's BSN (``subject_bsn``), not by a :class:`Person`: a holder may record a consent for
+    someone the gateway does not know, gets exactly the answer it would get for a known person, and the consent
+    counts once that person becomes known. ``subject`` links the person when the gateway knew them at recording.
+    A consent recorded by an organisation is ``awaiting_confirmation`` until the person (for a child: the legal
+    representatives, none a suspect) confirms it in the portal (:func:`consent.consents.consent_confirm`).
+    Withdrawal works for the future only (AVG art. 7(3)); a dispute ("I did not give this") ends it like a
+    withdrawal and sets ``disputed_at``.
     """
 
-    subject = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="consents")
+    subject_bsn = models.CharField(
+        max_length=9, db_index=True, validators=[validate_bsn], help_text="BSN of the person the consent is about."
+    )
+    subject = models.ForeignKey(
+        Person,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="consents",
+        help_text="The person, when the gateway knew them at recording; subject_bsn is what counts.",
+    )
     explicit = models.BooleanField(default=False, help_text="Explicit consent (AVG art. 9(2)(a)).")
     purposes = models.ManyToManyField(Purpose, related_name="consents")
     categories = models.ManyToManyField(DataCategory, related_name="consents")
@@ -360,16 +377,21 @@ class Consent(models.Model):
     recorded_by_user = models.CharField(max_length=128, blank=True)
     recorded_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(
-        max_length=16, choices=choices.ConsentStatus.choices, default=choices.ConsentStatus.ACTIVE
+        max_length=24,
+        choices=choices.ConsentStatus.choices,
+        default=choices.ConsentStatus.AWAITING_CONFIRMATION,
     )
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     withdrawal_reason = models.TextField(blank=True)
+    disputed_at = models.DateTimeField(
+        null=True, blank=True, help_text="The person said in the portal that they did not give this consent."
+    )
 
     class Meta:
         ordering = ["-recorded_at"]
 
     def __str__(self) -> str:
-        return f"consent {self.pk} of {self.subject}"
+        return f"consent {self.pk}"
 
 
 class ConsentAgeRule(models.Model):
@@ -399,18 +421,39 @@ class ConsentAgeRule(models.Model):
 
 
 class ConsentGiver(models.Model):
-    """Who gave a consent and in which capacity (self, parent with custody, guardian)."""
+    """Who gave a consent and in which capacity (self, parent with custody, guardian), as a claim.
+
+    The recording organisation names the giver by BSN; the gateway never confirms the claim to it. ``person``
+    links the giver when the gateway knows them. ``confirmed_at`` and ``confirmed_by`` (the portal user) say
+    that this giver confirmed in the portal that they gave it, in ``confirmed_capacity``: the one their relation to
+    the subject had then. ``capacity`` stays the claim as named, because showing a corrected one would tell the
+    recorder the relation.
+    """
 
     consent = models.ForeignKey(Consent, on_delete=models.CASCADE, related_name="givers")
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="consents_given")
+    bsn = models.CharField(max_length=9, validators=[validate_bsn])
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.PROTECT, related_name="consents_given")
     capacity = models.CharField(max_length=24, choices=choices.ConsentCapacity.choices)
     given_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_by = models.CharField(max_length=150, blank=True)
+    confirmed_capacity = models.CharField(
+        max_length=24,
+        choices=choices.ConsentCapacity.choices,
+        blank=True,
+        help_text="The capacity the confirmation counts in: the relation to the subject on the day of confirming.",
+    )
+    added_in_portal = models.BooleanField(
+        default=False,
+        help_text="The person added themselves in the portal (not named by an organisation); never shown through "
+        "the API, so that no organisation learns from it who else has custody.",
+    )
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["consent", "person"], name="uniq_consent_giver")]
+        constraints = [models.UniqueConstraint(fields=["consent", "bsn"], name="uniq_consent_giver_bsn")]
 
     def __str__(self) -> str:
-        return f"{self.person} ({self.capacity})"
+        return f"giver ({self.capacity}) of consent {self.consent_id}"
 
 
 class Restriction(models.Model):

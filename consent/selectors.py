@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 
 from consent import choices
+from consent.consents import ConsentCheck, age_rules, consent_checked, subject_profile
 from consent.models import (
     Case,
     Consent,
@@ -118,6 +119,56 @@ def person_by_bsn(bsn: str) -> Person | None:
     return Person.objects.filter(bsn=bsn).first()
 
 
+def _consent_status(consent: Consent, check: ConsentCheck | None) -> str:
+    """The status the decision sees. A stored ``active`` holds only while the gateway's facts of this moment
+    still bear it out (a custody ended, a parent became a suspect: it waits again); nothing ever upgrades a
+    consent here, only a confirmation does (:func:`consent.consents.consent_confirm`). A BSN the gateway does
+    not know has nobody who could have confirmed: its consents wait."""
+    status = consent.status
+    if status == choices.ConsentStatus.ACTIVE and (check is None or not check.active):
+        return choices.ConsentStatus.AWAITING_CONFIRMATION.value
+    return str(status)
+
+
+def consent_facts(*, subject_bsn: str, requester: Organisation) -> tuple[ConsentFact, ...]:
+    """The consents recorded for ``subject_bsn`` that name ``requester`` (or its sector) as recipient, as the
+    decision sees them (:class:`consent.policy.ConsentFact`). Keyed by the BSN, so that an unknown person and a
+    known one with the same consent get the same decision. ``givers_contradicted`` comes from the gateway's facts
+    about a known person (:func:`consent.consents.consent_check`, every day of the period); for an unknown BSN
+    there is nothing to check and the holder vouches (it decides, or it recorded the consent itself)."""
+    rows = list(
+        Consent.objects.filter(subject_bsn=subject_bsn)
+        .filter(Q(recipient_organisations=requester) | Q(recipient_sectors=requester.sector_id))
+        .distinct()
+        .select_related("case", "recorded_by")
+        .prefetch_related("purposes", "categories", "recipient_organisations", "recipient_sectors", "givers")
+    )
+    if not rows:
+        return ()
+    profile = subject_profile(subject_bsn)
+    rules = age_rules()
+    facts = []
+    for c in rows:
+        check = consent_checked(c, profile, rules) if profile is not None else None
+        facts.append(
+            ConsentFact(
+                id=c.pk,
+                status=_consent_status(c, check),
+                explicit=c.explicit,
+                purposes=frozenset(p.code for p in c.purposes.all()),
+                categories=frozenset(k.code for k in c.categories.all()),
+                recipient_organisations=frozenset(o.slug for o in c.recipient_organisations.all()),
+                recipient_sectors=frozenset(s.code for s in c.recipient_sectors.all()),
+                case_reference=c.case.reference if c.case else None,
+                valid_from=c.valid_from,
+                valid_until=c.valid_until,
+                recorded_by=c.recorded_by.slug,
+                givers_contradicted=check.contradicted if check is not None else False,
+            )
+        )
+    return tuple(facts)
+
+
 def subject_facts(
     *,
     person: Person | None,
@@ -129,10 +180,12 @@ def subject_facts(
     """The facts about the person with ``subject_bsn`` (``person``, or ``None`` when the gateway does not know
     them) relevant to a request by ``requester`` (see :class:`SubjectFacts`).
 
-    For an unknown person this is :meth:`SubjectFacts.unknown`, so the decision cannot tell the two apart.
+    For an unknown person this is :meth:`SubjectFacts.unknown` with the consents recorded for that BSN, so the
+    decision cannot tell the two apart.
     """
+    consents = consent_facts(subject_bsn=subject_bsn, requester=requester)
     if person is None:
-        return SubjectFacts.unknown()
+        return SubjectFacts.unknown(consents=consents)
     active_cases = Case.objects.exclude(phase=choices.CasePhase.CLOSED).filter(
         persons__person=person, participants=requester
     )
@@ -141,26 +194,6 @@ def subject_facts(
     orders = tuple(
         (m.organisation.slug, m.valid_from, m.valid_until)
         for m in person.measures.filter(kind=choices.MeasureKind.SUPERVISION_ORDER).select_related("organisation")
-    )
-    consents = tuple(
-        ConsentFact(
-            id=c.pk,
-            status=c.status,
-            explicit=c.explicit,
-            purposes=frozenset(p.code for p in c.purposes.all()),
-            categories=frozenset(k.code for k in c.categories.all()),
-            recipient_organisations=frozenset(o.slug for o in c.recipient_organisations.all()),
-            recipient_sectors=frozenset(s.code for s in c.recipient_sectors.all()),
-            case_reference=c.case.reference if c.case else None,
-            valid_from=c.valid_from,
-            valid_until=c.valid_until,
-            recorded_by=c.recorded_by.slug,
-        )
-        for c in Consent.objects.filter(subject=person)
-        .filter(Q(recipient_organisations=requester) | Q(recipient_sectors=requester.sector))
-        .distinct()
-        .select_related("case", "recorded_by")
-        .prefetch_related("purposes", "categories", "recipient_organisations", "recipient_sectors")
     )
     restrictions = tuple(
         RestrictionFact(

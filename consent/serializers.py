@@ -16,7 +16,7 @@ from rest_framework import serializers
 
 from consent import choices
 from consent.bsn import is_valid_bsn
-from consent.consents import SECTOR_PREFIX, Assessment, recipient_codes
+from consent.consents import SECTOR_PREFIX, recipient_codes
 from consent.models import Consent, DataCategory, Organisation, Purpose, Sector
 from gateway.api.serializers import StrictBooleanField, StrictCharField, StrictSerializer, SubjectSerializer
 
@@ -81,7 +81,8 @@ class GiverInSerializer(StrictSerializer):
     bsn = StrictCharField(help_text="BSN of the person who gave the consent.")
     capacity = StrictChoiceField(
         choices=choices.ConsentCapacity.choices,
-        help_text="self (the subject), parent_with_custody or guardian; checked on valid_from.",
+        help_text="self (the subject), parent_with_custody or guardian: a claim, confirmed by the family in the "
+        "portal, never by the gateway in its answer.",
     )
 
     def validate_bsn(self, value: str) -> str:
@@ -121,9 +122,13 @@ class ConsentInSerializer(StrictSerializer):
     recipients = _codes("1 to 20 distinct organisation slugs or sector:<code>.", max_length=80)
     categories = _codes("1 to 20 distinct data category codes.")
     case_reference = StrictCharField(
-        max_length=64, required=False, allow_null=True, help_text="A case the recording organisation takes part in."
+        max_length=64,
+        required=False,
+        allow_null=True,
+        help_text="An active case the recording organisation takes part in and the subject has a role in; not "
+        "needed for categories the organisation holds itself (then a case it takes part in, limiting the consent).",
     )
-    valid_from = StrictDateField(help_text="First day (YYYY-MM-DD); givers and age are checked on this day.")
+    valid_from = StrictDateField(help_text="First day (YYYY-MM-DD).")
     valid_until = StrictDateField(required=False, allow_null=True, help_text="Last day (YYYY-MM-DD), optional.")
     evidence = StrictCharField(
         max_length=EVIDENCE_MAX, trim_whitespace=True, help_text="How and when the consent was given (1 to 2,000)."
@@ -186,15 +191,10 @@ class WithdrawInSerializer(StrictSerializer):
     )
 
 
-class ConsentQuerySerializer(StrictSerializer):
-    """The query of the consent list: whose consents."""
+class ConsentSearchInSerializer(StrictSerializer):
+    """Whose consents: the BSN travels in the body, never in a URL (access logs keep query strings)."""
 
-    bsn = StrictCharField(help_text="BSN of the person the consents are about.")
-
-    def validate_bsn(self, value: str) -> str:
-        if not is_valid_bsn(value):
-            raise serializers.ValidationError("Not a valid BSN (nine digits, eleven test).", code="invalid_bsn")
-        return value
+    subject = SubjectSerializer()
 
 
 # --- Responses ----------------------------------------------------------------------------------------------
@@ -206,24 +206,19 @@ class ConsentSubjectOutSerializer(serializers.Serializer):
 
 class GiverOutSerializer(serializers.Serializer):
     bsn = serializers.CharField()
-    capacity = serializers.CharField(help_text="self | parent_with_custody | guardian")
-    confirmed = serializers.BooleanField(help_text="The capacity is confirmed on valid_from by the relations known.")
+    capacity = serializers.CharField(help_text="self | parent_with_custody | guardian, as the recorder named it")
+    confirmed = serializers.BooleanField(help_text="This person confirmed in the family portal that they gave it.")
     given_at = serializers.DateTimeField()
 
 
-class MissingOutSerializer(serializers.Serializer):
-    capacity = serializers.CharField(help_text="self | parent_with_custody | guardian | legal_representative")
-    count = serializers.IntegerField()
-    message = serializers.CharField()
-
-
 class ConsentOutSerializer(serializers.Serializer):
-    """A recorded consent; ``missing`` says who still has to consent while it is incomplete."""
+    """A recorded consent. Nothing in it derives from the gateway's facts about the subject: the status changes
+    only through what the family does in the portal."""
 
     id = serializers.IntegerField()
-    status = serializers.CharField(help_text="active | incomplete | withdrawn | expired")
+    status = serializers.CharField(help_text="awaiting_confirmation | active | withdrawn | expired")
     subject = ConsentSubjectOutSerializer()
-    given_by = GiverOutSerializer(many=True)
+    given_by = GiverOutSerializer(many=True, help_text="The givers organisations named, in the order named.")
     explicit = serializers.BooleanField()
     purposes = serializers.ListField(child=serializers.CharField())
     recipients = serializers.ListField(child=serializers.CharField())
@@ -234,7 +229,6 @@ class ConsentOutSerializer(serializers.Serializer):
     evidence = serializers.CharField()
     recorded_by = serializers.CharField()
     recorded_at = serializers.DateTimeField()
-    missing = MissingOutSerializer(many=True, help_text="Who still has to consent while the status is incomplete.")
     withdrawn_at = serializers.DateTimeField(allow_null=True)
     withdrawal_reason = serializers.CharField(allow_null=True)
 
@@ -249,21 +243,22 @@ def _timestamp(value: dt.datetime | None) -> str | None:
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
-def consent_json(consent: Consent, assessment: Assessment) -> dict[str, Any]:
-    """The consent as api.md shows it; ``missing`` is filled only while it is incomplete."""
-    incomplete = consent.status == choices.ConsentStatus.INCOMPLETE
+def consent_json(consent: Consent) -> dict[str, Any]:
+    """The consent as api.md shows it. Givers a family member added in the portal are left out (they would
+    tell who else has custody); a dispute shows as a withdrawal without a reason."""
     return {
         "id": consent.pk,
         "status": consent.status,
-        "subject": {"bsn": consent.subject.bsn},
+        "subject": {"bsn": consent.subject_bsn},
         "given_by": [
             {
-                "bsn": giver.person.bsn,
+                "bsn": giver.bsn,
                 "capacity": giver.capacity,
-                "confirmed": bool(assessment.confirmed.get(giver.person.bsn)),
+                "confirmed": giver.confirmed_at is not None,
                 "given_at": _timestamp(giver.given_at),
             }
             for giver in sorted(consent.givers.all(), key=lambda g: (g.given_at, g.pk))
+            if not giver.added_in_portal
         ],
         "explicit": consent.explicit,
         "purposes": sorted(p.code for p in consent.purposes.all()),
@@ -275,7 +270,6 @@ def consent_json(consent: Consent, assessment: Assessment) -> dict[str, Any]:
         "evidence": consent.evidence,
         "recorded_by": consent.recorded_by.slug,
         "recorded_at": _timestamp(consent.recorded_at),
-        "missing": [m.as_dict() for m in assessment.sufficiency.missing] if incomplete else [],
         "withdrawn_at": _timestamp(consent.withdrawn_at),
         "withdrawal_reason": consent.withdrawal_reason or None,
     }

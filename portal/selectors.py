@@ -7,12 +7,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 
 from consent import choices
-from consent.models import Case, Consent, DataCategory, LegalBasis, Organisation, Person, Purpose, Restriction
+from consent.models import (
+    Case,
+    CasePerson,
+    Consent,
+    DataCategory,
+    LegalBasis,
+    Organisation,
+    Person,
+    Purpose,
+    Restriction,
+)
 from gateway.models import HolderEndpoint, InformationRequest
 from portal.access import (
     CaseFact,
@@ -331,14 +341,31 @@ def entry_for(person: Person, request_id: str, today: dt.date | None = None) -> 
     return _Names().entry(request, rules.lens)
 
 
+# Naming these to a suspect tells him that the victim's side is getting help or shelter (issue "leaks", item 5).
+SECTORS_NEVER_NAMED_TO_A_SUSPECT = ("victim_support", "shelter")
+SUSPECT_ROLES = (choices.CaseRole.SUSPECT, choices.CaseRole.ALLEGED_PERPETRATOR)
+
+
 def consents_for(viewer: Person, subjects: list[Person]) -> QuerySet[Consent]:
-    """Consents the viewer gave or that concern a person the viewer may see."""
+    """Every consent recorded in the name of a person the viewer may see (``subjects``, from
+    :func:`family_visible`: themselves from 12, a child while the access rules allow, never a child of a case in
+    which the viewer is a suspect), whoever recorded it and whatever its status. A consent that names the viewer
+    as giver is among them when its subject is visible to them; otherwise it is not shown (it would show the
+    viewer a person the access rules hide). Keyed by BSN, so a consent recorded before the person was known
+    shows too.
+
+    One exception keeps a suspect from being tipped off: for a subject who is a suspect or alleged perpetrator in
+    a case (open or closed), consents recorded by victim support or a shelter are not shown (nor mailed about);
+    they can then never be confirmed by him, so they count only as their recorder's own record."""
+    suspects = CasePerson.objects.filter(person__in=subjects, role__in=SUSPECT_ROLES).values_list(
+        "person__bsn", flat=True
+    )
     return (
-        Consent.objects.filter(Q(subject__in=subjects) | Q(givers__person=viewer))
-        .distinct()
-        .select_related("subject", "recorded_by", "case")
-        .prefetch_related("purposes", "categories", "recipient_organisations", "recipient_sectors", "givers__person")
-        .order_by("-recorded_at")
+        Consent.objects.filter(subject_bsn__in=[s.bsn for s in subjects])
+        .exclude(subject_bsn__in=suspects, recorded_by__sector__code__in=SECTORS_NEVER_NAMED_TO_A_SUSPECT)
+        .select_related("recorded_by", "case")
+        .prefetch_related("purposes", "categories", "recipient_organisations", "recipient_sectors", "givers")
+        .order_by("-recorded_at", "-pk")
     )
 
 

@@ -7,8 +7,16 @@ from django.utils import timezone
 
 from audit.ledger import Actor, EntryDraft, audit_append
 from audit.pseudonym import subject_pseudonym
-from consent import choices
-from consent.consents import ConsentResult, GiverInput, consent_record, consent_withdraw
+from consent.consents import (
+    OPEN_STATUSES,
+    ConsentError,
+    ConsentResult,
+    confirming_capacity,
+    consent_confirm,
+    consent_dispute,
+    consent_give_in_portal,
+    consent_withdraw,
+)
 from consent.models import Consent, Person
 from portal.models import ConsentRequest, ConsentRequestStatus
 
@@ -34,46 +42,70 @@ def portal_view_record(
         )
 
 
-def may_withdraw(*, viewer: Person, consent: Consent) -> bool:
-    """The person the consent is about, or someone who gave it, may withdraw it."""
-    return consent.subject_id == viewer.pk or consent.givers.filter(person=viewer).exists()
+def may_act(*, viewer: Person, consent: Consent) -> bool:
+    """Whether ``viewer`` may confirm, dispute or withdraw the consent: the person it is about, or a legal
+    representative today who is no suspect or alleged perpetrator in a case of the subject
+    (:func:`consent.consents.confirming_capacity`)."""
+    return confirming_capacity(viewer=viewer, subject_bsn=consent.subject_bsn, on=timezone.localdate()) is not None
 
 
 def portal_consent_withdraw(*, viewer: Person, username: str, consent: Consent, reason: str) -> Consent:
-    """Withdraw a consent from the portal (AVG art. 7(3): as easy as giving it)."""
-    if consent.status not in (choices.ConsentStatus.ACTIVE, choices.ConsentStatus.INCOMPLETE):
+    """Withdraw a consent from the portal (AVG art. 7(3): as easy as giving it). The reason goes to the
+    organisations that recorded or receive the consent; the trail keeps only its hash."""
+    if consent.status not in OPEN_STATUSES:
         raise PortalError("already_ended")
-    if not may_withdraw(viewer=viewer, consent=consent):
+    if not may_act(viewer=viewer, consent=consent):
         raise PortalError("not_yours")
     return consent_withdraw(
         consent=consent, by_organisation=None, by_user=f"portal:{username}", reason=reason or "Withdrawn in the portal"
     )
 
 
-def portal_consent_give(*, viewer: Person, username: str, request: ConsentRequest, capacity: str) -> ConsentResult:
-    """Give the consent an organisation asked for. The age rules decide whether this suffices; if not, the
-    consent is stored as incomplete until the others who must consent have done so."""
+def portal_consent_confirm(*, viewer: Person, username: str, consent: Consent) -> Consent:
+    """Confirm, "yes, I gave this" (:func:`consent.consents.consent_confirm`, audited there)."""
+    try:
+        return consent_confirm(consent=consent, viewer=viewer, username=username)
+    except ConsentError as exc:
+        raise PortalError(exc.code) from None
+
+
+def portal_consent_dispute(*, viewer: Person, username: str, consent: Consent) -> Consent:
+    """Dispute, "I did not give this" (:func:`consent.consents.consent_dispute`, audited there): it ends at once."""
+    try:
+        return consent_dispute(consent=consent, viewer=viewer, username=username)
+    except ConsentError as exc:
+        raise PortalError(exc.code) from None
+
+
+def portal_consent_give(*, viewer: Person, username: str, request: ConsentRequest) -> ConsentResult:
+    """Give the consent an organisation asked for, confirmed by the giver at once. The age rules decide whether
+    that suffices on every day; if not, it waits for the others who must consent (their confirmation)."""
     if request.status != ConsentRequestStatus.OPEN:
         raise PortalError("already_answered")
     today = timezone.localdate()
-    result = consent_record(
-        recorded_by=request.requested_by,
-        recorded_by_user=f"portal:{username}",
-        subject_bsn=request.subject.bsn,
-        given_by=[GiverInput(bsn=viewer.bsn, capacity=capacity)],
-        explicit=request.explicit,
-        purposes=list(request.purposes.values_list("code", flat=True)),
-        recipients=[
-            *request.recipient_organisations.values_list("slug", flat=True),
-            *(f"sector:{c}" for c in request.recipient_sectors.values_list("code", flat=True)),
-        ],
-        categories=list(request.categories.values_list("code", flat=True)),
-        case_reference=request.case.reference if request.case else None,
-        valid_from=today,
-        valid_until=request.valid_until,
-        evidence=f"Given in the family portal by {username} on {today.isoformat()} (consent request {request.pk}).",
-    )
-    ConsentRequest.objects.filter(pk=request.pk).update(
-        status=ConsentRequestStatus.GIVEN, answered_at=timezone.now(), consent=result.consent
-    )
+    capacity = confirming_capacity(viewer=viewer, subject_bsn=request.subject.bsn, on=today)
+    if capacity is None:
+        raise PortalError("not_yours")
+    with transaction.atomic():
+        result = consent_give_in_portal(
+            requested_by=request.requested_by,
+            subject_bsn=request.subject.bsn,
+            giver=viewer,
+            capacity=capacity,
+            username=username,
+            explicit=request.explicit,
+            purposes=list(request.purposes.values_list("code", flat=True)),
+            recipients=[
+                *request.recipient_organisations.values_list("slug", flat=True),
+                *(f"sector:{c}" for c in request.recipient_sectors.values_list("code", flat=True)),
+            ],
+            categories=list(request.categories.values_list("code", flat=True)),
+            case_reference=request.case.reference if request.case else None,
+            valid_until=request.valid_until,
+            # No username or name: the recorder and the recipients read the evidence.
+            evidence=f"Given in the family portal on {today.isoformat()} (consent request {request.pk}).",
+        )
+        ConsentRequest.objects.filter(pk=request.pk).update(
+            status=ConsentRequestStatus.GIVEN, answered_at=timezone.now(), consent=result.consent
+        )
     return result

@@ -26,3 +26,10 @@ def notice_news_due_task() -> int:
     from portal.notifications import notice_news_due
 
     return notice_news_due()
+
+
+@shared_task(name="portal.notify_consent_recorded", autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notify_consent_recorded_task(consent_id: int) -> int:
+    from portal.consent_notifications import notify_consent_recorded
+
+    return notify_consent_recorded(consent_id)

@@ -12,6 +12,7 @@ urlpatterns = [
     path("person/<int:person_id>/", views.person_timeline, name="person"),
     path("person/<int:person_id>/entry/<str:entry_id>/", views.entry_detail, name="entry"),
     path("consents/", views.consents, name="consents"),
+    path("consents/<int:consent_id>/confirm/", views.consent_confirm, name="consent-confirm"),
     path("consents/<int:consent_id>/withdraw/", views.consent_withdraw, name="consent-withdraw"),
     path("consent-requests/<int:request_id>/", views.consent_give, name="consent-give"),
 ]

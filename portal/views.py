@@ -3,15 +3,19 @@ writes a ``portal_view`` audit entry."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from consent.consents import ConsentError
+from consent.consents import OPEN_STATUSES, ConsentError, confirming_capacity
 from consent.models import Consent, Person
 from portal import selectors, services
 from portal.models import ConsentRequest, PortalAccount
@@ -84,6 +88,54 @@ def entry_detail(request: HttpRequest, person_id: int, entry_id: str) -> HttpRes
     return render(request, "portal/entry.html", {"viewer": viewer, "person": person, "entry": entry})
 
 
+@dataclass(frozen=True)
+class GiverLine:
+    """A giver as the portal shows them: a name only for the viewer and persons the viewer may see."""
+
+    name: str | None
+    capacity: str
+    confirmed: bool
+
+
+@dataclass(frozen=True)
+class ConsentCard:
+    """One consent on the consents page: the consent, whom it is about, its givers, and what the viewer may do."""
+
+    consent: Consent
+    subject: Person
+    givers: list[GiverLine]
+    can_act: bool
+    confirmed_by_viewer: bool
+
+    @property
+    def is_open(self) -> bool:
+        return self.consent.status in OPEN_STATUSES
+
+
+def _cards(viewer: Person, subjects: list[Person], consents: Iterable[Consent]) -> list[ConsentCard]:
+    by_bsn = {p.bsn: p for p in [viewer, *subjects]}
+    cards = []
+    for consent in consents:
+        givers = sorted(consent.givers.all(), key=lambda g: (g.given_at, g.pk))
+        cards.append(
+            ConsentCard(
+                consent=consent,
+                subject=by_bsn[consent.subject_bsn],
+                givers=[
+                    GiverLine(
+                        name=str(by_bsn[g.bsn]) if g.bsn in by_bsn else None,
+                        capacity=g.confirmed_capacity or g.capacity,
+                        confirmed=g.confirmed_at is not None,
+                    )
+                    for g in givers
+                ],
+                can_act=services.may_act(viewer=viewer, consent=consent),
+                confirmed_by_viewer=any(g.bsn == viewer.bsn and g.confirmed_at is not None for g in givers),
+            )
+        )
+    return cards
+
+
 @login_required(login_url="portal:login")
 def consents(request: HttpRequest) -> HttpResponse:
     viewer, family = _visible(request)
@@ -93,33 +145,71 @@ def consents(request: HttpRequest) -> HttpResponse:
         "portal/consents.html",
         {
             "viewer": viewer,
-            "consents": [
-                (c, services.may_withdraw(viewer=viewer, consent=c)) for c in selectors.consents_for(viewer, subjects)
-            ],
+            "cards": _cards(viewer, subjects, selectors.consents_for(viewer, subjects)),
             "requests": selectors.consent_requests_for(subjects),
         },
     )
 
 
-def _consent_for(request: HttpRequest, consent_id: int) -> tuple[Person, Consent]:
+def _consent_for(request: HttpRequest, consent_id: int) -> tuple[Person, ConsentCard]:
     viewer, family = _visible(request)
     subjects = [p for p, _why in family]
     consent = selectors.consents_for(viewer, subjects).filter(pk=consent_id).first()
     if consent is None:
-        raise Http404("no such consent")
-    return viewer, consent
+        raise Http404("no such consent")  # the same whether it does not exist or is not the viewer's to see
+    (card,) = _cards(viewer, subjects, [consent])
+    return viewer, card
+
+
+@login_required(login_url="portal:login")
+@require_http_methods(["GET", "POST"])
+def consent_confirm(request: HttpRequest, consent_id: int) -> HttpResponse:
+    """Is this right? The person (or a legal representative) confirms or disputes a consent recorded in their
+    name (issue "leaks", item 2). Both answers are audited by the actions they call."""
+    viewer, card = _consent_for(request, consent_id)
+    if request.method == "POST":
+        answer = request.POST.get("answer", "")
+        username = request.user.get_username()
+        try:
+            if answer == "yes":
+                confirmed = services.portal_consent_confirm(viewer=viewer, username=username, consent=card.consent)
+            elif answer == "no":
+                services.portal_consent_dispute(viewer=viewer, username=username, consent=card.consent)
+            else:
+                messages.error(request, _("Choose one of the two answers."))
+                return redirect("portal:consent-confirm", consent_id=consent_id)
+        except services.PortalError:
+            messages.error(request, _("You cannot answer for this consent (any more)."))
+            return redirect("portal:consents")
+        if answer == "no":
+            messages.success(
+                request,
+                _(
+                    "Thank you. The consent has been ended and can no longer be used. "
+                    "A privacy officer can look into it."
+                ),
+            )
+        elif confirmed.status == "active":
+            messages.success(request, _("Thank you. You confirmed this consent; it can now be used."))
+        else:
+            messages.info(
+                request,
+                _("Thank you. You confirmed this consent; someone else must also confirm it before it can be used."),
+            )
+        return redirect("portal:consents")
+    return render(request, "portal/consent_confirm.html", {"viewer": viewer, "card": card})
 
 
 @login_required(login_url="portal:login")
 @require_http_methods(["GET", "POST"])
 def consent_withdraw(request: HttpRequest, consent_id: int) -> HttpResponse:
-    viewer, consent = _consent_for(request, consent_id)
+    viewer, card = _consent_for(request, consent_id)
     if request.method == "POST":
         try:
             services.portal_consent_withdraw(
                 viewer=viewer,
                 username=request.user.get_username(),
-                consent=consent,
+                consent=card.consent,
                 reason=request.POST.get("reason", "")[:2000],
             )
         except services.PortalError:
@@ -127,7 +217,7 @@ def consent_withdraw(request: HttpRequest, consent_id: int) -> HttpResponse:
         else:
             messages.success(request, _("Your consent has been withdrawn. From now on it is no longer used."))
         return redirect("portal:consents")
-    return render(request, "portal/consent_withdraw.html", {"viewer": viewer, "consent": consent})
+    return render(request, "portal/consent_withdraw.html", {"viewer": viewer, "consent": card.consent, "card": card})
 
 
 @login_required(login_url="portal:login")
@@ -140,13 +230,13 @@ def consent_give(request: HttpRequest, request_id: int) -> HttpResponse:
         pk=request_id,
         subject_id__in=list(by_subject),
     )
-    capacity = "self" if by_subject[consent_request.subject_id] == "self" else "parent_with_custody"
+    capacity = confirming_capacity(viewer=viewer, subject_bsn=consent_request.subject.bsn, on=timezone.localdate())
     if request.method == "POST":
         try:
             result = services.portal_consent_give(
-                viewer=viewer, username=request.user.get_username(), request=consent_request, capacity=capacity
+                viewer=viewer, username=request.user.get_username(), request=consent_request
             )
-        except (ConsentError, services.PortalError):  # the age rules or capacity do not allow it
+        except (ConsentError, services.PortalError):  # the request or the viewer's capacity do not allow it
             messages.error(request, _("Your consent could not be recorded. Please contact the organisation."))
         else:
             if result.consent.status == "active":

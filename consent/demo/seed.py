@@ -3,8 +3,9 @@
 Every row is found by its natural key (slug, code, BSN, reference, ...) and written only when it differs, so a
 second run changes nothing. Things the live system owns once they exist are created once and then left alone:
 OAuth client secrets (hashed on save), user passwords, a consent's status (withdrawal works for the future
-only) and whether a restriction is still active. No audit entries or information requests are written here;
-the demo history is made afterwards through the live request path (``seed_demo``).
+only) and whether a restriction is still active. Consents are recorded and confirmed through the consent actions,
+which write their audit entries; no other audit entries and no information requests are written here: the demo
+history is made afterwards through the live request path (``seed_demo``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from consent.models import (
     CasePerson,
     CategoryField,
     Consent,
-    ConsentGiver,
     DataCategory,
     LegalBasis,
     Measure,
@@ -262,11 +262,10 @@ def _holders(orgs: Mapping[str, Organisation], categories: Mapping[str, DataCate
 
 
 def _families(policy: Mapping[str, Any], tally: _Tally) -> None:
-    """Persons, relations, cases with participants and roles, measures, consents and restrictions."""
+    """Persons, relations, cases with participants and roles, measures and restrictions."""
     orgs: Mapping[str, Organisation] = policy["orgs"]
     sectors: Mapping[str, Sector] = policy["sectors"]
     categories: Mapping[str, DataCategory] = policy["categories"]
-    purposes: Mapping[str, Purpose] = policy["purposes"]
     persons: dict[str, Person] = {}
     for person in world.PERSONS:
         persons[person.bsn], change = _upsert(
@@ -322,36 +321,6 @@ def _families(policy: Mapping[str, Any], tally: _Tally) -> None:
             },
         )
         tally.add("measures", change)
-    for consent in world.CONSENTS:
-        # Direct ORM for now: the consent service (giver capacity and age bands checked, audited in the same
-        # transaction) is the way consents are recorded once it exists. Created once; its status is then the
-        # live system's (a withdrawal must survive a re-seed).
-        lookup = {
-            "subject": persons[consent.subject],
-            "recorded_by": orgs[consent.recorded_by],
-            "evidence": consent.evidence,
-        }
-        if Consent.objects.filter(**lookup).exists():
-            tally.add("consents", UNCHANGED)
-            continue
-        row = Consent.objects.create(
-            **lookup,
-            explicit=consent.explicit,
-            case=cases[consent.case] if consent.case else None,
-            valid_from=consent.valid_from,
-            valid_until=consent.valid_until,
-            recorded_by_user=consent.recorded_by_user,
-            recorded_at=consent.recorded_at,
-        )
-        row.purposes.set([purposes[p] for p in consent.purposes])
-        row.categories.set([categories[c] for c in consent.categories])
-        row.recipient_organisations.set([orgs[o] for o in consent.recipient_organisations])
-        row.recipient_sectors.set([sectors[s] for s in consent.recipient_sectors])
-        for bsn, capacity in consent.givers:
-            ConsentGiver.objects.create(
-                consent=row, person=persons[bsn], capacity=capacity, given_at=consent.recorded_at
-            )
-        tally.add("consents", CREATED)
     for restriction_spec in world.RESTRICTIONS:
         restriction = Restriction.objects.filter(
             person=persons[restriction_spec.person],
@@ -453,6 +422,40 @@ def _portal(tally: _Tally) -> None:
     tally.add("consent_requests", CREATED if created else UNCHANGED)
 
 
+def _consents(tally: _Tally) -> None:
+    """The demo consents, through the actions a partner and the family use (recorded by the organisation with
+    standing, then confirmed in the portal), so each has its audit entries. Created once: afterwards its status is
+    the live system's (a withdrawal must survive a re-seed)."""
+    from consent.api import held_categories
+    from consent.consents import GiverInput, consent_confirm, consent_record
+
+    user_model = get_user_model()
+    for spec in world.CONSENTS:
+        recorder = Organisation.objects.get(slug=spec.recorded_by)
+        if Consent.objects.filter(subject_bsn=spec.subject, recorded_by=recorder, evidence=spec.evidence).exists():
+            tally.add("consents", UNCHANGED)
+            continue
+        result = consent_record(
+            recorded_by=recorder,
+            recorded_by_user=spec.recorded_by_user,
+            subject_bsn=spec.subject,
+            given_by=[GiverInput(bsn, capacity) for bsn, capacity in spec.givers],
+            explicit=spec.explicit,
+            purposes=list(spec.purposes),
+            recipients=[*spec.recipient_organisations, *(f"sector:{s}" for s in spec.recipient_sectors)],
+            categories=list(spec.categories),
+            case_reference=spec.case,
+            valid_from=spec.valid_from,
+            valid_until=spec.valid_until,
+            evidence=spec.evidence,
+            held_categories=held_categories(recorder),
+        )
+        for username in spec.confirmed_by:
+            account = user_model._default_manager.get(username=username).portal_account
+            consent_confirm(consent=result.consent, viewer=account.person, username=username)
+        tally.add("consents", CREATED)
+
+
 def _officers(tally: _Tally) -> None:
     """The console's officers: ``privacy`` for the whole network, ``privacy-vt`` for Veilig Thuis only."""
     from audit.models import OfficerProfile
@@ -490,6 +493,7 @@ def seed_world(*, stdout: Writer | None = None) -> dict[str, int]:
         _families(policy, tally)
         _users(tally)
         _portal(tally)
+        _consents(tally)
         _officers(tally)
     if stdout is not None:
         for line in tally.lines():

@@ -200,7 +200,9 @@ class MeasureSpec:
 
 @dataclass(frozen=True)
 class ConsentSpec:
-    """A consent as recorded by an organisation; the seed creates it once and never resets its status."""
+    """A consent as recorded by an organisation, then confirmed in the portal by the family members named in
+    ``confirmed_by`` (portal usernames). The seed records and confirms it once, through the actions (so it has
+    its audit entries), and never resets its status."""
 
     subject: str
     givers: tuple[tuple[str, str], ...]  # (bsn, capacity)
@@ -215,7 +217,7 @@ class ConsentSpec:
     evidence: str
     recorded_by: str
     recorded_by_user: str
-    recorded_at: dt.datetime
+    confirmed_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -1325,8 +1327,8 @@ MEASURES: tuple[MeasureSpec, ...] = (
     MeasureSpec(MARK, "probation", "reclassering-rr", D("2026-11-05"), D("2027-11-04"), CASE_STALKING),
 )
 
-# Recorded by direct ORM in the seed for now; the consent service (givers checked against age bands and
-# custody, audited) takes over recording when it exists.
+# Recorded through the consent actions: by the holder of the data (ggz-rijnmond holds health_summary, so it has
+# standing), then confirmed by Fatima in the portal, which makes it active for every holder.
 CONSENTS: tuple[ConsentSpec, ...] = (
     ConsentSpec(
         subject=FATIMA,
@@ -1342,7 +1344,7 @@ CONSENTS: tuple[ConsentSpec, ...] = (
         evidence="Toestemmingsformulier ondertekend tijdens behandelgesprek bij GGZ Rijnmond op 2026-01-15 (demo).",
         recorded_by="ggz-rijnmond",
         recorded_by_user="ggz-rijnmond:l.verbeek",
-        recorded_at=dt.datetime(2026, 1, 15, 10, 30, tzinfo=AMS),
+        confirmed_by=("fatima",),
     ),
 )
 
@@ -2005,6 +2007,7 @@ def validate_world() -> None:
         problems += [f"consent: {o}" for o in (*consent.recipient_organisations, consent.recorded_by) if o not in orgs]
         if consent.case is not None and consent.case not in cases:
             problems.append(f"consent: case {consent.case}")
+        problems += [f"consent: portal user {u}" for u in consent.confirmed_by if u not in PORTAL_ACCOUNTS]
     for restriction in RESTRICTIONS:
         problems += [f"restriction: {c}" for c in restriction.categories if c not in categories]
         problems += [

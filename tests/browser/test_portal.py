@@ -3,16 +3,25 @@ withdraw a consent; at 360 px wide, without horizontal scrolling and without loa
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
 
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from consent.models import Consent, Person
 from tests.browser.conftest import login, save_screenshot
 
-SANNE, MARK, DAAN, LOTTE, FATIMA = "999990007", "999990019", "999990020", "999990032", "999990044"
+SANNE, MARK, DAAN, LOTTE, FATIMA, YOUSSEF = (
+    "999990007",
+    "999990019",
+    "999990020",
+    "999990032",
+    "999990044",
+    "999990056",
+)
 
 
 def watch_hosts(page: Any, server_url: str) -> list[str]:
@@ -73,7 +82,7 @@ def test_a_parent_reads_on_a_phone_and_switches_language(phone_page: Any, server
 
 
 def test_withdraw_a_consent_with_one_confirmation(phone_page: Any, server_url: str) -> None:
-    consent = Consent.objects.get(subject__bsn=FATIMA, status="active")
+    consent = Consent.objects.get(subject_bsn=FATIMA, status="active")
     page = phone_page
     login(page, server_url, "fatima")
     page.get_by_role("link", name=re.compile("^Toestemmingen$")).first.click()
@@ -87,6 +96,42 @@ def test_withdraw_a_consent_with_one_confirmation(phone_page: Any, server_url: s
     expect(page.get_by_role("status")).to_be_visible()
     consent.refresh_from_db()
     assert consent.status == "withdrawn"
+
+
+def test_a_parent_checks_a_consent_recorded_in_his_name_on_a_phone(
+    phone_page: Any, server_url: str, partner: Any
+) -> None:
+    """Issue "leaks", item 2: an organisation's word is confirmed by the family in the portal."""
+    recorded = partner("gemeente-rotterdam").post(
+        "/api/v1/consents",
+        {
+            "subject": {"bsn": YOUSSEF},
+            "given_by": [{"bsn": YOUSSEF, "capacity": "self"}],
+            "explicit": True,
+            "purposes": ["care_coordination"],
+            "recipients": ["gemeente-rotterdam"],
+            "categories": ["health_summary"],
+            "case_reference": "CHGK-RR-2026-0002",
+            "valid_from": timezone.localdate().isoformat(),
+            "valid_until": (timezone.localdate() + dt.timedelta(days=180)).isoformat(),
+            "evidence": "Said so at the kitchen table (browser test).",
+        },
+    )
+    assert recorded.status_code == 201, recorded.content
+    consent = Consent.objects.get(pk=recorded.json()["id"])
+    page = phone_page
+    login(page, server_url, "youssef")
+    page.get_by_role("link", name=re.compile("^Toestemmingen$")).first.click()
+    page.get_by_role("link", name=re.compile("Controleer deze toestemming")).first.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Heeft u deze toestemming gegeven?")
+    expect(page.locator("main")).to_contain_text("Gemeente Rotterdam")
+    no_horizontal_scroll(page)
+    save_screenshot(page, "portal-consent-check-phone-nl")
+    page.get_by_role("button", name=re.compile("Ja, deze toestemming heb ik gegeven")).click()
+    expect(page.get_by_role("status")).to_contain_text("bevestigd")
+    consent.refresh_from_db()
+    assert consent.status == "active"
+    no_horizontal_scroll(page)
 
 
 def test_the_keyboard_reaches_everything_and_the_skip_link_comes_first(page: Any, server_url: str) -> None:

@@ -1,8 +1,11 @@
 """The consent API end to end (api.md, "Consents"; scenarios 3 and 4): real tokens, real HTTP, the demo world.
 
-A consent is recorded by an organisation whose sector may record consent (ggz-rijnmond, mental health care);
-gemeente-rotterdam then asks ggz-rijnmond for health_summary for care_coordination, which the sharing rule
-``avg92-mental-health-to-municipality`` allows only on explicit consent (AVG art. 9(2)(a)).
+A consent is recorded by an organisation whose sector may record consent and that has standing: ggz-rijnmond
+(mental health care) holds health_summary and takes part in case 0002. gemeente-rotterdam then asks for
+health_summary for care_coordination, which the sharing rules ``avg92-*-to-municipality`` allow only on explicit
+consent (AVG art. 9(2)(a)). A consent recorded by an organisation waits for the family's confirmation in the
+portal: until then it counts for the data of the organisation that recorded it (ggz-rijnmond), and another holder
+(huisarts-kralingen) decides itself.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ import json
 from typing import Any
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from audit.models import AuditEntry
+from audit.models import AuditEntry, AuditHead
 from audit.pseudonym import subject_pseudonym
 from consent.models import Consent
 from consent.tasks import consent_expire
@@ -34,6 +38,14 @@ UNKNOWN = "999990111"  # a valid BSN the gateway does not know
 EVERY_BSN = (SANNE, MARK, DAAN, FATIMA, YOUSSEF, NOOR, ADAM, UNKNOWN)
 CASE_1, CASE_2 = "CHGK-RR-2026-0001", "CHGK-RR-2026-0002"
 EVIDENCE = "Consent form signed during the home visit of this week (test)."
+PASSWORD = "veilig-delen-demo"
+TRAIL_START: list[int] = [0]
+
+
+@pytest.fixture(autouse=True)
+def _trail_start(db: Any) -> None:
+    """Entries written before the test (the seeded consent's) are not the test's."""
+    TRAIL_START[0] = AuditHead.objects.get(pk=1).size
 
 
 def today() -> dt.date:
@@ -68,6 +80,22 @@ def record(recorder: Any, **changes: Any) -> dict[str, Any]:
     return response.json()
 
 
+def search(who: Any, bsn: str) -> Any:
+    return who.post("/api/v1/consents/search", {"subject": {"bsn": bsn}})
+
+
+def portal_client(username: str) -> Client:
+    client = Client()
+    response = client.post("/portal/login/", {"username": username, "password": PASSWORD})
+    assert response.status_code == 302, response.content[:300]
+    return client
+
+
+def confirm_in_portal(username: str, consent_id: int) -> None:
+    response = portal_client(username).post(f"/portal/consents/{consent_id}/confirm/", {"answer": "yes"})
+    assert response.status_code == 302, response.content[:300]
+
+
 def ask_health(asker: Any, bsn: str, case: str | None = CASE_2) -> dict[str, Any]:
     """gemeente-rotterdam asks ggz-rijnmond for health_summary for care coordination; the one decision."""
     body: dict[str, Any] = {
@@ -84,12 +112,27 @@ def ask_health(asker: Any, bsn: str, case: str | None = CASE_2) -> dict[str, Any
     return {**decision, "_body": response.json()}
 
 
+def check_health(asker: Any, bsn: str, holder: str, case: str | None = CASE_2) -> dict[str, Any]:
+    """The same asked of another holder, as a dry run (nothing fetched): the one decision."""
+    body: dict[str, Any] = {
+        "subject": {"bsn": bsn},
+        "categories": ["health_summary"],
+        "purpose": "care_coordination",
+        "providers": {"health_summary": holder},
+        "case_reference": case,
+    }
+    response = asker.post("/api/v1/decisions", body)
+    assert response.status_code == 200, response.content
+    (decision,) = response.json()["decisions"]
+    return dict(decision)
+
+
 def reasons(decision: dict[str, Any]) -> list[str]:
     return [r["code"] for r in decision["reasons"]]
 
 
 def consent_entries() -> list[AuditEntry]:
-    return list(AuditEntry.objects.filter(kind="consent").order_by("index"))
+    return list(AuditEntry.objects.filter(kind="consent", index__gte=TRAIL_START[0]).order_by("index"))
 
 
 def assert_without_bsns(entries: list[AuditEntry]) -> None:
@@ -124,90 +167,120 @@ def gemeente(partner: Any) -> Any:
 # --- Recording --------------------------------------------------------------------------------------------
 
 
-def test_an_adults_own_consent_is_active_and_permits_exactly_that(ggz: Any, gemeente: Any) -> None:
+def test_an_adults_own_consent_waits_for_him_and_counts_at_once_only_for_the_recorders_data(
+    ggz: Any, gemeente: Any
+) -> None:
     assert reasons(ask_health(gemeente, YOUSSEF)) == ["no_consent"]
     body = record(ggz, recipients=["gemeente-rotterdam", "sector:youth_care"])
-    assert body["status"] == "active"
+    assert body["status"] == "awaiting_confirmation"
     assert body["subject"] == {"bsn": YOUSSEF}
-    assert [(g["bsn"], g["capacity"], g["confirmed"]) for g in body["given_by"]] == [(YOUSSEF, "self", True)]
-    assert body["missing"] == []
+    assert [(g["bsn"], g["capacity"], g["confirmed"]) for g in body["given_by"]] == [(YOUSSEF, "self", False)]
+    assert "missing" not in body
     assert body["recorded_by"] == "ggz-rijnmond"
     assert body["recipients"] == ["gemeente-rotterdam", "sector:youth_care"]
     assert body["case_reference"] == CASE_2 and body["explicit"] is True
     assert body["withdrawn_at"] is None and body["withdrawal_reason"] is None
 
+    # ggz-rijnmond recorded it: its own record is its confirmation for its own data.
     decision = ask_health(gemeente, YOUSSEF)
     assert decision["outcome"] == "permit"
     assert decision["legal_basis"]["code"] == "AVG_9_2_A"
     assert decision["consent"] == body["id"]
+    # Another holder decides itself until Youssef confirms.
+    elsewhere = check_health(gemeente, YOUSSEF, "huisarts-kralingen")
+    assert (elsewhere["outcome"], elsewhere["consent"]) == ("pending", body["id"])
 
-    (entry,) = consent_entries()
-    assert entry.outcome == "recorded" and entry.reference == f"consent:{body['id']}"
-    assert entry.organisation == "ggz-rijnmond" and entry.subject == subject_pseudonym(YOUSSEF)
-    assert entry.case_reference == CASE_2
-    assert entry.detail["status"] == "active" and entry.detail["givers"] == ["self"]
-    assert entry.detail["categories"] == ["health_summary"] and entry.detail["purposes"] == ["care_coordination"]
-    assert entry.detail["recipients"] == ["gemeente-rotterdam", "sector:youth_care"]
-    assert entry.detail["age_rules"] == [
+    confirm_in_portal("youssef", body["id"])
+    assert check_health(gemeente, YOUSSEF, "huisarts-kralingen")["outcome"] == "permit"
+    listed = search(ggz, YOUSSEF).json()["results"]
+    assert [(c["status"], [g["confirmed"] for g in c["given_by"]]) for c in listed] == [("active", [True])]
+
+    recorded, confirmed = consent_entries()
+    assert recorded.outcome == "recorded" and recorded.reference == f"consent:{body['id']}"
+    assert recorded.organisation == "ggz-rijnmond" and recorded.subject == subject_pseudonym(YOUSSEF)
+    assert recorded.case_reference == CASE_2
+    assert recorded.detail["status"] == "awaiting_confirmation" and recorded.detail["givers"] == ["self"]
+    assert recorded.detail["standing"] == "holder" and recorded.detail["facts"] == "consistent"
+    assert recorded.detail["categories"] == ["health_summary"] and recorded.detail["purposes"] == ["care_coordination"]
+    assert recorded.detail["recipients"] == ["gemeente-rotterdam", "sector:youth_care"]
+    assert recorded.detail["age_rules"] == [
         {"regime": "medical", "band": "16_plus", "consent_needed": "child", "version": 1}
     ]
-    assert_without_bsns([entry])
+    assert confirmed.outcome == "confirmed" and confirmed.user == "portal:youssef"
+    assert confirmed.detail["status"] == "active" and confirmed.detail["capacity"] == "self"
+    assert_without_bsns([recorded, confirmed])
 
 
-def test_a_childs_consent_is_incomplete_until_both_parents_have_given_theirs(ggz: Any, gemeente: Any) -> None:
-    """Daan is 14: for health data (WGBO, BW 7:450/7:465) the child and both parents with custody consent."""
-    body = record(ggz, subject={"bsn": DAAN}, given_by=[{"bsn": DAAN, "capacity": "self"}], case_reference=None)
-    assert body["status"] == "incomplete"
-    assert [(m["capacity"], m["count"]) for m in body["missing"]] == [("parent_with_custody", 2)]
-    assert reasons(ask_health(gemeente, DAAN, case=None)) == ["consent_incomplete"]
+def test_a_childs_consent_counts_elsewhere_only_once_the_confirmations_suffice(
+    ggz: Any, gemeente: Any, settings: Any
+) -> None:
+    """Daan is 14: for health data (WGBO, BW 7:450/7:465) the child and both parents with custody consent. His
+    father Mark is the suspect in case 0001, in which Daan has a role: Mark's confirmation never counts, so
+    with all custodians required the consent keeps waiting (and the holder decides), whatever Daan and Sanne do.
+    The answers never say so."""
+    givers = [
+        {"bsn": DAAN, "capacity": "self"},
+        {"bsn": SANNE, "capacity": "parent_with_custody"},
+        {"bsn": MARK, "capacity": "parent_with_custody"},
+    ]
+    body = record(ggz, subject={"bsn": DAAN}, given_by=givers, case_reference=None)
+    assert body["status"] == "awaiting_confirmation"
+    assert ask_health(gemeente, DAAN, case=None)["outcome"] == "permit"  # ggz's own record, claims consistent
+    assert check_health(gemeente, DAAN, "huisarts-kralingen", case=None)["outcome"] == "pending"
 
-    givers = f"/api/v1/consents/{body['id']}/givers"
-    response = ggz.post(givers, {"given_by": [{"bsn": SANNE, "capacity": "parent_with_custody"}]})
-    assert response.status_code == 200, response.content
-    assert response.json()["status"] == "incomplete"
-    assert [(m["capacity"], m["count"]) for m in response.json()["missing"]] == [("parent_with_custody", 1)]
-    assert reasons(ask_health(gemeente, DAAN, case=None)) == ["consent_incomplete"]
-
-    response = ggz.post(givers, {"given_by": [{"bsn": MARK, "capacity": "parent_with_custody"}]})
-    assert response.status_code == 200, response.content
-    completed = response.json()
-    assert completed["status"] == "active" and completed["missing"] == []
-    assert {g["bsn"] for g in completed["given_by"] if g["confirmed"]} == {DAAN, SANNE, MARK}
-    decision = ask_health(gemeente, DAAN, case=None)
-    assert decision["outcome"] == "permit" and decision["consent"] == body["id"]
+    confirm_in_portal("daan", body["id"])
+    confirm_in_portal("sanne", body["id"])
+    assert portal_client("mark").get(f"/portal/consents/{body['id']}/confirm/").status_code == 404
+    listed = search(ggz, DAAN).json()["results"][0]
+    assert listed["status"] == "awaiting_confirmation"
+    assert [(g["bsn"], g["confirmed"]) for g in listed["given_by"]] == [(DAAN, True), (SANNE, True), (MARK, False)]
+    assert check_health(gemeente, DAAN, "huisarts-kralingen", case=None)["outcome"] == "pending"
 
     entries = consent_entries()
-    assert [e.outcome for e in entries] == ["recorded", "givers_added", "completed"]
-    assert [e.detail["status"] for e in entries] == ["incomplete", "incomplete", "active"]
-    assert entries[-1].detail["givers"] == ["parent_with_custody", "parent_with_custody", "self"]
+    assert [e.outcome for e in entries] == ["recorded", "confirmed", "confirmed"]
+    assert [e.detail["status"] for e in entries] == ["awaiting_confirmation"] * 3
+    assert entries[-1].detail["confirmations_suffice"] is False
     assert_without_bsns(entries)
 
+    # Where one custodian suffices, Sanne's confirmation does (Mark's would never count).
+    settings.GATEWAY_CONSENT_ALL_CUSTODIANS = False
+    other = record(ggz, subject={"bsn": DAAN}, given_by=givers[:2], case_reference=None, valid_from=days(1))
+    confirm_in_portal("daan", other["id"])
+    confirm_in_portal("sanne", other["id"])
+    assert Consent.objects.get(pk=other["id"]).status == "active"
 
-def test_one_parent_suffices_only_when_configured(ggz: Any, settings: Any) -> None:
-    """Adam is 7: by default both parents with custody consent; GATEWAY_CONSENT_ALL_CUSTODIANS off: one."""
+
+def test_one_parent_suffices_only_when_configured(ggz: Any, gemeente: Any, settings: Any) -> None:
+    """Adam is 7: by default both parents with custody consent; a consent naming one counts for nobody, not even
+    for the recorder's own data. GATEWAY_CONSENT_ALL_CUSTODIANS off: one is enough. The answer is the same."""
     one_parent = {"subject": {"bsn": ADAM}, "given_by": [{"bsn": FATIMA, "capacity": "parent_with_custody"}]}
     body = record(ggz, **one_parent)
-    assert body["status"] == "incomplete"
-    assert [(m["capacity"], m["count"]) for m in body["missing"]] == [("parent_with_custody", 1)]
+    assert body["status"] == "awaiting_confirmation"
+    assert reasons(ask_health(gemeente, ADAM)) == ["consent_incomplete"]
     settings.GATEWAY_CONSENT_ALL_CUSTODIANS = False
-    assert record(ggz, **one_parent)["status"] == "active"
+    assert record(ggz, **one_parent)["status"] == "awaiting_confirmation"
+    assert ask_health(gemeente, ADAM)["outcome"] == "permit"
 
 
-def test_a_16_year_old_consents_alone_and_the_parents_cannot_for_her(ggz: Any) -> None:
-    """Noor is 17: her own consent suffices; her parents' consent without hers does not."""
-    assert record(ggz, subject={"bsn": NOOR}, given_by=[{"bsn": NOOR, "capacity": "self"}])["status"] == "active"
+def test_a_16_year_old_consents_alone_and_the_parents_cannot_for_her(ggz: Any, gemeente: Any) -> None:
+    """Noor is 17: her own consent suffices; her parents' consent without hers counts for nobody."""
     parents = [{"bsn": FATIMA, "capacity": "parent_with_custody"}, {"bsn": YOUSSEF, "capacity": "parent_with_custody"}]
     body = record(ggz, subject={"bsn": NOOR}, given_by=parents)
-    assert body["status"] == "incomplete"
-    assert [(m["capacity"], m["count"]) for m in body["missing"]] == [("self", 1)]
+    assert body["status"] == "awaiting_confirmation"
+    assert reasons(ask_health(gemeente, NOOR)) == ["consent_incomplete"]
+    own = record(ggz, subject={"bsn": NOOR}, given_by=[{"bsn": NOOR, "capacity": "self"}])
+    assert own["status"] == "awaiting_confirmation"
+    decision = ask_health(gemeente, NOOR)
+    assert decision["outcome"] == "permit" and decision["consent"] == own["id"]
 
 
 def test_explicit_consent_is_required_for_health_data(ggz: Any) -> None:
     body = problem(ggz.post("/api/v1/consents", consent_body(explicit=False)), 400)
     assert ("explicit", "explicit_required") in fields(body)
-    assert not Consent.objects.filter(subject__bsn=YOUSSEF).exists()
+    assert not Consent.objects.filter(subject_bsn=YOUSSEF).exists()
     assert consent_entries() == []
     # school attendance is normal data under a basis asking plain consent (AVG_6_1_A): not explicit is fine
+    # (ggz-rijnmond does not hold it: its standing is case 0002, in which Youssef has a role)
     assert record(ggz, explicit=False, categories=["school_attendance"])["explicit"] is False
 
 
@@ -215,17 +288,17 @@ def test_explicit_consent_is_required_for_health_data(ggz: Any) -> None:
 
 
 def test_scenario_4_withdrawal_works_for_the_future_only(ggz: Any, gemeente: Any) -> None:
-    """Scenario 3 releases health_summary about Fatima on AVG_9_2_A citing her consent; ggz-rijnmond (the
-    recorder) then withdraws that consent through the API; the same request is denied consent_withdrawn, and
-    the earlier disclosure's audit entry is still there."""
+    """Scenario 3 releases health_summary about Fatima on AVG_9_2_A citing her consent (recorded by ggz-rijnmond,
+    confirmed by her in the portal); ggz-rijnmond (the recorder) then withdraws that consent through the API;
+    the same request is denied consent_withdrawn, and the earlier disclosure's audit entry is still there."""
     released = ask_health(gemeente, FATIMA)
     assert released["outcome"] == "permit" and released["legal_basis"]["code"] == "AVG_9_2_A"
     consent_id = released["consent"]
     disclosure = released["_body"]["audit"]
     assert released["_body"]["data"]["health_summary"]
 
-    listed = ggz.get("/api/v1/consents", data={"bsn": FATIMA}).json()["results"]
-    assert [c["id"] for c in listed] == [consent_id]
+    listed = search(ggz, FATIMA).json()["results"]
+    assert [(c["id"], c["status"]) for c in listed] == [(consent_id, "active")]
     response = ggz.post(f"/api/v1/consents/{consent_id}/withdraw", {"reason": "Fatima no longer wants this shared."})
     assert response.status_code == 200, response.content
     withdrawn = response.json()
@@ -247,12 +320,23 @@ def test_scenario_4_withdrawal_works_for_the_future_only(ggz: Any, gemeente: Any
     assert_without_bsns([entry])
 
 
+def test_the_seeded_consent_has_its_entries(db: Any) -> None:
+    """Fatima's consent of the demo world went through the actions: recorded by the holder, confirmed by her."""
+    consent = Consent.objects.get(subject_bsn=FATIMA)
+    entries = AuditEntry.objects.filter(kind="consent", reference=f"consent:{consent.pk}").order_by("index")
+    assert [(e.outcome, e.organisation, e.user) for e in entries] == [
+        ("recorded", "ggz-rijnmond", None),
+        ("confirmed", None, "portal:fatima"),
+    ]
+    assert consent.status == "active"
+
+
 def test_withdrawing_twice_is_a_conflict(ggz: Any) -> None:
     consent_id = record(ggz)["id"]
     path = f"/api/v1/consents/{consent_id}/withdraw"
     assert ggz.post(path, {"reason": "Changed her mind."}).status_code == 200
     assert problem(ggz.post(path, {"reason": "Again."}), 409)["code"] == "already_withdrawn"
-    givers = {"given_by": [{"bsn": YOUSSEF, "capacity": "self"}]}
+    givers = {"given_by": [{"bsn": FATIMA, "capacity": "parent_with_custody"}]}
     assert problem(ggz.post(f"/api/v1/consents/{consent_id}/givers", givers), 409)["code"] == "consent_withdrawn"
     assert [e.outcome for e in consent_entries()] == ["recorded", "withdrawn"]
 
@@ -265,10 +349,14 @@ def test_a_recipient_may_withdraw_but_only_the_recorder_adds_givers(ggz: Any, ge
     assert problem(outsider.post(f"/api/v1/consents/{consent_id}/givers", more), 404)["code"] == "not_found"
     reason = {"reason": "Told us so."}
     assert problem(outsider.post(f"/api/v1/consents/{consent_id}/withdraw", reason), 404)["code"] == "not_found"
+    added = ggz.post(f"/api/v1/consents/{consent_id}/givers", more)
+    assert added.status_code == 200, added.content
+    assert added.json()["status"] == "awaiting_confirmation"
+    assert [(g["bsn"], g["confirmed"]) for g in added.json()["given_by"]] == [(FATIMA, False), (YOUSSEF, False)]
     response = gemeente.post(f"/api/v1/consents/{consent_id}/withdraw", reason)
     assert response.status_code == 200, response.content
     entries = consent_entries()
-    assert [e.outcome for e in entries] == ["recorded", "withdrawn"]
+    assert [e.outcome for e in entries] == ["recorded", "givers_added", "withdrawn"]
     assert entries[-1].organisation == "gemeente-rotterdam" and entries[-1].detail["withdrawn_by"] == "recipient"
     assert Consent.objects.get(pk=consent_id).status == "withdrawn"
 
@@ -323,18 +411,18 @@ def test_expiry_at_decision_time_and_by_the_task(ggz: Any, gemeente: Any) -> Non
     assert problem(ggz.post(f"/api/v1/consents/{consent_id}/withdraw", {"reason": "Late."}), 409)["code"] == (
         "consent_expired"
     )
-    listed = ggz.get("/api/v1/consents", data={"bsn": YOUSSEF}).json()["results"]
+    listed = search(ggz, YOUSSEF).json()["results"]
     assert [(c["id"], c["status"]) for c in listed] == [(consent_id, "expired")]
 
 
-# --- Listing ----------------------------------------------------------------------------------------------
+# --- Searching --------------------------------------------------------------------------------------------
 
 
-def test_the_list_shows_the_recorder_and_the_recipients_only(ggz: Any, gemeente: Any, partner: Any) -> None:
+def test_the_search_shows_the_recorder_and_the_recipients_only(ggz: Any, gemeente: Any, partner: Any) -> None:
     consent_id = record(ggz, recipients=["gemeente-rotterdam", "sector:youth_care"])["id"]
 
     def listed(who: Any, bsn: str = YOUSSEF) -> list[int]:
-        response = who.get("/api/v1/consents", data={"bsn": bsn})
+        response = search(who, bsn)
         assert response.status_code == 200, response.content
         return [c["id"] for c in response.json()["results"]]
 
@@ -345,7 +433,7 @@ def test_the_list_shows_the_recorder_and_the_recipients_only(ggz: Any, gemeente:
     assert listed(partner("zvh-rr")) == []
     assert listed(partner("veilig-thuis-rr"), FATIMA) == []
     assert listed(ggz, UNKNOWN) == []  # unknown and "no consents" look the same
-    body = ggz.get("/api/v1/consents", data={"bsn": YOUSSEF}).json()["results"][0]
+    body = search(ggz, YOUSSEF).json()["results"][0]
     assert set(body) == {
         "id",
         "status",
@@ -361,11 +449,22 @@ def test_the_list_shows_the_recorder_and_the_recipients_only(ggz: Any, gemeente:
         "evidence",
         "recorded_by",
         "recorded_at",
-        "missing",
         "withdrawn_at",
         "withdrawal_reason",
     }
     assert len(consent_entries()) == 1  # reading changes nothing and writes no consent entry
+
+
+def test_every_search_writes_a_view_entry_without_the_bsn(ggz: Any) -> None:
+    """Item 6: a read of personal data through the API is audited, before the answer leaves."""
+    consent_id = record(ggz)["id"]
+    for bsn, found in ((YOUSSEF, [consent_id]), (UNKNOWN, [])):
+        assert search(ggz, bsn).status_code == 200
+        entry = AuditEntry.objects.filter(kind="api_view").latest("index")
+        assert (entry.outcome, entry.organisation) == ("consents", "ggz-rijnmond")
+        assert entry.subject == subject_pseudonym(bsn)
+        assert entry.detail == {"consents": found}
+        assert bsn not in entry.leaf
 
 
 # --- Refusals ---------------------------------------------------------------------------------------------
@@ -374,23 +473,10 @@ def test_the_list_shows_the_recorder_and_the_recipients_only(ggz: Any, gemeente:
 def test_a_token_without_the_consents_scope_is_403(partner: Any) -> None:
     narrow = partner("ggz-rijnmond", scope="requests")
     assert problem(narrow.post("/api/v1/consents", consent_body()), 403)["code"] == "insufficient_scope"
-    assert problem(narrow.get("/api/v1/consents", data={"bsn": YOUSSEF}), 403)["code"] == "insufficient_scope"
+    assert problem(search(narrow, YOUSSEF), 403)["code"] == "insufficient_scope"
     police = partner("politie-rotterdam")  # the police sector may not record consent: no consents scope at all
     assert problem(police.post("/api/v1/consents", consent_body()), 403)["code"] == "insufficient_scope"
-    assert not Consent.objects.filter(subject__bsn=YOUSSEF).exists()
-
-
-def test_an_unknown_subject_looks_like_an_unconfirmed_giver(ggz: Any) -> None:
-    """No oracle: Mark is not Noor's parent, and nobody is the parent of a BSN the gateway does not know; both
-    are refused with the very same problem."""
-    mark_as_parent = [{"bsn": MARK, "capacity": "parent_with_custody"}]
-    known = problem(ggz.post("/api/v1/consents", consent_body(subject={"bsn": NOOR}, given_by=mark_as_parent)), 400)
-    unknown = problem(
-        ggz.post("/api/v1/consents", consent_body(subject={"bsn": UNKNOWN}, given_by=mark_as_parent)), 400
-    )
-    assert known == unknown
-    assert fields(known) == {("given_by[0]", "giver_capacity_unconfirmed")}
-    assert consent_entries() == []
+    assert not Consent.objects.filter(subject_bsn=YOUSSEF).exists()
 
 
 LONG = "x" * 2001
@@ -427,8 +513,13 @@ MALFORMED: list[Any] = [
     ),
     pytest.param(
         {"given_by": [{"bsn": YOUSSEF, "capacity": "parent_with_custody"}]},
-        ("given_by[0]", "giver_capacity_unconfirmed"),
+        ("given_by[0]", "subject_not_representative"),
         id="not his own parent",
+    ),
+    pytest.param(
+        {"given_by": [{"bsn": FATIMA, "capacity": "self"}]},
+        ("given_by[0]", "self_not_subject"),
+        id="self is someone else",
     ),
     pytest.param({"subject": {"bsn": "999990045"}}, ("subject.bsn", "invalid_bsn"), id="subject fails eleven test"),
     pytest.param({"subject": {"bsn": 999990056}}, ("subject.bsn", "invalid"), id="subject bsn a number"),
@@ -476,7 +567,7 @@ MALFORMED: list[Any] = [
 def test_a_malformed_consent_is_a_400_problem(ggz: Any, changes: dict[str, Any], error: tuple[str, str]) -> None:
     body = problem(ggz.post("/api/v1/consents", consent_body(**changes)), 400)
     assert error in fields(body), body
-    assert not Consent.objects.filter(recorded_by__slug="ggz-rijnmond", subject__bsn=YOUSSEF).exists()
+    assert not Consent.objects.filter(recorded_by__slug="ggz-rijnmond", subject_bsn=YOUSSEF).exists()
     assert consent_entries() == []
     assert AuditEntry.objects.filter(kind="rejected", organisation="ggz-rijnmond").count() == 1
 
@@ -521,12 +612,7 @@ def test_a_malformed_body_is_a_4xx_problem(ggz: Any, raw: bytes, content_type: s
         ("withdraw", {"reason": "ok", "why": "x"}, 400, ("why", "unknown_field")),
         ("givers", {"given_by": []}, 400, ("given_by", "required")),
         ("givers", {"given_by": "x"}, 400, ("given_by", "invalid_type")),
-        (
-            "givers",
-            {"given_by": [{"bsn": FATIMA, "capacity": "self"}]},
-            400,
-            ("given_by[0]", "giver_capacity_unconfirmed"),
-        ),
+        ("givers", {"given_by": [{"bsn": FATIMA, "capacity": "self"}]}, 400, ("given_by[0]", "self_not_subject")),
         ("givers", {"given_by": [{"bsn": YOUSSEF, "capacity": "self"}]}, 400, ("given_by[0].bsn", "duplicate_giver")),
     ],
 )
@@ -537,7 +623,7 @@ def test_malformed_withdrawals_and_givers_are_400(
     response = problem(ggz.post(f"/api/v1/consents/{consent_id}/{path}", body), status)
     assert error in fields(response), response
     assert [e.outcome for e in consent_entries()] == ["recorded"]
-    assert Consent.objects.get(pk=consent_id).status == "active"
+    assert Consent.objects.get(pk=consent_id).status == "awaiting_confirmation"
 
 
 @pytest.mark.parametrize(
@@ -554,15 +640,17 @@ def test_no_such_consent_is_404(ggz: Any, path: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("query", "error"),
+    ("body", "error"),
     [
-        ({}, ("bsn", "required")),
-        ({"bsn": "123"}, ("bsn", "invalid_bsn")),
-        ({"bsn": YOUSSEF, "page": "2"}, ("page", "unknown_field")),
+        ({}, ("subject", "required")),
+        ({"subject": {"bsn": "123"}}, ("subject.bsn", "invalid_bsn")),
+        ({"subject": {"bsn": YOUSSEF}, "page": "2"}, ("page", "unknown_field")),
+        ({"subject": YOUSSEF}, ("subject", "invalid")),
     ],
 )
-def test_a_bad_list_query_is_400(ggz: Any, query: dict[str, str], error: tuple[str, str]) -> None:
-    assert error in fields(problem(ggz.get("/api/v1/consents", data=query), 400))
+def test_a_bad_search_is_400(ggz: Any, body: dict[str, Any], error: tuple[str, str]) -> None:
+    assert error in fields(problem(ggz.post("/api/v1/consents/search", body), 400))
+    assert not AuditEntry.objects.filter(kind="api_view", index__gte=TRAIL_START[0]).exists()
 
 
 JSON = st.recursive(
@@ -578,7 +666,7 @@ MEMBERS = st.sampled_from([*consent_body(), "reason", "given_by", "x"])
 def test_generated_consent_calls_never_give_a_server_error(ggz: Any, changes: dict[str, Any], other: Any) -> None:
     response = ggz.post("/api/v1/consents", json.dumps(consent_body(**changes)), content_type="application/json")
     assert response.status_code in (201, 400), (changes, response.content)
-    seeded = Consent.objects.get(subject__bsn=FATIMA).pk
+    seeded = Consent.objects.get(subject_bsn=FATIMA).pk
     for path in ("givers", "withdraw"):
         response = ggz.post(f"/api/v1/consents/{seeded}/{path}", json.dumps(other), content_type="application/json")
         assert response.status_code in (200, 400, 409), (other, response.content)

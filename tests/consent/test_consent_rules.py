@@ -10,10 +10,17 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from consent.consents import (
+    ConsentCheck,
+    GiverClaim,
     RelationFact,
+    SubjectProfile,
     age_band,
+    check_days,
+    consent_check,
     giver_confirmed,
     givers_suffice,
     legal_representatives_on,
@@ -232,3 +239,211 @@ def test_the_demo_categories_name_their_regime(db: Any) -> None:
     assert regimes["child_protection_measure"] == regimes["school_attendance"] == "youth_care"
     assert regimes["risk_assessment"] == regimes["report_content"] == "vt_municipality"
     assert regimes["police_incidents"] == "avg"
+
+
+# --- Every day of the period (issue "leaks", item 2) ----------------------------------------------------------
+
+NOOR_BORN = dt.date(2009, 4, 4)
+NOOR_PARENTS = (
+    RelationFact(MOTHER, "parent_with_custody", NOOR_BORN),
+    RelationFact(FATHER, "parent_with_custody", NOOR_BORN),
+)
+RULES = {key: (needed, 1) for key, needed in DEFAULTS.items()}
+
+
+def noor(**changes: Any) -> SubjectProfile:
+    values: dict[str, Any] = {
+        "bsn": CHILD,
+        "date_of_birth": NOOR_BORN,
+        "able_to_judge": True,
+        "relations": NOOR_PARENTS,
+    }
+    values.update(changes)
+    return SubjectProfile(**values)
+
+
+def checked(profile: SubjectProfile, givers: list[GiverClaim], start: dt.date, end: dt.date | None) -> ConsentCheck:
+    return consent_check(
+        profile=profile,
+        regimes=MEDICAL,
+        givers=givers,
+        valid_from=start,
+        valid_until=end,
+        rules=RULES,
+        all_custodians=True,
+    )
+
+
+PARENTS_CONFIRMED = [GiverClaim(MOTHER, PWC, True), GiverClaim(FATHER, PWC, True)]
+
+
+def test_a_parents_consent_backdated_to_2018_is_contradicted_once_noor_is_16() -> None:
+    """On 2018-01-01 Noor was 8 and her parents decided; from her 12th birthday she must consent too (medical),
+    from her 16th she alone. Checking only the first day would find the consent complete."""
+    backdated = checked(noor(), PARENTS_CONFIRMED, dt.date(2018, 1, 1), DAY + dt.timedelta(days=90))
+    assert backdated.contradicted and not backdated.active
+    before_12 = checked(noor(), PARENTS_CONFIRMED, dt.date(2018, 1, 1), dt.date(2021, 4, 3))
+    assert before_12.active
+    turns_12 = checked(noor(), PARENTS_CONFIRMED, dt.date(2018, 1, 1), dt.date(2021, 4, 4))
+    assert turns_12.contradicted
+    own = checked(noor(), [GiverClaim(CHILD, "self", True)], DAY, None)
+    assert own.active
+
+
+def test_the_days_checked_are_where_something_changes() -> None:
+    ends = RelationFact(FATHER, "parent_with_custody", NOOR_BORN, dt.date(2022, 6, 30))
+    profile = noor(relations=(NOOR_PARENTS[0], ends))
+    assert check_days(profile=profile, valid_from=dt.date(2018, 1, 1), valid_until=None) == [
+        dt.date(2018, 1, 1),
+        dt.date(2021, 4, 4),  # 12
+        dt.date(2022, 7, 1),  # the day after the custody ended
+        dt.date(2025, 4, 4),  # 16
+    ]
+    assert check_days(profile=profile, valid_from=DAY, valid_until=DAY) == [DAY]
+    leap = noor(date_of_birth=dt.date(2012, 2, 29), relations=())
+    assert dt.date(2024, 2, 29) in check_days(profile=leap, valid_from=dt.date(2020, 1, 1), valid_until=None)
+    assert dt.date(2028, 2, 29) in check_days(profile=leap, valid_from=dt.date(2020, 1, 1), valid_until=None)
+    born_leap = noor(date_of_birth=dt.date(2011, 2, 28), relations=())
+    assert dt.date(2023, 2, 28) in check_days(profile=born_leap, valid_from=dt.date(2020, 1, 1), valid_until=None)
+
+
+def test_a_suspects_confirmation_never_counts_but_he_is_still_asked_for() -> None:
+    """Lotte's father is the suspect in a case in which she has a role: his confirmation does not count; with
+    all custodians required the consent cannot become active (the holder decides); with one, the mother's does."""
+    lotte = noor(date_of_birth=dt.date(2017, 9, 9), excluded=frozenset({FATHER}))
+    both = [GiverClaim(MOTHER, PWC, True), GiverClaim(FATHER, PWC, True)]
+    until = DAY + dt.timedelta(days=90)
+    result = checked(lotte, both, DAY, until)
+    assert not result.contradicted and not result.confirmed
+    one = consent_check(
+        profile=lotte,
+        regimes=MEDICAL,
+        givers=both,
+        valid_from=DAY,
+        valid_until=until,
+        rules=RULES,
+        all_custodians=False,
+    )
+    assert one.active
+
+
+def test_a_claim_the_facts_do_not_bear_out_is_contradicted_and_confirming_the_truth_repairs_it() -> None:
+    wrong = checked(noor(), [GiverClaim(MOTHER, "guardian")], DAY, None)
+    assert wrong.contradicted
+    stranger = checked(noor(), [GiverClaim(AUNT, "self"), GiverClaim(CHILD, "self", True)], DAY, None)
+    assert stranger.contradicted and stranger.confirmed
+    nobody = checked(noor(), [], DAY, None)
+    assert nobody.contradicted and not nobody.confirmed
+
+
+PEOPLE = (CHILD, MOTHER, FATHER, GUARDIAN)
+dates = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2035, 12, 31))
+relations_st = st.lists(
+    st.builds(
+        lambda person, kind, start, length: RelationFact(
+            person, kind, start, None if length is None else start + dt.timedelta(days=length)
+        ),
+        st.sampled_from((MOTHER, FATHER, GUARDIAN)),
+        st.sampled_from((PWC, "guardian", "parent_without_custody")),
+        dates,
+        st.none() | st.integers(min_value=0, max_value=4000),
+    ),
+    max_size=3,
+)
+givers_st = st.lists(
+    st.builds(GiverClaim, st.sampled_from(PEOPLE), st.sampled_from(("self", PWC, "guardian")), st.booleans()),
+    max_size=4,
+    unique_by=lambda g: g.bsn,
+)
+
+
+def _brute_force(
+    profile: SubjectProfile,
+    regimes: tuple[str, ...],
+    givers: list[GiverClaim],
+    start: dt.date,
+    end: dt.date | None,
+    all_custodians: bool,
+) -> tuple[bool, bool]:
+    """The rule read literally: every single day of the period (an open end: until long after anything changes)."""
+    last = end or max(
+        [start, profile.date_of_birth.replace(year=profile.date_of_birth.year + 17)]
+        + [d for r in profile.relations for d in (r.valid_from, r.valid_until) if d is not None]
+    ) + dt.timedelta(days=2)
+    contradicted, confirmed = False, bool(givers)
+    day = start
+    while day <= last:
+        holds = {
+            g.bsn: giver_confirmed(giver=g.bsn, capacity=g.capacity, subject=CHILD, relations=profile.relations, on=day)
+            for g in givers
+        }
+        representatives = legal_representatives_on(relations=profile.relations, on=day)
+        common = {
+            "age": profile.age_on(day),
+            "able_to_judge": profile.able_to_judge,
+            "regimes": regimes,
+            "rules": DEFAULTS,
+            "representatives": representatives,
+            "all_custodians": all_custodians,
+        }
+        if (
+            not all(holds.values())
+            or not givers_suffice(givers=[(g.bsn, g.capacity) for g in givers], **common).complete
+        ):
+            contradicted = True
+        counted = [
+            (g.bsn, g.capacity) for g in givers if g.confirmed and holds[g.bsn] and g.bsn not in profile.excluded
+        ]
+        if not givers_suffice(givers=counted, **common).complete:
+            confirmed = False
+        day += dt.timedelta(days=1)
+    return contradicted, confirmed
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> tuple[SubjectProfile, tuple[str, ...], list[GiverClaim], dt.date, dt.date | None, bool]:
+    """A person, their relations, givers and a period, drawn so that the interesting days (birthdays, the start
+    and end of custody) often fall inside the period and the claims are often true on its first day."""
+    born = draw(st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2024, 12, 31)))
+    relations = draw(relations_st)
+    landmarks = [born.replace(year=born.year + 12, day=min(born.day, 28))] + [
+        d for r in relations for d in (r.valid_from, r.valid_until) if d is not None
+    ]
+    start = draw(st.sampled_from(landmarks)) - dt.timedelta(days=draw(st.integers(min_value=0, max_value=800)))
+    length = draw(st.none() | st.integers(min_value=0, max_value=2500))
+    true_claims = [GiverClaim(CHILD, "self")] + [
+        GiverClaim(r.person, r.kind) for r in relations if r.kind in (PWC, "guardian")
+    ]
+    givers: dict[str, GiverClaim] = {}
+    for claim in draw(st.lists(st.sampled_from(true_claims), max_size=3)) + draw(givers_st):
+        givers.setdefault(claim.bsn, GiverClaim(claim.bsn, claim.capacity, draw(st.booleans())))
+    profile = SubjectProfile(
+        CHILD,
+        born,
+        draw(st.booleans()),
+        tuple(relations),
+        draw(st.frozensets(st.sampled_from((MOTHER, FATHER, GUARDIAN)), max_size=1)),
+    )
+    regimes = tuple(sorted(draw(st.sets(st.sampled_from(ALL), min_size=1, max_size=2))))
+    end = None if length is None else start + dt.timedelta(days=length)
+    return profile, regimes, list(givers.values()), start, end, draw(st.booleans())
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=cases())
+def test_checking_the_days_that_change_is_checking_every_day(
+    case: tuple[SubjectProfile, tuple[str, ...], list[GiverClaim], dt.date, dt.date | None, bool],
+) -> None:
+    """The general guard: :func:`consent_check` (which looks only at the days where something changes) agrees
+    with a literal day-by-day reading of the rule, for generated persons, relations, givers and periods."""
+    profile, regimes, givers, start, end, all_custodians = case
+    result = consent_check(
+        profile=profile,
+        regimes=regimes,
+        givers=givers,
+        valid_from=start,
+        valid_until=end,
+        rules=RULES,
+        all_custodians=all_custodians,
+    )
+    assert (result.contradicted, result.confirmed) == _brute_force(profile, regimes, givers, start, end, all_custodians)

@@ -178,7 +178,7 @@ def test_every_view_of_entries_is_audited(history: dict[str, str]) -> None:
 
 
 def test_withdraw_a_consent_with_one_confirmation(db: Any) -> None:
-    consent = Consent.objects.get(subject__bsn=FATIMA, status="active")
+    consent = Consent.objects.get(subject_bsn=FATIMA, status="active")
     fatima = portal_client("fatima")
     listing = fatima.get("/portal/consents/")
     assert f"/portal/consents/{consent.pk}/withdraw/" in listing.content.decode()
@@ -202,8 +202,12 @@ def test_give_consent_where_a_partner_asked_with_the_age_rules(db: Any) -> None:
     assert fatima.post(f"/portal/consent-requests/{request.pk}/").status_code == 302
     request.refresh_from_db()
     assert request.status == "given" and request.consent is not None
-    assert request.consent.status == "incomplete"  # Adam is 7: both parents with custody must consent
+    assert request.consent.status == "awaiting_confirmation"  # Adam is 7: both parents with custody must consent
     assert portal_client("noor").get(f"/portal/consent-requests/{request.pk}/").status_code == 404
+    youssef = portal_client("youssef")
+    assert youssef.post(f"/portal/consents/{request.consent.pk}/confirm/", {"answer": "yes"}).status_code == 302
+    request.consent.refresh_from_db()
+    assert request.consent.status == "active"
 
 
 def test_lockout_after_repeated_failures(db: Any) -> None:
