@@ -23,6 +23,7 @@ from consent.models import (
     Purpose,
     Restriction,
 )
+from consent.policy import overall_status
 from gateway.models import HolderEndpoint, InformationRequest
 from portal.access import (
     CaseFact,
@@ -198,7 +199,26 @@ class _Names:
             case_reference=request.case_reference,
             time_shown=lens is None,
         )
+        truths = []
         for decision in request.decisions.all():
+            if decision.shielded:
+                # The requester was shown what an unknown person gets; the family sees what really happened: a
+                # restriction kept this from the requester, and nothing was given.
+                entry.categories.append(
+                    EntryCategory(
+                        code=decision.category,
+                        name=self.categories.get(decision.category, decision.category),
+                        holder=self._organisation(decision.provider, lens),
+                        outcome="deny",
+                        legal_basis=None,
+                        basis_explained=None,
+                        consent_id=None,
+                        reasons=["restricted"] if lens is None else [],
+                    )
+                )
+                truths.append("deny")
+                continue
+            truths.append(decision.outcome)
             basis = self.bases.get(decision.legal_basis or "")
             reference = basis.reference if basis else None
             explained = _localised(basis.description_nl, basis.description_en) if basis else None
@@ -225,6 +245,8 @@ class _Names:
                     reasons=[r.get("code", "") for r in decision.reasons] if lens is None else [],
                 )
             )
+        if any(d.shielded for d in request.decisions.all()):
+            entry.status = overall_status(truths)
         return entry
 
 

@@ -268,3 +268,46 @@ def test_reading_a_request_again_and_the_pending_list_are_audited(partner: Any) 
     vt.get("/api/v1/requests")
     page = AuditEntry.objects.filter(kind="api_view", outcome="requests_list").latest("index")
     assert asked.json()["id"] in page.detail["requests"]
+
+
+def test_a_consent_withdrawn_while_the_item_waited_wins_over_the_holders_approval(partner: Any) -> None:
+    """A consent the municipality recorded on Noor's word waits for the school (the holder confirms by approving);
+    when Noor's consent is withdrawn meanwhile, the approval releases nothing."""
+    municipality = partner("gemeente-rotterdam")
+    recorded = municipality.post(
+        "/api/v1/consents",
+        {
+            "subject": {"bsn": NOOR},
+            "given_by": [{"bsn": NOOR, "capacity": "self"}],
+            "explicit": False,
+            "purposes": ["care_coordination"],
+            "recipients": ["gemeente-rotterdam"],
+            "categories": ["school_attendance"],
+            "case_reference": "CHGK-RR-2026-0002",
+            "valid_from": timezone.localdate().isoformat(),
+            "evidence": "Noor zei in het gesprek van vandaag dat de school mag meedenken (test).",
+        },
+    )
+    assert recorded.status_code == 201, recorded.content
+    consent_id = recorded.json()["id"]
+    asked = municipality.ask(
+        subject={"bsn": NOOR},
+        categories=["school_attendance"],
+        purpose="care_coordination",
+        case_reference="CHGK-RR-2026-0002",
+        providers={"school_attendance": "maascollege-kralingen"},
+    )
+    assert asked.status_code == 202 and asked.json()["decisions"][0]["consent"] == consent_id
+    school = partner("maascollege-kralingen", scope="provider")
+    listed = school.get("/api/v1/holder/pending").json()["results"]
+    (item,) = [i for i in listed if i["request_id"] == asked.json()["id"]]
+    assert item["consent"]["id"] == consent_id and item["consent"]["recorded_by"] == "gemeente-rotterdam"
+    assert item["consent"]["status"] == "awaiting_confirmation"
+
+    withdrawn = municipality.post(f"/api/v1/consents/{consent_id}/withdraw", {"reason": "Noor wil het toch niet."})
+    assert withdrawn.status_code == 200, withdrawn.content
+    settled = school.post(f"/api/v1/holder/pending/{item['id']}", {"decision": "approve"})
+    assert settled.json()["status"] == "refused"
+    polled = municipality.get(f"/api/v1/requests/{asked.json()['id']}").json()
+    assert polled["data"] is None
+    assert [r["code"] for r in polled["decisions"][0]["reasons"]] == ["consent_withdrawn"]

@@ -260,3 +260,16 @@ def test_no_notification_for_a_withheld_entry(history: dict[str, str], settings:
     mail.outbox.clear()
     assert notify_new_entry(history["sanne_address"]) == 0
     assert mail.outbox == []
+
+
+def test_the_family_sees_the_truth_where_the_requester_was_shown_an_unknown_person(partner: Any) -> None:
+    """Veilig Thuis Haaglanden is shown 'pending' for Sanne's shelter stay (what an unknown person gets); Sanne
+    sees that it was not shared because of the protection on her address."""
+    haaglanden = partner("veilig-thuis-haaglanden")
+    asked = haaglanden.ask(subject={"bsn": SANNE}, categories=["shelter_stay"], purpose="report_to_vt").json()
+    assert asked["decisions"][0]["outcome"] == "pending"
+    sanne = portal_client("sanne")
+    page = sanne.get(f"{person_url(SANNE)}entry/{asked['id']}/")
+    assert page.status_code == 200
+    shown = text(page)
+    assert "Niet gedeeld" in shown and "Wachten op een besluit" not in shown
