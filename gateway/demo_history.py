@@ -125,6 +125,7 @@ def seed_history() -> int:
         )
         made += 1
     _withhold_one_disclosure_about_sanne()
+    _police_clear_their_answer_about_mark()
     return made
 
 
@@ -142,3 +143,21 @@ def _withhold_one_disclosure_about_sanne() -> None:
     ).first()
     if restriction is not None and police_request is not None:
         restriction_withhold_request(restriction=restriction, request_id=police_request.id, by_user="system:seed_demo")
+
+
+def _police_clear_their_answer_about_mark() -> None:
+    """Scenario 12: Mark sees what was shared about him once the holder cleared it. The police clear Veilig
+    Thuis' question about their incidents (the victim's side's questions stay held until their informing day)."""
+    from audit.ledger import Actor
+    from portal.notices import notice_clear
+
+    police = Organisation.objects.get(slug="politie-rotterdam")
+    question = InformationRequest.objects.filter(
+        organisation__slug="veilig-thuis-rr", subject_bsn=MARK, decisions__category="police_incidents"
+    ).first()
+    if question is not None:
+        notice_clear(
+            organisation=police,
+            actor=Actor(organisation=police.slug, user="system:seed_demo"),
+            request_id=question.id,
+        )

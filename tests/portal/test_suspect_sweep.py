@@ -174,12 +174,15 @@ def test_the_demo_history_tips_mark_off_nowhere(partner: Any, settings: Any) -> 
     settle_pending(partner)
     ids = list(InformationRequest.objects.filter(subject_bsn=MARK).values_list("id", flat=True))
     assert len(ids) >= 2
+    held = [i for i in ids if not EntryNotice.objects.filter(pk=i, cleared_at__isnull=False).exists()]
+    assert len(held) == len(ids) - 1  # the police cleared their answer to Veilig Thuis (scenario 12)
     mail.outbox.clear()
-    assert sum(notify_new_entry(request_id) for request_id in ids) == 0 and mail.outbox == []
+    assert sum(notify_new_entry(request_id) for request_id in held) == 0 and mail.outbox == []
     mark = portal_client("mark", "nl")
-    assert f"{len(ids)} onderdelen" in main_text(mark_pages(mark, [])["timeline"])
+    timeline = main_text(mark_pages(mark, [])["timeline"])
+    assert (f"{len(held)} onderdelen" if len(held) > 1 else "1 onderdeel") in timeline
     vt = partner("veilig-thuis-rr", "provider")
-    for request_id in ids:
+    for request_id in held:
         assert vt.post(f"/api/v1/holder/notices/{request_id}", {"action": "clear"}).status_code == 200
     forbidden_names = list(Organisation.objects.exclude(slug__in=NAMED).values_list("name", flat=True))
     for name, page in mark_pages(mark, ids).items():
