@@ -65,6 +65,11 @@ def main_text(response: Any) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", main)) + " " + hrefs
 
 
+def without_request_ids(text: str) -> str:
+    """A request id is random base32 and may spell a name by chance ("req_01m8rchdaanx..."): keep only its prefix."""
+    return re.sub(r"\breq_[0-9a-z]{26}\b", "req_", text, flags=re.IGNORECASE)
+
+
 def ask_everything(partner: Any) -> list[str]:
     """Every organisation asks about Mark: each category at least once, from each of its holders in turn, and for
     four purposes in turn; the victim's side and every Veilig Thuis for every purpose. Emergencies included.
@@ -156,7 +161,7 @@ def test_mark_is_never_tipped_off(partner: Any, settings: Any) -> None:
         assert all(page.status_code == 200 for page in pages.values())
         assert all(request_id in main_text(pages["timeline"]) for request_id in ids)
         for name, page in pages.items():
-            text = main_text(page).lower()
+            text = without_request_ids(main_text(page)).lower()
             for word in [*FORBIDDEN_WORDS, *forbidden_names]:
                 assert word.lower() not in text, f"{word!r} on Mark's {name} page ({language})"
             assert not re.search(r"\b\d{1,2}:\d{2}\b", text), f"a time of day on Mark's {name} page ({language})"
@@ -187,6 +192,6 @@ def test_the_demo_history_tips_mark_off_nowhere(partner: Any, settings: Any) -> 
     forbidden_names = list(Organisation.objects.exclude(slug__in=NAMED).values_list("name", flat=True))
     for name, page in mark_pages(mark, ids).items():
         assert page.status_code == 200
-        text = main_text(page).lower()
+        text = without_request_ids(main_text(page)).lower()
         for word in [*FORBIDDEN_WORDS, *forbidden_names]:
             assert word.lower() not in text, f"{word!r} on Mark's {name} page"
