@@ -4,10 +4,12 @@ the trail itself in the admin (read only: the database refuses changes anyway).
 - :class:`AuditedViewsAdmin`: every list, form, delete confirmation and history page of the model writes one
   ``admin_view`` entry before it is returned: who looked, at which page, which object (a reference and the
   person's pseudonym) or, on a list, how many rows and whose pseudonyms. Like the console's ``console_view``
-  (``audit.console.views``): if the entry cannot be written, the page is not shown (``503``).
+  (``console.views``): if the entry cannot be written, the page is not shown (``503``).
 - :class:`FactChangesAdmin`: every save, inline save, delete and bulk delete goes through the model's audited
-  actions (:mod:`consent.family`, :mod:`audit.console.officers`, :mod:`portal.accounts`), never a raw ``save()``;
+  actions (:mod:`consent.family`, :mod:`audit.officers`, :mod:`portal.accounts`), never a raw ``save()``;
   a change that cannot be audited does not happen (the admin's transaction rolls back, ``503``).
+
+- :class:`SecondFactorAdminSite`: the admin site itself is behind the same second factor as the console.
 
 The entries carry codes, keys and pseudonyms only: never a BSN, a name or what was typed into a search box (a
 list records the names of the query parameters used, not their values).
@@ -19,7 +21,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
@@ -28,13 +32,41 @@ from django.forms import BaseModelForm
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 
-from audit.console.officers import officer_profile_delete, officer_profile_save
 from audit.ledger import Actor, AuditWriteError, EntryDraft, audit_append
 from audit.models import AuditEntry, AuditKind, OfficerProfile
+from audit.officers import officer_profile_delete, officer_profile_save, two_factor_satisfied
 
 #: Rows of a list page whose pseudonyms are named in the entry; a longer page is counted, not listed.
 SUBJECTS_LISTED = 200
+
+
+class SecondFactorAdminSite(OTPAdminSite):
+    """The admin is no side door (issue #9, item 7): outside demo mode a staff user needs a login verified with a
+    TOTP device (django-otp), exactly as the privacy console does, governed by the same setting
+    (``GATEWAY_CONSOLE_REQUIRE_2FA``). A correct password alone opens no admin page; the login form then asks for
+    the code as well (django-otp's admin login form). In demo mode the ordinary staff login suffices.
+
+    The setting is read per request, not when the site is built, so the site follows the configuration it runs
+    under (and a test can switch it)."""
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        return admin.AdminSite.has_permission(self, request) and two_factor_satisfied(request)
+
+    @property
+    def login_form(self) -> type[AdminAuthenticationForm]:
+        return OTPAdminAuthenticationForm if settings.GATEWAY_CONSOLE_REQUIRE_2FA else AdminAuthenticationForm
+
+    @property
+    def login_template(self) -> str | None:
+        return OTPAdminSite.login_template if settings.GATEWAY_CONSOLE_REQUIRE_2FA else None
+
+
+# Every app registers its pages on the default site (``admin.site``), django-otp's and django-oauth-toolkit's too;
+# giving that one instance our class puts all of them, and any registered later, behind the same check. This is
+# the integration django-otp documents for the default site.
+admin.site.__class__ = SecondFactorAdminSite
 
 
 @dataclass(frozen=True)
@@ -258,7 +290,7 @@ class AuditEntryAdmin(AuditedViewsAdmin):
 @admin.register(OfficerProfile)
 class OfficerProfileAdmin(FactChangesAdmin):
     """Who is a privacy officer, and of which organisation (none: the whole network). Each change is a
-    ``fact_change`` entry (:mod:`audit.console.officers`): it decides who reads which part of the trail."""
+    ``fact_change`` entry (:mod:`audit.officers`): it decides who reads which part of the trail."""
 
     list_display = ("user", "organisation", "has_public_key")
     list_filter = ("organisation",)

@@ -9,7 +9,7 @@ class AuditConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Register the configuration models with django-auditlog and anchor its entries in the trail."""
-        from audit.config_trail import register_configuration_models
+        """Anchor django-auditlog's entries in the trail; the apps above register their configuration models."""
+        from audit.config_trail import connect_configuration_trail
 
-        register_configuration_models()
+        connect_configuration_trail()

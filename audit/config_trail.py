@@ -25,7 +25,7 @@ Transactions: :func:`audit.ledger.audit_append` refuses to run outside a transac
 already be committed in autocommit mode (auditlog logs creations in ``post_save``, after the INSERT). So the
 receivers here refuse earlier, with :class:`ConfigurationAuditError`: a ``pre_save``/``pre_delete`` guard on every
 registered model and a ``pre_save`` guard on LogEntry. Outside ``transaction.atomic()`` nothing is written at all.
-The admin (``changeform_view``), :func:`consent.demo.seed.seed_world`, ``loaddata`` and migrations run in
+The admin (``changeform_view``), :func:`demo.seed.seed_world`, ``loaddata`` and migrations run in
 transactions; deletions and many-to-many changes open their own.
 
 Not seen by django-auditlog, and therefore not on the trail: ``QuerySet.update()``, ``bulk_create()``,
@@ -58,7 +58,6 @@ from auditlog.context import auditlog_value, set_extra_data
 from auditlog.registry import auditlog
 from django.db import DEFAULT_DB_ALIAS, models, transaction
 from django.db.models.signals import post_save, pre_delete, pre_save
-from oauth2_provider.models import get_application_model
 
 from audit.ledger import Actor, EntryDraft, audit_append, canonical_bytes
 from audit.models import AuditEntry, AuditKind
@@ -80,37 +79,30 @@ class ConfigurationAuditError(RuntimeError):
     """A configuration change was attempted where it cannot be audited (outside a transaction)."""
 
 
-def configuration_models() -> list[tuple[type[models.Model], dict[str, Any]]]:
-    """The configuration models and the django-auditlog options each is registered with."""
-    from consent import models as consent
-    from gateway import models as gateway
-
-    return [
-        (consent.ConsentAgeRule, {}),
-        (gateway.HolderEndpoint, {"m2m_fields": {"categories"}}),
-        (gateway.WebhookEndpoint, {}),
-        (consent.Sector, {}),
-        (consent.Organisation, {}),
-        (consent.DataCategory, {}),
-        (consent.CategoryField, {}),
-        (consent.Purpose, {}),
-        (consent.LegalBasis, {}),
-        (consent.SharingRule, {"m2m_fields": {"categories", "purposes"}}),
-        # Hashed on save, and still never logged: neither the value nor that it changed.
-        (get_application_model(), {"exclude_fields": ["client_secret"]}),
-    ]
+_REGISTERED: dict[str, tuple[type[models.Model], dict[str, Any]]] = {}
 
 
-def register_configuration_models() -> None:
-    """Register the configuration models with django-auditlog and connect the receivers of this module.
+def register_configuration_model(model: type[models.Model], **options: Any) -> None:
+    """Put ``model`` on the trail as configuration: django-auditlog logs every change (``options`` are its
+    registration options), and a change outside a transaction is refused.
 
-    Called from :meth:`audit.apps.AuditConfig.ready`; safe to call again (registrations and receivers are keyed).
+    Each app calls this for its own configuration models from its ``AppConfig.ready`` (the trail knows no app
+    above it); safe to call again (registrations and receivers are keyed).
     """
-    for model, options in configuration_models():
-        auditlog.register(model, **options)
-        label = model._meta.label_lower
-        pre_save.connect(_refuse_outside_transaction, sender=model, dispatch_uid=f"config_trail.save.{label}")
-        pre_delete.connect(_refuse_outside_transaction, sender=model, dispatch_uid=f"config_trail.delete.{label}")
+    auditlog.register(model, **options)
+    label = model._meta.label_lower
+    _REGISTERED[label] = (model, options)
+    pre_save.connect(_refuse_outside_transaction, sender=model, dispatch_uid=f"config_trail.save.{label}")
+    pre_delete.connect(_refuse_outside_transaction, sender=model, dispatch_uid=f"config_trail.delete.{label}")
+
+
+def configuration_models() -> list[tuple[type[models.Model], dict[str, Any]]]:
+    """The configuration models registered so far, with the django-auditlog options of each."""
+    return list(_REGISTERED.values())
+
+
+def connect_configuration_trail() -> None:
+    """Anchor every django-auditlog entry in the trail. Called from :meth:`audit.apps.AuditConfig.ready`."""
     entry_model = get_logentry_model()
     pre_save.connect(_refuse_outside_transaction, sender=entry_model, dispatch_uid="config_trail.logentry.guard")
     post_save.connect(_logentry_saved, sender=entry_model, dispatch_uid="config_trail.logentry.anchor")

@@ -4,7 +4,7 @@ item 6; audit.md, "What is recorded").
 Persons, relations, cases and their participants, case roles and measures decide what the network may share and
 what a family member sees in the portal (a role turned from "suspect" to "parent" opens the children's timelines);
 officer profiles and portal accounts decide who reads what. Every change to them is an action that owns its
-transaction and writes one ``fact_change`` entry in it (:mod:`consent.family`, :mod:`audit.console.officers`,
+transaction and writes one ``fact_change`` entry in it (:mod:`consent.family`, :mod:`audit.officers`,
 :mod:`portal.accounts`). This module holds what those actions share: which fields changed, and the entry's shape.
 
 The entry never holds a value that could identify someone: the person concerned is the keyed pseudonym

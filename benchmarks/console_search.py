@@ -7,7 +7,7 @@ Run from the project root against PostgreSQL (the database is created when missi
 
 In one run it:
 
-1. Prepares a real database: ``migrate`` and the demo world (:func:`consent.demo.seed.seed_world`), so the
+1. Prepares a real database: ``migrate`` and the demo world (:func:`demo.seed.seed_world`), so the
    organisations, categories, rules and officers are the ones the console knows.
 2. Fills the trail up to N entries with synthetic but realistic ones, loaded with PostgreSQL ``COPY``. This
    bypasses :func:`audit.ledger.audit_append` on purpose: the benchmark measures reads, and a million appends
@@ -18,8 +18,8 @@ In one run it:
    span ``DAYS`` days after the seeded ones, time rising with the index as in a real trail (so into the future of
    the load). ``audit_audithead`` gets ``size`` N (and ``last_at``). The load is one transaction; a trail that
    already holds N entries is not loaded again, so a re-run measures at once.
-3. Times the console's queries through the real code path (:class:`audit.console.filters.EntryFilterForm`,
-   :func:`audit.console.filters.filtered_entries`, :func:`audit.console.access.scoped_entries`): one page as the
+3. Times the console's queries through the real code path (:class:`console.filters.EntryFilterForm`,
+   :func:`console.filters.filtered_entries`, :func:`console.access.scoped_entries`): one page as the
    search view reads it (``[:51]``: 50 rows and one to know whether there is an older page; keyset ``index < X``
    for a deep page) and, separately, ``count()`` and a count capped at 1,001 rows.
 4. Times the same queries without the search indexes as the baseline: they are dropped inside a transaction
@@ -149,7 +149,7 @@ def database_ensure(url: str, *, recreate: bool) -> str:
 def world_prepare() -> None:
     from django.core.management import call_command
 
-    from consent.demo.seed import seed_world
+    from demo.seed import seed_world
 
     call_command("migrate", verbosity=0, interactive=False)
     seed_world()
@@ -200,8 +200,8 @@ def bsn_pool(count: int) -> list[str]:
 
 
 def world_facts() -> World:
-    from consent.demo import world as demo
     from consent.models import CategoryField, DataCategory, Organisation, PolicyVersion, SharingRule
+    from demo import world as demo
 
     organisations = dict(Organisation.objects.values_list("slug", "sector__code"))
     fields: dict[str, list[str]] = {code: [] for code in DataCategory.objects.values_list("code", flat=True)}
@@ -700,7 +700,7 @@ def console_queries(world: World, head: int, first_day: dt.date) -> list[Query]:
 
 
 def _form(query: Query) -> Any:
-    from audit.console.filters import EntryFilterForm
+    from console.filters import EntryFilterForm
 
     form = EntryFilterForm(data=query.data)
     if not form.is_valid():
@@ -710,7 +710,7 @@ def _form(query: Query) -> Any:
 
 def queryset_of(query: Query, officers: dict[str, Any]) -> Any:
     """The console's queryset for ``query``, built the way the search page builds it today."""
-    from audit.console.filters import filtered_entries
+    from console.filters import filtered_entries
 
     entries = filtered_entries(officers[query.officer], _form(query))
     if query.before is not None:
@@ -719,7 +719,7 @@ def queryset_of(query: Query, officers: dict[str, Any]) -> Any:
 
 
 def proposed_filtered_entries(officer: Any, form: Any, *, before: int | None = None) -> Any:
-    """:func:`audit.console.filters.filtered_entries` as ``docs/performance.md`` proposes it, for the experiments.
+    """:func:`console.filters.filtered_entries` as ``docs/performance.md`` proposes it, for the experiments.
 
     The same filters, the same result and the same period handling, with one change: the keyset bound ``before``
     is a parameter and is applied inside every facet subquery too (the scope's included), so a deep page starts
@@ -728,9 +728,9 @@ def proposed_filtered_entries(officer: Any, form: Any, *, before: int | None = N
     from django.db.models import Q
     from django.utils import timezone
 
-    from audit.console.filters import LAST_INDEX
     from audit.models import AuditEntry, AuditFacet
     from audit.pseudonym import subject_pseudonym
+    from console.filters import LAST_INDEX
 
     def facet(keys: tuple[str, ...], value: str) -> Q:
         facets = AuditFacet.objects.filter(value=value)
@@ -961,7 +961,7 @@ def code_state() -> str:
         return done.stdout.strip()
 
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    changed = git("diff", "--name-only", "HEAD", "--", "audit/console", "audit/models.py", "audit/ledger.py")
+    changed = git("diff", "--name-only", "HEAD", "--", "console", "audit/models.py", "audit/ledger.py")
     return f"commit {commit}" + (f", with local changes to {', '.join(changed.split())}" if changed else "")
 
 

@@ -104,6 +104,6 @@ class RestrictionKind(models.TextChoices):
     CHILD_16PLUS_BLOCKS_PARENT = "child_16plus_blocks_parent", "Child of 16+ blocks parent access"
 
 
-class ProviderKind(models.TextChoices):
+class HolderKind(models.TextChoices):
     BUILTIN = "builtin", "Built-in reference data (demo)"
     HTTP = "http", "HTTP endpoint"

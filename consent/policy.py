@@ -481,9 +481,7 @@ def _restriction_cover(
     return cover
 
 
-def _decide_by_rules(
-    request: DecisionRequest, category: str, policy: Policy, facts: SubjectFacts
-) -> CategoryDecision:
+def _decide_by_rules(request: DecisionRequest, category: str, policy: Policy, facts: SubjectFacts) -> CategoryDecision:
     """Steps 1 to 4 of the module docstring: the sharing rules, their purposes and conditions."""
     provider = request.providers.get(category)
     requester_sector = policy.sector_of(request.requester)

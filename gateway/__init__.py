@@ -1,3 +1,1 @@
-from gateway.celery import app as celery_app
-
-__all__ = ["celery_app"]
+"""The partner edge: every /api/v1/ endpoint, OAuth, the request flow and the calls to holders."""

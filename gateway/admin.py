@@ -1,49 +1,18 @@
-"""The admin site itself (behind the console's second factor) and the admin pages for holder endpoints, demo
+"""The admin pages for holder endpoints, demo
 reference data and (read-only) information requests and emergency reviews."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib import admin
-from django.contrib.admin.forms import AdminAuthenticationForm
 from django.http import HttpRequest
 from django.utils import timezone
-from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 
 from audit.admin import AuditedViewsAdmin, ViewKeys
-from audit.console.access import two_factor_satisfied
 from audit.pseudonym import subject_pseudonym
 from consent.admin import ReadOnlyAdmin
 from gateway import models
-
-
-class GatewayAdminSite(OTPAdminSite):
-    """The admin is no side door (issue #9, item 7): outside demo mode a staff user needs a login verified with a
-    TOTP device (django-otp), exactly as the privacy console does, governed by the same setting
-    (``GATEWAY_CONSOLE_REQUIRE_2FA``). A correct password alone opens no admin page; the login form then asks for
-    the code as well (django-otp's admin login form). In demo mode the ordinary staff login suffices.
-
-    The setting is read per request, not when the site is built, so the site follows the configuration it runs
-    under (and a test can switch it)."""
-
-    def has_permission(self, request: HttpRequest) -> bool:
-        return admin.AdminSite.has_permission(self, request) and two_factor_satisfied(request)
-
-    @property
-    def login_form(self) -> type[AdminAuthenticationForm]:
-        return OTPAdminAuthenticationForm if settings.GATEWAY_CONSOLE_REQUIRE_2FA else AdminAuthenticationForm
-
-    @property
-    def login_template(self) -> str | None:
-        return OTPAdminSite.login_template if settings.GATEWAY_CONSOLE_REQUIRE_2FA else None
-
-
-# Every app registers its pages on the default site (``admin.site``), django-otp's and django-oauth-toolkit's too;
-# giving that one instance our class puts all of them, and any registered later, behind the same check. This is
-# the integration django-otp documents for the default site.
-admin.site.__class__ = GatewayAdminSite
 
 
 @admin.register(models.HolderEndpoint)

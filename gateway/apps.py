@@ -7,5 +7,17 @@ class GatewayConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from gateway import checks  # noqa: F401  (registers the system checks)
+        from oauth2_provider.models import get_application_model
+
+        from audit.config_trail import register_configuration_model
+        from gateway import (
+            checks,  # noqa: F401  (registers the system checks)
+            models,
+        )
         from gateway.api import schema  # noqa: F401  (registers the OpenAPI security scheme)
+
+        # The partner edge's configuration goes on the trail: holder endpoints, webhooks and OAuth clients.
+        register_configuration_model(models.HolderEndpoint, m2m_fields={"categories"})
+        register_configuration_model(models.WebhookEndpoint)
+        # Hashed on save, and still never logged: neither the value nor that it changed.
+        register_configuration_model(get_application_model(), exclude_fields=["client_secret"])

@@ -76,9 +76,7 @@ def check_deploy_safeguards(app_configs: Any, **kwargs: Any) -> list[CheckMessag
                 id="gateway.E011",
             )
         )
-    from gateway.settings import DEMO_PSEUDONYM_KEY, DEMO_SECRET_KEY
-
-    if settings.SECRET_KEY == DEMO_SECRET_KEY or settings.GATEWAY_PSEUDONYM_KEY == DEMO_PSEUDONYM_KEY:
+    if settings.SECRET_KEY == settings.DEMO_SECRET_KEY or settings.GATEWAY_PSEUDONYM_KEY == settings.DEMO_PSEUDONYM_KEY:
         messages.append(
             Error(
                 "SECRET_KEY or GATEWAY_PSEUDONYM_KEY is the published demo value.",

@@ -25,7 +25,7 @@ class HolderEndpoint(models.Model):
     """How the gateway fetches the categories an organisation holds (the provider leg of api.md).
 
     ``builtin`` serves :class:`BuiltinRecord` rows (the demo's reference data); ``http`` calls ``url``. Both go
-    through :func:`gateway.providers.provider_fetch`. The credential is read from the environment variable
+    through :func:`gateway.holders.holder_fetch`. The credential is read from the environment variable
     named in ``credential_env`` so that no secret is stored in the database; the name must start with
     ``VD_HOLDER_CREDENTIAL_`` and the URL must be https at an allowed address (:mod:`gateway.outbound`), checked
     here on validation and again at every call.
@@ -33,7 +33,7 @@ class HolderEndpoint(models.Model):
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="endpoints")
     categories = models.ManyToManyField(DataCategory, related_name="endpoints")
-    kind = models.CharField(max_length=16, choices=choices.ProviderKind.choices, default=choices.ProviderKind.HTTP)
+    kind = models.CharField(max_length=16, choices=choices.HolderKind.choices, default=choices.HolderKind.HTTP)
     url = models.URLField(blank=True, validators=[validate_outbound_url])
     credential_env = models.CharField(
         max_length=100,
@@ -273,3 +273,32 @@ class EmergencyReview(models.Model):
 
     def __str__(self) -> str:
         return f"review of {self.request_id} ({self.status})"
+
+
+class EntryNotice(models.Model):
+    """Informing the subject of one entry (Wmo 2015 art. 5.3.1 lid 2-4; UAVG art. 41(1)(i)).
+
+    An entry about a suspect or alleged perpetrator is shown in the portal only once a party that may inform him
+    cleared it, or once its informing day passed (:func:`portal.access.held_for_notice`); that party may postpone
+    the day, to a date and with a reason. Each clearing and postponement is an audit entry of kind ``notice``
+    (:mod:`gateway.notices`); the reason stays here, never in the trail. ``news_held`` marks an entry whose "there
+    is news" e-mail was held back, ``news_sent_at`` when it went out once the entry could be seen.
+    """
+
+    request = models.OneToOneField(
+        InformationRequest, on_delete=models.PROTECT, primary_key=True, related_name="notice"
+    )
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    cleared_by = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    postponed_until = models.DateField(null=True, blank=True)
+    postponed_at = models.DateTimeField(null=True, blank=True)
+    postponed_by = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    postpone_reason = models.TextField(blank=True, help_text="Why informing waits; kept here, never in the trail.")
+    news_held = models.BooleanField(default=False)
+    news_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["news_held", "news_sent_at"])]
+
+    def __str__(self) -> str:
+        return f"notice of {self.request_id}"

@@ -40,6 +40,7 @@ from consent.selectors import person_by_bsn, subject_facts
 from gateway.api.auth import Caller
 from gateway.api.problems import Problem, field_error, invalid_request
 from gateway.crypto import seal, unseal
+from gateway.holders import HolderUnavailable, holder_fetch
 from gateway.models import (
     EmergencyReview,
     HolderEndpoint,
@@ -48,8 +49,7 @@ from gateway.models import (
     PendingItem,
     RequestDecision,
 )
-from gateway.providers import ProviderUnavailable, provider_fetch
-from portal.notifications import notify_after_commit
+from gateway.signals import entry_recorded
 
 IDEMPOTENCY = b"idempotency v1"
 DELIVERY = b"delivery v1"
@@ -265,7 +265,7 @@ def audit_unavailable() -> Problem:
     )
 
 
-PROVIDER_UNAVAILABLE = Reason("provider_unavailable", "The data holder could not be reached; nothing was released.")
+HOLDER_UNAVAILABLE = Reason("provider_unavailable", "The data holder could not be reached; nothing was released.")
 
 
 def releasable_fields(policy: Policy, decision: CategoryDecision) -> tuple[tuple[str, str], ...]:
@@ -398,7 +398,7 @@ def information_request_submit(
             final.append(decision)
             continue
         try:
-            result = provider_fetch(
+            result = holder_fetch(
                 holder=decision.provider or "",
                 category=decision.category,
                 field_types=releasable_fields(policy, decision),
@@ -406,8 +406,8 @@ def information_request_submit(
                 bsn=bsn,
                 purpose=request.purpose,
             )
-        except ProviderUnavailable:
-            final.append(replace(decision, outcome=ERROR, reasons=(PROVIDER_UNAVAILABLE,)))
+        except HolderUnavailable:
+            final.append(replace(decision, outcome=ERROR, reasons=(HOLDER_UNAVAILABLE,)))
             continue
         final.append(decision)
         if decision.shielded:
@@ -476,7 +476,7 @@ def information_request_submit(
             ]
         )
         _follow_ups_create(stored, stored_decisions, caller)
-        notify_after_commit(stored.id)
+        entry_recorded.send(sender=InformationRequest, request_id=stored.id)
         body = request_json(stored, policy, final, data)
         return StoredResponse(status_code, body)
 

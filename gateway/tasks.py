@@ -22,7 +22,7 @@ def idempotency_purge() -> int:
 @shared_task(name="gateway.holder_expire")
 def holder_expire() -> int:
     """Deny the categories whose holder did not decide in time."""
-    from gateway.holder import holder_expire_due
+    from gateway.pending import holder_expire_due
 
     return holder_expire_due()
 

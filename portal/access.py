@@ -18,6 +18,8 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from gateway.notices import NoticeFact, inform_on
+
 OWN_ACCESS_FROM = 12
 PARENT_ACCESS_UNTIL = 16
 SELF, PARENT = "self", "parent"
@@ -148,22 +150,6 @@ def is_suspect(subject: str, cases: Iterable[CaseFact]) -> bool:
     not show at once what was held back while it ran, and the wait never exceeds the informing term unless a
     party postponed it for a reason."""
     return any(SUSPECT_ROLES & case.roles.get(subject, frozenset()) for case in cases)
-
-
-@dataclass(frozen=True)
-class NoticeFact:
-    """What is known about informing the subject of one entry (``portal.models.EntryNotice``)."""
-
-    created_on: dt.date
-    cleared: bool = False
-    postponed_until: dt.date | None = None
-
-
-def inform_on(notice: NoticeFact, *, inform_days: int) -> dt.date:
-    """The day from which the entry is shown unless cleared before: the informing term after the entry, or the
-    later day a party postponed it to (a postponement never brings the day forward)."""
-    due = notice.created_on + dt.timedelta(days=inform_days)
-    return max(due, notice.postponed_until) if notice.postponed_until else due
 
 
 def held_for_notice(

@@ -14,6 +14,7 @@ import logging
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db import transaction
 
 from consent.models import Consent, Person
 from portal import selectors
@@ -50,10 +51,14 @@ def notify_consent_recorded(consent_id: int) -> int:
 
 
 def notify_consent_recorded_later(consent_id: int) -> None:
-    """Queue :func:`notify_consent_recorded`; call it once the consent is committed (``transaction.on_commit``)."""
-    from portal.tasks import notify_consent_recorded_task
+    """Queue :func:`notify_consent_recorded` once the consent is committed (at once when no transaction is open)."""
 
-    try:
-        notify_consent_recorded_task.delay(consent_id)
-    except Exception:
-        logger.warning("could not queue the portal notification for consent %s", consent_id)
+    def queue() -> None:
+        from portal.tasks import notify_consent_recorded_task
+
+        try:
+            notify_consent_recorded_task.delay(consent_id)
+        except Exception:
+            logger.warning("could not queue the portal notification for consent %s", consent_id)
+
+    transaction.on_commit(queue)

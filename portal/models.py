@@ -55,32 +55,3 @@ class ConsentRequest(models.Model):
 
     def __str__(self) -> str:
         return f"consent request to {self.subject} by {self.requested_by}"
-
-
-class EntryNotice(models.Model):
-    """Informing the subject of one entry (Wmo 2015 art. 5.3.1 lid 2-4; UAVG art. 41(1)(i)).
-
-    An entry about a suspect or alleged perpetrator is shown in the portal only once a party that may inform him
-    cleared it, or once its informing day passed (:func:`portal.access.held_for_notice`); that party may postpone
-    the day, to a date and with a reason. Each clearing and postponement is an audit entry of kind ``notice``
-    (:mod:`portal.notices`); the reason stays here, never in the trail. ``news_held`` marks an entry whose "there
-    is news" e-mail was held back, ``news_sent_at`` when it went out once the entry could be seen.
-    """
-
-    request = models.OneToOneField(
-        "gateway.InformationRequest", on_delete=models.PROTECT, primary_key=True, related_name="notice"
-    )
-    cleared_at = models.DateTimeField(null=True, blank=True)
-    cleared_by = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    postponed_until = models.DateField(null=True, blank=True)
-    postponed_at = models.DateTimeField(null=True, blank=True)
-    postponed_by = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    postpone_reason = models.TextField(blank=True, help_text="Why informing waits; kept here, never in the trail.")
-    news_held = models.BooleanField(default=False)
-    news_sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["news_held", "news_sent_at"])]
-
-    def __str__(self) -> str:
-        return f"notice of {self.request_id}"

@@ -18,9 +18,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from consent.models import Person
-from gateway.models import InformationRequest
+from gateway.models import EntryNotice, InformationRequest
 from portal import selectors
-from portal.models import EntryNotice, PortalAccount
+from portal.models import PortalAccount
 
 logger = logging.getLogger(__name__)
 

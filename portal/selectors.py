@@ -25,19 +25,18 @@ from consent.models import (
 )
 from consent.policy import overall_status
 from gateway.models import HolderEndpoint, InformationRequest
+from gateway.notices import inform_on, notice_fact
 from portal.access import (
     CaseFact,
-    NoticeFact,
     PersonFact,
     SuspectLens,
     WithheldFact,
     held_for_notice,
-    inform_on,
     is_withheld,
     suspect_lens,
     visible_subjects,
 )
-from portal.models import ConsentRequest, ConsentRequestStatus, EntryNotice
+from portal.models import ConsentRequest, ConsentRequestStatus
 
 GUARDIAN_KINDS = (choices.RelationKind.PARENT_WITH_CUSTODY, choices.RelationKind.GUARDIAN)
 
@@ -300,20 +299,6 @@ def subject_rules(person: Person, today: dt.date) -> SubjectRules:
             holder_sectors=_holder_sectors(),
         ),
         inform_days=settings.GATEWAY_PORTAL_INFORM_DAYS,
-    )
-
-
-def notice_fact(request: InformationRequest, notice: EntryNotice | None = None) -> NoticeFact:
-    """What is known about informing the subject of ``request``: from ``notice`` when given (a row just locked),
-    else from the request's own; no row means nothing was cleared or postponed."""
-    created_on = timezone.localdate(request.created_at)
-    if notice is None:
-        try:
-            notice = request.notice
-        except EntryNotice.DoesNotExist:
-            return NoticeFact(created_on=created_on)
-    return NoticeFact(
-        created_on=created_on, cleared=notice.cleared_at is not None, postponed_until=notice.postponed_until
     )
 
 

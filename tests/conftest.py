@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from consent.demo.seed import seed_world
+from demo.seed import seed_world
 
 
 @pytest.fixture(scope="session")
@@ -167,7 +167,7 @@ def celery_worker(committed_world: Any, tmp_path: Any) -> Any:
 
     from django.db import connection
 
-    from gateway.celery import app
+    from config.celery import app
 
     broker = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
     if not broker.startswith(("redis://", "amqp://")):

@@ -8,7 +8,12 @@ os.environ.setdefault("GATEWAY_PSEUDONYM_KEY", "test-pseudonym-key")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/veilig_delen")
 os.environ.setdefault("GATEWAY_DATA_DIR", os.path.join(tempfile.gettempdir(), "veilig-delen-test-data"))
 
-from gateway.settings import *  # noqa: F403
+from config.settings import *  # noqa: F403
+
+# The tests build the demo world (production settings leave the demo app out).
+from config.settings import INSTALLED_APPS as PRODUCTION_APPS
+
+INSTALLED_APPS = PRODUCTION_APPS if "demo" in PRODUCTION_APPS else [*PRODUCTION_APPS, "demo"]
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; production uses the default
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"client": "10000/min"}}  # noqa: F405

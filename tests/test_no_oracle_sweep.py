@@ -22,10 +22,10 @@ from typing import Any
 
 import pytest
 
-from consent.demo import world
 from consent.models import Organisation, Person
 from consent.policy import DecisionRequest, SubjectFacts, decide
 from consent.selectors import policy_current, subject_facts
+from demo import world
 from gateway.services import holders_resolve
 
 UNKNOWN = "999999990"  # passes the eleven test; nobody in the demo world has it

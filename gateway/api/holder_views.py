@@ -9,13 +9,13 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from gateway import holder, services
+from gateway import pending, services
 from gateway.api.serializers import ProblemSerializer, StrictCharField, StrictSerializer
 from gateway.api.views import PROBLEMS, PartnerAPIView, _caller
 
 
 class HolderDecisionInSerializer(StrictSerializer):
-    decision = serializers.ChoiceField(choices=[holder.APPROVE, holder.DECLINE])
+    decision = serializers.ChoiceField(choices=[pending.APPROVE, pending.DECLINE])
     note = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
 
     def to_internal_value(self, data: Any) -> Any:
@@ -72,11 +72,11 @@ class HolderPendingListView(PartnerAPIView):
     )
     def get(self, request: Request) -> Response:
         caller = _caller(request)
-        items = list(holder.pending_for_holder(caller)[:500])
+        items = list(pending.pending_for_holder(caller)[:500])
         services.api_read_record(
             caller=caller, read="holder_pending", detail={"pending_items": [item.id for item in items]}
         )
-        return Response({"results": [holder.pending_json(item) for item in items]})
+        return Response({"results": [pending.pending_json(item) for item in items]})
 
 
 class HolderPendingDecideView(PartnerAPIView):
@@ -99,10 +99,10 @@ class HolderPendingDecideView(PartnerAPIView):
     def post(self, request: Request, item_id: str) -> Response:
         serializer = HolderDecisionInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        item = holder.holder_decide(
+        item = pending.holder_decide(
             caller=_caller(request),
             item_id=item_id[:40],
             decision=serializer.validated_data["decision"],
             note=serializer.validated_data.get("note") or "",
         )
-        return Response(holder.pending_json(item))
+        return Response(pending.pending_json(item))

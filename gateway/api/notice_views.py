@@ -1,5 +1,5 @@
 """Informing a suspect (scope ``provider``): clear an entry for his portal, or postpone informing him
-(Wmo 2015 art. 5.3.1 lid 2-4; UAVG art. 41(1)(i); the rule in :mod:`portal.notices`)."""
+(Wmo 2015 art. 5.3.1 lid 2-4; UAVG art. 41(1)(i); the rule in :mod:`gateway.notices`)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from audit.ledger import Actor, AuditWriteError
+from gateway import notices
 from gateway.api.problems import Problem, field_error, invalid_request
 from gateway.api.serializers import JUSTIFICATION_MAX, JUSTIFICATION_MIN, ProblemSerializer, StrictSerializer
 from gateway.api.views import PROBLEMS, PartnerAPIView, _caller
 from gateway.services import audit_unavailable
-from portal import notices
 
 CLEAR, POSTPONE = "clear", "postpone"
 

@@ -2,7 +2,7 @@
 
 Today's leak: an administrator changed Mark's role in case 0001 from suspect to legal representative and nothing
 was written, while his portal then showed his children's timelines. Each change in the admin (a form, an inline,
-a delete, a bulk delete) now goes through an action of ``consent.family``, ``audit.console.officers`` or
+a delete, a bulk delete) now goes through an action of ``consent.family``, ``audit.officers`` or
 ``portal.accounts`` that writes one ``fact_change`` entry in its transaction, or nothing changes at all.
 """
 
@@ -16,9 +16,9 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from audit import facts
-from audit.console.officers import officer_profile_delete, officer_profile_save
 from audit.ledger import AuditWriteError
 from audit.models import AuditEntry, AuditHead, OfficerProfile
+from audit.officers import officer_profile_delete, officer_profile_save
 from audit.pseudonym import subject_pseudonym
 from consent import family
 from consent.models import Case, CasePerson, Measure, Organisation, Person, Relation

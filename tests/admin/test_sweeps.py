@@ -26,8 +26,8 @@ from django.test import Client, RequestFactory
 from audit.admin import FactChangesAdmin
 from audit.config_trail import configuration_models
 from audit.models import AuditEntry, AuditHead, OfficerProfile
-from consent.demo.world import PERSONS
 from consent.models import Case, CasePerson, Measure, Person, Relation
+from demo.world import PERSONS
 from portal.models import PortalAccount
 from tests.admin.clients import verified_admin_client
 from tests.admin.forms import form_data

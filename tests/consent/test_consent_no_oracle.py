@@ -21,7 +21,7 @@ import pytest
 from django.utils import timezone
 
 from consent.bsn import is_valid_bsn
-from consent.demo import world
+from demo import world
 
 UNKNOWN = "999990111"  # passes the eleven test; nobody in the demo world has it
 OUTSIDER = "999990123"  # another valid BSN the gateway does not know, named as a giver

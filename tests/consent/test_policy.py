@@ -829,9 +829,7 @@ def test_property_a_covered_category_is_never_released_whole(
     category = request_.categories[0]
     sector = WHEREABOUTS_POLICY.sector_of(request_.requester)
     outside = [
-        r
-        for r in restrictions
-        if request_.requester not in r.allowed_organisations and sector not in r.allowed_sectors
+        r for r in restrictions if request_.requester not in r.allowed_organisations and sector not in r.allowed_sectors
     ]
     if any(category in r.categories for r in outside):
         assert (decision.outcome, decision.reason_codes) == ("deny", ["restricted"])

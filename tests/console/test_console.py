@@ -491,7 +491,7 @@ def test_nothing_is_shown_when_the_view_cannot_be_recorded(trail: Trail, monkeyp
     def refuse(draft: EntryDraft) -> AuditEntry:
         raise AuditWriteError("the audit trail is unavailable")
 
-    monkeypatch.setattr("audit.console.views.audit_append", refuse)
+    monkeypatch.setattr("console.views.audit_append", refuse)
     client = officer("privacy")
     search = client.get("/privacy/", {"organisation": VT})
     assert search.status_code == 503 and "rows" not in search.context

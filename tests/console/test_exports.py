@@ -21,18 +21,17 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from audit.console import exports
-from audit.console.access import scoped_entries
-from audit.console.filters import EntryFilterForm, filtered_entries
 from audit.ledger import AuditWriteError
 from audit.models import AuditEntry, AuditKind, OfficerProfile
+from console import exports
+from console.access import scoped_entries
+from console.filters import EntryFilterForm, filtered_entries
 
-URLS = "gateway.urls"  # the real console; "tests.console.urls_oversight" holds only these pages
 VT = "veilig-thuis-rr"
 MARK, SANNE, FATIMA = "999990019", "999990007", "999990044"
 CASE_1, CASE_2 = "CHGK-RR-2026-0001", "CHGK-RR-2026-0002"
 
-pytestmark = [pytest.mark.urls(URLS), pytest.mark.django_db]
+pytestmark = pytest.mark.django_db
 
 
 def gpg_kill(home: Path) -> None:

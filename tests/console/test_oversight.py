@@ -14,8 +14,11 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
-from audit.console.charts import stacked_bar_chart
-from audit.console.oversight import (
+from audit.ledger import Actor, EntryDraft, audit_append
+from audit.models import AuditEntry, AuditFacet, AuditKind, OfficerProfile
+from consent.models import Case
+from console.charts import stacked_bar_chart
+from console.oversight import (
     CaseFacts,
     CaseRow,
     CountRow,
@@ -31,11 +34,7 @@ from audit.console.oversight import (
     said,
     volume_spikes,
 )
-from audit.ledger import Actor, EntryDraft, audit_append
-from audit.models import AuditEntry, AuditFacet, AuditKind, OfficerProfile
-from consent.models import Case
 
-URLS = "gateway.urls"  # the real console; "tests.console.urls_oversight" holds only these pages
 NOW = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)
 MINUTE = dt.timedelta(minutes=1)
 HOUR = dt.timedelta(hours=1)
@@ -389,7 +388,6 @@ def world(partner: Any) -> dict[str, int]:
     return {"foreign": foreign.json()["audit"]["index"]}
 
 
-@pytest.mark.urls(URLS)
 @pytest.mark.django_db
 def test_the_network_officer_sees_every_organisation_and_every_signal(console: None, world: dict[str, int]) -> None:
     before = AuditEntry.objects.filter(kind=AuditKind.CONSOLE_VIEW).count()
@@ -416,7 +414,6 @@ def test_the_network_officer_sees_every_organisation_and_every_signal(console: N
     assert (view.user, view.outcome, view.detail["filters"]) == ("privacy", "oversight", {"days": 28})
 
 
-@pytest.mark.urls(URLS)
 @pytest.mark.django_db
 def test_an_organisation_officer_sees_only_its_part(console: None, world: dict[str, int]) -> None:
     response = officer("privacy-vt").get("/privacy/oversight/", {"days": "7"})
@@ -436,7 +433,6 @@ def test_an_organisation_officer_sees_only_its_part(console: None, world: dict[s
     assert "Veilig Thuis" in response.content.decode()
 
 
-@pytest.mark.urls(URLS)
 @pytest.mark.django_db
 def test_the_page_needs_an_officer(console: None) -> None:
     assert Client().get("/privacy/oversight/").status_code == 302

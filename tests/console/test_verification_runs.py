@@ -15,13 +15,12 @@ from django.test import Client, RequestFactory
 
 from audit import tasks, verification
 from audit.checkpoints import checkpoint_create
-from audit.console.context import verification_alert
-from audit.console.verification_views import verification_run_start
 from audit.models import AuditEntry, AuditHead, Checkpoint, OfficerProfile, VerificationRun
 from audit.verification import verify_trail
+from console.context import verification_alert
+from console.verification_views import verification_run_start
 from tests.conftest import wait_for
 
-URLS = "gateway.urls"  # the real console; "tests.console.urls_oversight" holds only these pages
 ASK = {
     "subject": {"bsn": "999990019"},
     "categories": ["police_incidents"],
@@ -92,7 +91,6 @@ def test_verify_trail_reports_progress_after_every_chunk(monkeypatch: pytest.Mon
 # --- The task ---------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.urls(URLS)
 @pytest.mark.django_db
 def test_a_run_on_an_intact_trail_is_intact_with_counts_and_progress(
     partner: Any, monkeypatch: pytest.MonkeyPatch
@@ -133,7 +131,6 @@ def test_a_run_on_an_intact_trail_is_intact_with_counts_and_progress(
 
 
 @postgres_only
-@pytest.mark.urls(URLS)
 @pytest.mark.django_db
 def test_a_run_on_a_tampered_trail_names_the_entry_and_every_console_page_says_so(partner: Any) -> None:
     grow_and_sign(partner)
@@ -195,7 +192,6 @@ def test_a_run_that_breaks_down_is_an_error_not_a_verdict(monkeypatch: pytest.Mo
 # --- The pages --------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.urls(URLS)
 @pytest.mark.django_db
 def test_the_page_shows_the_last_result_and_the_checkpoint_history(partner: Any) -> None:
     checkpoint = grow_and_sign(partner)
@@ -210,7 +206,6 @@ def test_the_page_shows_the_last_result_and_the_checkpoint_history(partner: Any)
     assert 'action="/privacy/verification/start/"' in html
 
 
-@pytest.mark.urls(URLS)
 @pytest.mark.django_db
 def test_the_button_queues_one_run_after_commit_and_its_page_refreshes(
     django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
@@ -285,7 +280,6 @@ def test_outside_a_transaction_progress_is_seen_by_others_during_the_run(
 
 
 @postgres_only
-@pytest.mark.urls(URLS)
 def test_a_real_worker_runs_verification_from_the_button(celery_worker: Any, partner: Any) -> None:
     worker = celery_worker()
     grow_and_sign(partner)

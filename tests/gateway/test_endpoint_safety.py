@@ -24,9 +24,10 @@ from hypothesis import HealthCheck, assume, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from consent.choices import ProviderKind
+from consent.choices import HolderKind
 from consent.models import Organisation
 from gateway import webhooks
+from gateway.holders import HolderUnavailable, holder_fetch, http
 from gateway.models import HolderEndpoint, WebhookEndpoint
 from gateway.outbound import (
     HOLDER_CREDENTIAL_PREFIX,
@@ -38,8 +39,7 @@ from gateway.outbound import (
     validate_holder_credential_env,
     validate_webhook_secret_env,
 )
-from gateway.providers import ProviderUnavailable, http, provider_fetch
-from tests.gateway.test_providers import Holder
+from tests.gateway.test_holder_fetch import Holder
 from tests.gateway.test_webhooks import Receiver
 
 PUBLIC = "93.184.216.34"  # answered by the fake resolver only; nothing connects to it
@@ -102,7 +102,7 @@ def test_the_holder_endpoint_form_accepts_only_prefixed_credentials(db: Any, fie
     """The admin's form for the model refuses another variable (as the admin does, through model validation)."""
     endpoint = HolderEndpoint.objects.filter(organisation__slug="politie-rotterdam").first()
     form_class = modelform_factory(HolderEndpoint, fields=["organisation", "kind", "url", "credential_env", "active"])
-    data = {"organisation": endpoint.organisation_id, "kind": ProviderKind.BUILTIN, "url": "", field: value}
+    data = {"organisation": endpoint.organisation_id, "kind": HolderKind.BUILTIN, "url": "", field: value}
     data["active"] = "on"
     form = form_class(data=data, instance=endpoint)
     assert form.is_valid() is ok, form.errors
@@ -172,10 +172,10 @@ def test_a_holder_row_written_past_the_admin_sends_no_other_variable(db: Any, mo
     server = Holder()
     try:
         HolderEndpoint.objects.filter(organisation__slug="politie-rotterdam").update(
-            kind=ProviderKind.HTTP, url=server.url, credential_env="GATEWAY_PSEUDONYM_KEY", timeout_seconds=0.5
+            kind=HolderKind.HTTP, url=server.url, credential_env="GATEWAY_PSEUDONYM_KEY", timeout_seconds=0.5
         )
-        with pytest.raises(ProviderUnavailable, match="credential"):
-            provider_fetch(
+        with pytest.raises(HolderUnavailable, match="credential"):
+            holder_fetch(
                 holder="politie-rotterdam",
                 category="police_incidents",
                 field_types=(("date", "date"),),
@@ -212,13 +212,13 @@ def test_an_internal_holder_url_written_past_the_admin_is_not_called(
     try:
         for url in (server.url, server.url.replace("http://", "https://")):
             HolderEndpoint.objects.filter(organisation__slug="politie-rotterdam").update(
-                kind=ProviderKind.HTTP,
+                kind=HolderKind.HTTP,
                 url=url,
                 credential_env="VD_HOLDER_CREDENTIAL_POLITIE_ROTTERDAM",
                 timeout_seconds=0.5,
             )
-            with pytest.raises(ProviderUnavailable, match="cannot be called"):
-                provider_fetch(
+            with pytest.raises(HolderUnavailable, match="cannot be called"):
+                holder_fetch(
                     holder="politie-rotterdam",
                     category="police_incidents",
                     field_types=(("date", "date"),),
@@ -501,7 +501,7 @@ def test_tls_is_verified_against_the_host_name_while_connecting_to_the_checked_a
 
 
 def test_a_certificate_for_another_name_is_refused(tls_holder: TLSHolder) -> None:
-    with pytest.raises(ProviderUnavailable):
+    with pytest.raises(HolderUnavailable):
         http.fetch(
             url=f"https://other.test:{tls_holder.port}/fetch", credential_env="", timeout=2, retries=0, payload={}
         )

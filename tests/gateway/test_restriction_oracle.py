@@ -18,8 +18,8 @@ from django.utils import timezone
 from audit.models import AuditEntry
 from consent.models import DataCategory, LegalBasis, Person, Purpose, Sector, SharingRule
 from consent.restrictions import restriction_set
-from gateway.holder import holder_expire_due
 from gateway.models import PendingItem
+from gateway.pending import holder_expire_due
 
 SANNE, MARK, DAAN, LOTTE, NOOR = "999990007", "999990019", "999990020", "999990032", "999990068"
 UNKNOWN = "999999990"  # valid BSN (eleven test), nobody in the demo world
@@ -42,9 +42,7 @@ def shelter_question(bsn: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("endpoint", ["/api/v1/decisions", "/api/v1/requests"])
-def test_a_shelter_stay_looks_the_same_for_shielded_unshielded_and_unknown_persons(
-    partner: Any, endpoint: str
-) -> None:
+def test_a_shelter_stay_looks_the_same_for_shielded_unshielded_and_unknown_persons(partner: Any, endpoint: str) -> None:
     """The finding: Veilig Thuis Haaglanden got ``no_rule`` for Sanne, Lotte and Daan but ``pending`` for Mark
     and for an unknown BSN, which told it who is shielded."""
     haaglanden = partner("veilig-thuis-haaglanden")
@@ -52,9 +50,9 @@ def test_a_shelter_stay_looks_the_same_for_shielded_unshielded_and_unknown_perso
     expected = answers[UNKNOWN]
     for bsn, response in answers.items():
         assert response.status_code == expected.status_code, bsn
-        assert [public(d) for d in response.json()["decisions"]] == [
-            public(d) for d in expected.json()["decisions"]
-        ], bsn
+        assert [public(d) for d in response.json()["decisions"]] == [public(d) for d in expected.json()["decisions"]], (
+            bsn
+        )
         assert set(response.json()) == set(expected.json())
     assert expected.json()["decisions"][0]["outcome"] == "pending"
     truth = AuditEntry.objects.filter(kind__in=["check", "request"]).order_by("-index")[4]  # Sanne's
@@ -154,10 +152,14 @@ def test_the_risk_picture_of_a_shielded_person_goes_as_nothing_to_a_requester_ou
     so it gets what it would get for an unknown person."""
     rvdk = partner("rvdk-rotterdam")
     answers = {bsn: rvdk.ask(**risk_question(bsn, purpose="rvdk_investigation")) for bsn in (SANNE, UNKNOWN, MARK)}
-    assert answers[SANNE].json()["data"] == answers[UNKNOWN].json()["data"] == {
-        "risk_assessment": None,
-        "safety_conditions": None,
-    }
+    assert (
+        answers[SANNE].json()["data"]
+        == answers[UNKNOWN].json()["data"]
+        == {
+            "risk_assessment": None,
+            "safety_conditions": None,
+        }
+    )
     assert [public(d) for d in answers[SANNE].json()["decisions"]] == [
         public(d) for d in answers[UNKNOWN].json()["decisions"]
     ]

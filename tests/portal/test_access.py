@@ -250,7 +250,7 @@ def test_which_legal_bases_a_suspect_reads(
 def test_every_sector_and_purpose_of_the_demo_world_is_classified() -> None:
     """The general guard: a sector or purpose added to the world must be placed knowingly (an unplaced one is
     treated as the victim's side, which is safe but hides it)."""
-    from consent.demo import world
+    from demo import world
 
     sets = (CASE_CHAIN_SECTORS, VICTIM_SIDE_SECTORS, OTHER_SECTORS)
     for sector in world.SECTORS:

@@ -17,8 +17,7 @@ from django.core import mail
 from django.test import Client
 
 from consent.models import DataCategory, Organisation, Person, Purpose
-from gateway.models import HolderEndpoint, InformationRequest, PendingItem
-from portal.models import EntryNotice
+from gateway.models import EntryNotice, HolderEndpoint, InformationRequest, PendingItem
 from portal.notifications import notice_news_due, notify_new_entry
 from tests.portal.test_portal import PASSWORD
 
@@ -172,7 +171,7 @@ def test_mark_is_never_tipped_off(partner: Any, settings: Any) -> None:
 def test_the_demo_history_tips_mark_off_nowhere(partner: Any, settings: Any) -> None:
     """The history that ``seed_demo`` builds (scenario 10's emergency by victim support among it): nothing before
     Veilig Thuis clears it, nothing of the victim's side after."""
-    from gateway.demo_history import seed_history
+    from demo.history import seed_history
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     assert seed_history() > 0

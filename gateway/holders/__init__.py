@@ -1,0 +1,82 @@
+"""The provider leg (api.md, "Calls to data holders"): fetch a category from the organisation that holds it.
+
+``builtin`` and ``http`` holders go through :func:`holder_fetch`, and whatever comes back passes
+:func:`gateway.holders.minimise.minimise` so that only the category's fields leave the gateway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+from consent.choices import HolderKind
+from gateway.holders import http
+from gateway.holders.errors import HolderUnavailable
+from gateway.holders.minimise import minimise
+from gateway.models import BuiltinRecord, HolderEndpoint
+
+__all__ = ["FetchResult", "HolderUnavailable", "holder_fetch"]
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """The minimised data (``None``: the holder has nothing) and the field names that passed."""
+
+    data: Any
+    fields: list[str]
+
+
+def _endpoint_for(holder: str, category: str) -> HolderEndpoint:
+    endpoint = (
+        HolderEndpoint.objects.filter(
+            organisation__slug=holder, organisation__active=True, categories__code=category, active=True
+        )
+        .select_related("organisation")
+        .first()
+    )
+    if endpoint is None:
+        raise HolderUnavailable(f"{holder} has no active endpoint for {category}")
+    return endpoint
+
+
+def holder_fetch(
+    *,
+    holder: str,
+    category: str,
+    field_types: tuple[tuple[str, str], ...],
+    request_id: str,
+    bsn: str,
+    purpose: str,
+) -> FetchResult:
+    """Fetch ``category`` about ``bsn`` from ``holder`` and keep only the category's fields.
+
+    Raises :class:`HolderUnavailable` when the holder cannot be reached or answers nonsense.
+    """
+    endpoint = _endpoint_for(holder, category)
+    fields = [name for name, _ in field_types]
+    raw: Any
+    if endpoint.kind == HolderKind.BUILTIN:
+        record = BuiltinRecord.objects.filter(
+            organisation=endpoint.organisation, category__code=category, bsn=bsn
+        ).first()
+        raw = record.data if record is not None else None
+    elif endpoint.kind == HolderKind.HTTP:
+        raw = http.fetch(
+            url=endpoint.url,
+            credential_env=endpoint.credential_env,
+            timeout=endpoint.timeout_seconds or settings.GATEWAY_PROVIDER_TIMEOUT,
+            retries=settings.GATEWAY_PROVIDER_RETRIES,
+            payload={
+                "request_id": request_id,
+                "subject": {"bsn": bsn},
+                "category": category,
+                "purpose": purpose,
+                "fields": fields,
+            },
+        )
+    else:
+        raise HolderUnavailable(f"unknown provider kind {endpoint.kind!r}")
+    data, released = minimise(raw, field_types)
+    return FetchResult(data=data, fields=released)

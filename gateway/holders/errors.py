@@ -1,0 +1,2 @@
+class HolderUnavailable(Exception):
+    """The holder could not be reached, timed out, or answered something that is not a valid response."""

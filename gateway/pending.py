@@ -1,0 +1,330 @@
+"""Holder decisions (api.md, "Holder decisions"): where a rule leaves the decision to the data holder, the
+holder's system lists its pending items and settles them; the gateway then fetches and releases, or denies with
+``holder_declined``, and tells the requester (webhook, else polling). Items expire after
+``GATEWAY_HOLDER_PENDING_HOURS``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from audit.ledger import Actor, AuditWriteError, EntryDraft, audit_append, payload_digest
+from consent.models import Consent
+from consent.policy import (
+    DENY,
+    PENDING,
+    PERMIT,
+    CategoryDecision,
+    DecisionRequest,
+    Policy,
+    Reason,
+    decide_category,
+    overall_status,
+)
+from consent.selectors import person_by_bsn, policy_current, subject_facts
+from gateway.api.auth import Caller
+from gateway.api.problems import Problem
+from gateway.crypto import seal
+from gateway.holders import HolderUnavailable, holder_fetch
+from gateway.models import Delivery, InformationRequest, PendingItem, PendingStatus, RequestDecision
+from gateway.services import DELIVERY, audit_decision, audit_unavailable, releasable_fields
+from gateway.signals import entry_recorded
+from gateway.webhooks import webhook_enqueue
+
+APPROVE, DECLINE = "approve", "decline"
+HOLDER_DECLINED = Reason("holder_declined", "The data holder declined to provide this.")
+HOLDER_LATE = Reason("holder_declined", "The data holder did not decide in time.")
+
+
+def _consent_summary(consent_id: int | None) -> dict[str, Any] | None:
+    """The consent a pending category rests on, for the holder to weigh: a consent recorded by another
+    organisation and not yet confirmed by the person waits for the holder, whose approval is its confirmation."""
+    if consent_id is None:
+        return None
+    consent = Consent.objects.select_related("recorded_by").filter(pk=consent_id).first()
+    if consent is None:
+        return None
+    return {
+        "id": consent.pk,
+        "status": consent.status,
+        "recorded_by": consent.recorded_by.slug,
+        "explicit": consent.explicit,
+        "valid_from": consent.valid_from.isoformat(),
+        "valid_until": consent.valid_until.isoformat() if consent.valid_until else None,
+        "evidence": consent.evidence,
+    }
+
+
+def pending_json(item: PendingItem) -> dict[str, Any]:
+    request = item.request
+    decision = item.decision
+    return {
+        "id": item.id,
+        "status": item.status,
+        "request_id": request.id,
+        "requester": request.organisation.slug,
+        "subject": {"bsn": request.subject_bsn},
+        "category": item.category,
+        "purpose": request.purpose,
+        "case_reference": request.case_reference or None,
+        "emergency": request.emergency,
+        "justification": request.justification or None,
+        "legal_basis": {"code": decision.legal_basis, "reference": decision.legal_basis_reference},
+        "rule": decision.rule,
+        "consent": _consent_summary(decision.consent_id),
+        "created_at": item.created_at.isoformat().replace("+00:00", "Z"),
+        "expires_at": item.expires_at.isoformat().replace("+00:00", "Z"),
+        "decided_at": item.decided_at.isoformat().replace("+00:00", "Z") if item.decided_at else None,
+    }
+
+
+def pending_for_holder(caller: Caller) -> Any:
+    """The open items addressed to the caller's organisation as data holder, oldest first. An item whose
+    category a restriction keeps from the requester (a shielded face) is never offered: the restriction has
+    decided already, and the item only waits to expire like one the holder let pass."""
+    return (
+        PendingItem.objects.filter(
+            holder=caller.organisation,
+            status=PendingStatus.PENDING,
+            expires_at__gt=timezone.now(),
+            decision__shielded=False,
+        )
+        .select_related("request__organisation", "decision")
+        .order_by("created_at", "id")
+    )
+
+
+def _request_status_refresh(request: InformationRequest) -> str:
+    status = overall_status(request.decisions.values_list("outcome", flat=True))
+    InformationRequest.objects.filter(pk=request.pk).update(status=status)
+    return status
+
+
+def _settle(
+    *,
+    item: PendingItem,
+    decision: CategoryDecision,
+    item_status: str,
+    actor: Actor,
+    note: str,
+    fields: list[str] | None = None,
+    digest: str | None = None,
+    data: Any = None,
+    release: bool = False,
+) -> None:
+    """Inside a transaction: record the category's final decision (as the requester is shown it), the item and
+    the request; write the ``holder_decision`` entry (the truth); queue the notification and the webhook."""
+    now = timezone.now()
+    stored = item.decision
+    RequestDecision.objects.filter(pk=stored.pk).update(
+        outcome=decision.outcome,
+        reasons=[r.as_dict() for r in decision.reasons],
+        rule=decision.rule or stored.rule,
+        rule_version=decision.rule_version or stored.rule_version,
+        legal_basis=decision.legal_basis or stored.legal_basis,
+        shielded=decision.shielded,
+        released_fields=fields or [],
+        payload_sha256=digest,
+    )
+    PendingItem.objects.filter(pk=item.pk).update(
+        status=item_status, decided_at=now, note=note[:2000], decided_by_client=actor.client_id or ""
+    )
+    if release:
+        Delivery.objects.create(
+            request=item.request,
+            category=item.category,
+            data_encrypted=seal(DELIVERY, data),
+            expires_at=now + dt.timedelta(hours=settings.GATEWAY_DELIVERY_HOURS),
+        )
+    status = _request_status_refresh(item.request)
+    audit_append(
+        EntryDraft(
+            kind="holder_decision",
+            actor=actor,
+            subject=item.request.subject_pseudonym,
+            purpose=item.request.purpose,
+            case_reference=item.request.case_reference or None,
+            emergency=item.request.emergency,
+            reference=item.request.id,
+            outcome=item_status,
+            policy_version=item.request.policy_version_id,
+            decisions=[audit_decision(decision, fields, digest)],
+            detail={"pending_item": item.id, "request_status": status, "note_given": bool(note)},
+        )
+    )
+    if release:
+        entry_recorded.send(sender=InformationRequest, request_id=item.request.id)
+    webhook_enqueue(
+        organisation=item.request.organisation,
+        event="request.updated",
+        payload={
+            "request_id": item.request.id,
+            "status": status,
+            "category": item.category,
+            "outcome": decision.outcome,
+        },
+    )
+
+
+def _locked_open_item(item_id: str, holder: Caller) -> PendingItem:
+    item = (
+        PendingItem.objects.select_for_update()
+        .select_related("request__organisation", "decision")
+        .filter(pk=item_id, holder=holder.organisation, decision__shielded=False)
+        .first()
+    )
+    if item is None:
+        raise Problem(404, "not_found", "Not found", "There is no such pending item for this organisation.")
+    if item.status != PendingStatus.PENDING or item.expires_at <= timezone.now():
+        raise Problem(409, "already_settled", "Already settled", f"This item is {item.status} and can't be changed.")
+    return item
+
+
+def _stored_as_decision(item: PendingItem, outcome: str, reasons: tuple[Reason, ...]) -> CategoryDecision:
+    stored = item.decision
+    return CategoryDecision(
+        category=item.category,
+        provider=stored.provider,
+        outcome=outcome,
+        rule=stored.rule,
+        rule_version=stored.rule_version,
+        legal_basis=stored.legal_basis,
+        consent=stored.consent_id,
+        reasons=reasons,
+        emergency_access=stored.emergency_access,
+        shielded=stored.shielded,
+    )
+
+
+def decide_again(item: PendingItem, policy: Policy) -> CategoryDecision:
+    """The item's category decided again, now: the policy, restrictions and consents of this moment, for the
+    request as it was made. A restriction set or a consent withdrawn while the item waited wins."""
+    request = item.request
+    asked = DecisionRequest(
+        requester=request.organisation.slug,
+        categories=(item.category,),
+        providers={item.category: item.decision.provider},
+        purpose=request.purpose,
+        on=timezone.localdate(),
+        case_reference=request.case_reference or None,
+        emergency=request.emergency,
+        has_justification=bool(request.justification),
+    )
+    facts = subject_facts(
+        person=person_by_bsn(request.subject_bsn),
+        subject_bsn=request.subject_bsn,
+        requester=request.organisation,
+        case_reference=asked.case_reference,
+        on=asked.on,
+    )
+    return decide_category(asked, item.category, policy, facts)
+
+
+def holder_decide(*, caller: Caller, item_id: str, decision: str, note: str) -> PendingItem:
+    """Settle a pending item as its holder.
+
+    On approval the gateway decides again (:func:`decide_again`): if the category is still permitted or left to
+    the holder, it fetches it from the holder and releases it; if the decision of this moment denies it, the item
+    is ``refused`` and the requester is shown that denial (for a restriction it may not know of: what an unknown
+    person would get). On decline the category is denied with ``holder_declined``.
+    """
+    actor = Actor(organisation=caller.organisation.slug, client_id=caller.client_id, acting_user=caller.acting_user)
+    with transaction.atomic():
+        item = _locked_open_item(item_id, caller)
+    now_decided: CategoryDecision | None = None
+    result = None
+    if decision == APPROVE:
+        policy = policy_current()
+        now_decided = decide_again(item, policy)
+        if now_decided.outcome in (PERMIT, PENDING) and not now_decided.shielded:
+            try:
+                result = holder_fetch(
+                    holder=caller.organisation.slug,
+                    category=item.category,
+                    field_types=releasable_fields(policy, now_decided),
+                    request_id=item.request.id,
+                    bsn=item.request.subject_bsn,
+                    purpose=item.request.purpose,
+                )
+            except HolderUnavailable:
+                raise Problem(
+                    503,
+                    "provider_unavailable",
+                    "Your system could not be reached",
+                    "The gateway could not fetch the data from your endpoint; the item stays pending. Try again.",
+                    headers={"Retry-After": "30"},
+                ) from None
+    try:
+        with transaction.atomic():
+            item = _locked_open_item(item_id, caller)  # again, under lock: it may have been settled meanwhile
+            if now_decided is None:
+                _settle(
+                    item=item,
+                    decision=_stored_as_decision(item, DENY, (HOLDER_DECLINED,)),
+                    item_status=PendingStatus.DECLINED,
+                    actor=actor,
+                    note=note,
+                )
+            elif result is not None:
+                _settle(
+                    item=item,
+                    decision=replace(now_decided, outcome=PERMIT),
+                    item_status=PendingStatus.APPROVED,
+                    actor=actor,
+                    note=note,
+                    fields=result.fields,
+                    digest=payload_digest(result.data),
+                    data=result.data,
+                    release=True,
+                )
+            elif now_decided.shielded and now_decided.outcome in (PERMIT, PENDING):
+                # Shown as an approval where the holder had nothing, exactly as for a person nobody knows.
+                _settle(
+                    item=item,
+                    decision=replace(now_decided, outcome=PERMIT),
+                    item_status=PendingStatus.REFUSED,
+                    actor=actor,
+                    note=note,
+                    data=None,
+                    release=True,
+                )
+            else:
+                _settle(item=item, decision=now_decided, item_status=PendingStatus.REFUSED, actor=actor, note=note)
+    except AuditWriteError:
+        raise audit_unavailable() from None
+    item.refresh_from_db()
+    return item
+
+
+def holder_expire_due(*, now: dt.datetime | None = None) -> int:
+    """Close the items whose holder did not decide in time: the category is denied (``holder_declined``: the
+    holder did not use its right to provide) and the requester is told."""
+    now = now or timezone.now()
+    expired = 0
+    for item_id in PendingItem.objects.filter(status=PendingStatus.PENDING, expires_at__lte=now).values_list(
+        "pk", flat=True
+    ):
+        with transaction.atomic():
+            item = (
+                PendingItem.objects.select_for_update(skip_locked=True)
+                .select_related("request__organisation", "decision")
+                .filter(pk=item_id, status=PendingStatus.PENDING)
+                .first()
+            )
+            if item is None:
+                continue
+            _settle(
+                item=item,
+                decision=_stored_as_decision(item, DENY, (HOLDER_LATE,)),
+                item_status=PendingStatus.EXPIRED,
+                note="",
+                actor=Actor(user="system:holder_expire"),
+            )
+            expired += 1
+    return expired

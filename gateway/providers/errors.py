@@ -1,2 +1,0 @@
-class ProviderUnavailable(Exception):
-    """The holder could not be reached, timed out, or answered something that is not a valid response."""

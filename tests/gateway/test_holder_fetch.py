@@ -1,0 +1,223 @@
+"""The provider leg against a real HTTP server: minimisation, 404, retries, timeouts, credentials."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from consent.choices import HolderKind
+from gateway.holders import HolderUnavailable, holder_fetch
+from gateway.holders.minimise import minimise
+from gateway.models import HolderEndpoint
+
+MARK = "999990019"
+CASE_1 = "CHGK-RR-2026-0001"
+
+
+class Holder:
+    """A holder's system: answers the gateway's POSTs from a script of (status, body, delay) steps."""
+
+    def __init__(self) -> None:
+        self.script: list[tuple[int, Any, float]] = []
+        self.received: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        holder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                holder.received.append(json.loads(self.rfile.read(length)))
+                holder.headers.append(dict(self.headers))
+                status, body, delay = holder.script.pop(0) if holder.script else (200, {"data": None}, 0.0)
+                if delay:
+                    time.sleep(delay)
+                raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(raw)))
+                    self.end_headers()
+                    self.wfile.write(raw)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/veilig-delen/fetch"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def holder(db: Any, monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[Holder]:
+    """politie-rotterdam served over HTTP instead of the builtin reference data."""
+    server = Holder()
+    monkeypatch.setenv("VD_HOLDER_CREDENTIAL_POLITIE_ROTTERDAM", "holder-credential-123")
+    settings.GATEWAY_PROVIDER_RETRIES = 2
+    HolderEndpoint.objects.filter(organisation__slug="politie-rotterdam").update(
+        kind=HolderKind.HTTP,
+        url=server.url,
+        credential_env="VD_HOLDER_CREDENTIAL_POLITIE_ROTTERDAM",
+        timeout_seconds=0.5,
+    )
+    yield server
+    server.close()
+
+
+def ask_police(partner: Any) -> Any:
+    vt = partner("veilig-thuis-rr")
+    return vt.ask(
+        subject={"bsn": MARK},
+        categories=["police_incidents"],
+        purpose="vt_safety_assessment",
+        case_reference=CASE_1,
+    )
+
+
+def test_only_the_categorys_fields_pass(holder: Holder, partner: Any) -> None:
+    holder.script.append(
+        (
+            200,
+            {
+                "data": [
+                    {
+                        "date": "2026-11-02",
+                        "type": "threat",
+                        "summary": "Threatening messages",
+                        "registration_number": "PL-1",
+                        "officer_home_address": "Kerkstraat 1",
+                        "informant": "neighbour",
+                    },
+                    {"date": "not a date", "type": "stalking", "summary": 42},
+                    "not an object",
+                ],
+                "internal_notes": "never released",
+            },
+            0.0,
+        )
+    )
+    response = ask_police(partner)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["status"] == "released"
+    released = body["data"]["police_incidents"]
+    assert released == [
+        {
+            "date": "2026-11-02",
+            "type": "threat",
+            "summary": "Threatening messages",
+            "registration_number": "PL-1",
+        },
+        {"type": "stalking"},
+    ]
+    assert "officer_home_address" not in json.dumps(body)
+    call = holder.received[0]
+    assert call["subject"] == {"bsn": MARK}
+    assert call["category"] == "police_incidents"
+    assert call["purpose"] == "vt_safety_assessment"
+    assert call["request_id"] == body["id"]
+    assert set(call["fields"]) == {"date", "type", "summary", "registration_number"}
+    assert holder.headers[0]["Authorization"] == "Bearer holder-credential-123"
+
+
+def test_404_means_the_holder_has_nothing(holder: Holder, partner: Any) -> None:
+    holder.script.append((404, {"error": "unknown"}, 0.0))
+    body = ask_police(partner).json()
+    assert body["decisions"][0]["outcome"] == "permit"
+    assert body["data"] == {"police_incidents": None}
+
+
+def test_temporary_failures_are_retried_within_the_bound(holder: Holder, partner: Any) -> None:
+    holder.script.extend(
+        [(503, b"busy", 0.0), (502, b"bad gateway", 0.0), (200, {"data": {"date": "2026-11-02"}}, 0.0)]
+    )
+    body = ask_police(partner).json()
+    assert len(holder.received) == 3
+    assert body["data"]["police_incidents"] == {"date": "2026-11-02"}
+
+
+def test_a_holder_that_stays_down_gives_error_and_releases_nothing(holder: Holder, partner: Any) -> None:
+    holder.script.extend([(503, b"busy", 0.0)] * 5)
+    body = ask_police(partner).json()
+    assert len(holder.received) == 3  # one try and two retries, no more
+    decision = body["decisions"][0]
+    assert decision["outcome"] == "error"
+    assert [r["code"] for r in decision["reasons"]] == ["provider_unavailable"]
+    assert body["status"] == "denied"
+    assert body["data"] == {}
+
+
+def test_a_slow_holder_times_out(holder: Holder, partner: Any) -> None:
+    holder.script.extend([(200, {"data": {"date": "2026-11-02"}}, 1.5)] * 3)
+    body = ask_police(partner).json()
+    assert body["decisions"][0]["outcome"] == "error"
+    assert body["data"] == {}
+
+
+@pytest.mark.parametrize("answer", [b"<html>oops</html>", b'{"no_data_member": 1}', b"[1, 2]"])
+def test_a_nonsense_answer_is_an_error(holder: Holder, partner: Any, answer: bytes) -> None:
+    holder.script.append((200, answer, 0.0))
+    body = ask_police(partner).json()
+    assert body["decisions"][0]["outcome"] == "error"
+    assert len(holder.received) == 1  # not retried: the holder answered
+
+
+def test_a_missing_credential_is_an_error_without_a_call(holder: Holder, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VD_HOLDER_CREDENTIAL_POLITIE_ROTTERDAM")
+    with pytest.raises(HolderUnavailable):
+        holder_fetch(
+            holder="politie-rotterdam",
+            category="police_incidents",
+            field_types=(("date", "date"),),
+            request_id="req_x",
+            bsn=MARK,
+            purpose="vt_safety_assessment",
+        )
+    assert holder.received == []
+
+
+def test_builtin_and_http_share_the_minimisation(db: Any) -> None:
+    """The builtin provider's answer passes the same filter: a field not in the category never leaves."""
+    result = holder_fetch(
+        holder="politie-rotterdam",
+        category="house_ban",
+        field_types=(("start_date", "date"),),
+        request_id="req_x",
+        bsn=MARK,
+        purpose="vt_safety_assessment",
+    )
+    assert result.data is None or set(result.data) <= {"start_date"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (None, None),
+        ({}, None),
+        ({"a": "x", "b": 1}, {"a": "x"}),
+        ({"a": 1}, None),
+        ([{"a": "x"}, {"z": 1}], [{"a": "x"}]),
+        ("text", None),
+        (17, None),
+        ({"n": True}, None),
+        ({"n": 3, "d": "2026-02-30"}, {"n": 3}),
+        ({"l": ["x", 1, {"deep": "no"}]}, None),
+        ({"l": ["x", 1]}, {"l": ["x", 1]}),
+    ],
+)
+def test_minimise(raw: Any, expected: Any) -> None:
+    data, _fields = minimise(raw, (("a", "string"), ("n", "integer"), ("d", "date"), ("l", "list")))
+    assert data == expected
