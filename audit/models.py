@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from audit.choices import AuditKind, VerificationStatus
+
 
 class AuditHead(models.Model):
     """The single row whose lock orders appends: ``size`` is the number of entries, the next index."""
@@ -19,25 +21,6 @@ class AuditHead(models.Model):
 
     def __str__(self) -> str:
         return f"audit head at {self.size}"
-
-
-class AuditKind(models.TextChoices):
-    REQUEST = "request", "Information request"
-    CHECK = "check", "Dry run"
-    REJECTED = "rejected", "Rejected attempt"
-    HOLDER_DECISION = "holder_decision", "Holder decision"
-    CONSENT = "consent", "Consent"
-    RESTRICTION = "restriction", "Restriction"
-    CONFIG = "config", "Configuration change"
-    PORTAL_VIEW = "portal_view", "Portal view"
-    CONSOLE_VIEW = "console_view", "Console view"
-    REVIEW = "review", "Review verdict"
-    TOKEN = "token", "Token issued"
-    INTENT = "intent", "Holder about to be asked"
-    API_VIEW = "api_view", "Read through the API"
-    ADMIN_VIEW = "admin_view", "Admin view"
-    FACT_CHANGE = "fact_change", "Change to family facts or accounts"
-    NOTICE = "notice", "Informing the subject: cleared or postponed"
 
 
 class AuditEntry(models.Model):
@@ -148,14 +131,6 @@ class OfficerProfile(models.Model):
 
     def __str__(self) -> str:
         return f"officer {self.user_id} ({self.organisation_id or 'network'})"
-
-
-class VerificationStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    INTACT = "intact", "Intact"
-    FAILED = "failed", "Failed"
-    ERROR = "error", "Could not run"
 
 
 class VerificationRun(models.Model):

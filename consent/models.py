@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from consent import choices
 from consent.bsn import validate_bsn
+from consent.choices import AgeBand, ConsentNeeded, ConsentRegime
 
 slug_validator = RegexValidator(r"^[a-z0-9][a-z0-9_-]{0,62}$", "Use lowercase letters, digits, '-' and '_'.")
 
@@ -53,36 +54,6 @@ class Organisation(models.Model):  # type: ignore[django-manager-missing]  # swa
 
     def __str__(self) -> str:
         return self.slug
-
-
-class ConsentRegime(models.TextChoices):
-    """The law that says who must consent for a minor (``domain.md``, "Consent by age")."""
-
-    YOUTH_CARE = "youth_care", "Youth care (Jeugdwet art. 7.3.4)"
-    MEDICAL = "medical", "Medical treatment (WGBO, BW art. 7:450 and 7:465)"
-    VT_MUNICIPALITY = "vt_municipality", "Veilig Thuis / municipality disclosure (Wmo 2015 art. 5.3.3)"
-    AVG = "avg", "AVG consent (UAVG art. 5)"
-
-
-class AgeBand(models.TextChoices):
-    """Age on the consent's first day. A person not able to judge their own interests counts as under 12."""
-
-    UNDER_12 = "under_12", "Under 12"
-    FROM_12_TO_15 = "12_15", "12 to 15"
-    FROM_16 = "16_plus", "16 and older"
-
-
-class ConsentNeeded(models.TextChoices):
-    """Whose consent a regime asks in an age band. Legal representatives are the parents with custody and
-    guardians on the date: all of them, or one when ``GATEWAY_CONSENT_ALL_CUSTODIANS`` is off."""
-
-    LEGAL_REPRESENTATIVES = "legal_representatives", "Legal representatives (parents with custody, guardian)"
-    CHILD_AND_LEGAL_REPRESENTATIVES = "child_and_legal_representatives", "The child and the legal representatives"
-    CHILD = "child", "The child alone"
-    CHILD_IF_ABLE_ELSE_LEGAL_REPRESENTATIVES = (
-        "child_if_able_else_legal_representatives",
-        "The child if able to judge, else the legal representatives",
-    )
 
 
 class DataCategory(models.Model):

@@ -8,6 +8,7 @@ from oauth2_provider.models import AbstractApplication
 
 from consent import choices
 from consent.models import DataCategory, Organisation, PolicyVersion
+from gateway.choices import PendingStatus, RequestStatus, ReviewStatus, WebhookStatus
 from gateway.outbound import validate_holder_credential_env, validate_outbound_url, validate_webhook_secret_env
 
 
@@ -61,13 +62,6 @@ class BuiltinRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation_id}/{self.category_id}"
-
-
-class RequestStatus(models.TextChoices):
-    RELEASED = "released", "Released"
-    PARTIAL = "partial", "Partial"
-    DENIED = "denied", "Denied"
-    PENDING = "pending", "Pending"
 
 
 class InformationRequest(models.Model):
@@ -149,14 +143,6 @@ class IdempotencyRecord(models.Model):
         return f"{self.endpoint}:{self.key}"
 
 
-class PendingStatus(models.TextChoices):
-    PENDING = "pending", "Waiting for the holder"
-    APPROVED = "approved", "Approved by the holder"
-    DECLINED = "declined", "Declined by the holder"
-    EXPIRED = "expired", "Expired without a decision"
-    REFUSED = "refused", "Approved, but the decision made again no longer allows it"
-
-
 class PendingItem(models.Model):
     """A category that waits for the data holder's decision, where the law leaves it to the holder (a reporting
     right is a right, not a duty: Wmo 2015 art. 5.2.6, BW 1:240)."""
@@ -220,12 +206,6 @@ class WebhookEndpoint(models.Model):
         return f"webhook of {self.organisation.slug}"
 
 
-class WebhookStatus(models.TextChoices):
-    PENDING = "pending", "To deliver"
-    DELIVERED = "delivered", "Delivered"
-    FAILED = "failed", "Gave up"
-
-
 class WebhookDelivery(models.Model):
     """The outbox: one row per notification, written in the transaction of the change it announces, delivered by
     Celery with retries and backoff. Nothing is lost while the worker or the broker is down: the beat task
@@ -247,12 +227,6 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} {self.event} ({self.status})"
-
-
-class ReviewStatus(models.TextChoices):
-    OPEN = "open", "Awaiting review"
-    JUSTIFIED = "justified", "Justified"
-    NOT_JUSTIFIED = "not_justified", "Not justified"
 
 
 class EmergencyReview(models.Model):

@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 
 from consent.models import Case, DataCategory, Organisation, Person, Purpose, Sector
+from portal.choices import ConsentRequestStatus
 
 
 class PortalAccount(models.Model):
@@ -25,12 +26,6 @@ class PortalAccount(models.Model):
 
     def __str__(self) -> str:
         return f"portal account of {self.person}"
-
-
-class ConsentRequestStatus(models.TextChoices):
-    OPEN = "open", "Waiting for an answer"
-    GIVEN = "given", "Consent given"
-    DECLINED = "declined", "Declined"
 
 
 class ConsentRequest(models.Model):
