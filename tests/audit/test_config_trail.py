@@ -134,7 +134,7 @@ def test_a_change_outside_requests_records_the_system_actor(db: Any) -> None:
 def test_without_a_named_actor_the_process_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     for argv, expected in [
         (["manage.py", "seed_demo"], "system:seed_demo"),
-        (["/srv/venv/bin/celery", "-A", "gateway", "worker"], "system:celery"),
+        (["/srv/venv/bin/celery", "-A", "config", "worker"], "system:celery"),
         (["/srv/venv/lib/python3.11/site-packages/pytest/__main__.py", "-q"], "system:pytest"),
         (["-c"], "system:unattributed"),
     ]:
