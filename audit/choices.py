@@ -20,6 +20,7 @@ class AuditKind(models.TextChoices):
     ADMIN_VIEW = "admin_view", "Admin view"
     FACT_CHANGE = "fact_change", "Change to family facts or accounts"
     NOTICE = "notice", "Informing the subject: cleared or postponed"
+    POLICY_CHANGE = "policy_change", "Policy catalogue imported"
 
 
 class VerificationStatus(models.TextChoices):

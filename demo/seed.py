@@ -1,7 +1,9 @@
 """Write the demo world (:mod:`demo.world`) into the database, idempotently.
 
-Every row is found by its natural key (slug, code, BSN, reference, ...) and written only when it differs, so a
-second run changes nothing. Things the live system owns once they exist are created once and then left alone:
+The policy catalogue is loaded from ``policy/catalogue.yaml`` through the same import a deployment uses
+(:func:`consent.catalogue.policy_import`); everything else is demo data from :mod:`demo.world`. Every row is found
+by its natural key (slug, code, BSN, reference, ...) and written only when it differs, so a second run changes
+nothing. Things the live system owns once they exist are created once and then left alone:
 OAuth client secrets (hashed on save), user passwords, a consent's status (withdrawal works for the future
 only) and whether a restriction is still active. Consents are recorded and confirmed through the consent actions,
 which write their audit entries; no other audit entries and no information requests are written here: the demo
@@ -20,13 +22,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import models, transaction
 
+from consent.catalogue import policy_import
 from consent.models import (
     Case,
     CasePerson,
-    CategoryField,
     Consent,
     DataCategory,
-    LegalBasis,
     Measure,
     Organisation,
     Person,
@@ -34,7 +35,6 @@ from consent.models import (
     Relation,
     Restriction,
     Sector,
-    SharingRule,
 )
 from demo import world
 from gateway.models import Application, BuiltinRecord, HolderEndpoint
@@ -102,125 +102,18 @@ def _json(data: Any) -> Any:
     return json.loads(json.dumps(data))
 
 
-def _maybe(table: Mapping[str, M], key: str | None) -> M | None:
-    """The row named ``key``, or ``None`` when the rule names none (a sector *or* an organisation)."""
-    return table[key] if key else None
-
-
 def _policy(tally: _Tally) -> dict[str, Any]:
-    """Sectors, organisations, categories with fields, purposes, the basis catalogue and the agreement."""
-    sectors: dict[str, Sector] = {}
-    for sector in world.SECTORS:
-        sectors[sector.code], change = _upsert(
-            Sector,
-            {"code": sector.code},
-            {
-                "name_nl": sector.name_nl,
-                "name_en": sector.name_en,
-                "may_record_consent": sector.may_record_consent,
-            },
-        )
-        tally.add("sectors", change)
-    orgs: dict[str, Organisation] = {}
-    for org in world.ORGANISATIONS:
-        orgs[org.slug], change = _upsert(
-            Organisation,
-            {"slug": org.slug},
-            {
-                "name": org.name,
-                "sector": sectors[org.sector],
-                "regime": org.regime,
-                "professional_secrecy": org.professional_secrecy,
-            },
-        )
-        tally.add("organisations", change)
-    categories: dict[str, DataCategory] = {}
-    for cat in world.CATEGORIES:
-        category, change = _upsert(
-            DataCategory,
-            {"code": cat.code},
-            {
-                "name_nl": cat.name_nl,
-                "name_en": cat.name_en,
-                "description": cat.description,
-                "sensitivity": cat.sensitivity,
-                "regime": cat.regime,
-                "consent_regime": cat.consent_regime,
-            },
-        )
-        categories[cat.code] = category
-        tally.add("categories", change)
-        for position, field_spec in enumerate(cat.fields):
-            _, change = _upsert(
-                CategoryField,
-                {"category": category, "name": field_spec.name},
-                {
-                    "type": field_spec.type,
-                    "description": field_spec.description,
-                    "position": position,
-                    "reveals_whereabouts": field_spec.reveals_whereabouts,
-                },
-            )
-            tally.add("category_fields", change)
-    purposes: dict[str, Purpose] = {}
-    for purpose in world.PURPOSES:
-        purposes[purpose.code], change = _upsert(
-            Purpose,
-            {"code": purpose.code},
-            {"name_nl": purpose.name_nl, "name_en": purpose.name_en, "description": purpose.description},
-        )
-        tally.add("purposes", change)
-    bases: dict[str, LegalBasis] = {}
-    for basis in world.LEGAL_BASES:
-        bases[basis.code], change = _upsert(
-            LegalBasis,
-            {"code": basis.code},
-            {
-                "kind": basis.kind,
-                "reference": basis.reference,
-                "description_nl": basis.description_nl,
-                "description_en": basis.description_en,
-                "requires_consent": basis.requires_consent,
-                "requires_explicit_consent": basis.requires_explicit_consent,
-                "holder_decides": basis.holder_decides,
-                "justification_required": basis.justification_required,
-                "emergency_only": basis.emergency_only,
-                "needs_confirmation": basis.needs_confirmation,
-            },
-        )
-        tally.add("legal_bases", change)
-    for rule_spec in world.RULES:
-        rule, change = _upsert(
-            SharingRule,
-            {"code": rule_spec.code},
-            {
-                "description": rule_spec.description,
-                "legal_basis": bases[rule_spec.legal_basis],
-                "provider_sector": _maybe(sectors, rule_spec.provider_sector),
-                "provider_organisation": _maybe(orgs, rule_spec.provider_organisation),
-                "recipient_sector": _maybe(sectors, rule_spec.recipient_sector),
-                "recipient_organisation": _maybe(orgs, rule_spec.recipient_organisation),
-                "requires_case_participation": rule_spec.requires_case_participation,
-                "requires_supervision_order": rule_spec.requires_supervision_order,
-                "emergency_only": rule_spec.emergency_only,
-                "holder_decides": rule_spec.holder_decides,
-                "valid_from": rule_spec.valid_from,
-                "valid_until": rule_spec.valid_until,
-                "covenant_reference": rule_spec.covenant_reference,
-                "active": True,
-            },
-        )
-        sets_changed = [
-            _set_m2m(rule.categories, [categories[c] for c in rule_spec.categories]),
-            _set_m2m(rule.purposes, [purposes[p] for p in rule_spec.purposes]),
-        ]
-        if change == UPDATED or (change == UNCHANGED and any(sets_changed)):
-            # Every decision cites the rule's version, so a changed rule is a new version.
-            rule.version += 1
-            rule.save(update_fields=["version"])
-            change = UPDATED
-        tally.add("sharing_rules", change)
-    return {"sectors": sectors, "orgs": orgs, "categories": categories, "purposes": purposes}
+    """The policy catalogue (``policy/catalogue.yaml``), through the import a deployment uses
+    (:func:`consent.catalogue.policy_import`): on the trail, with its ``policy_change`` entry when it changes."""
+    result = policy_import(catalogue=world.CATALOGUE)
+    for kind, counter in result.counts.items():
+        tally.by_kind.setdefault(kind, Counter()).update(counter)
+    return {
+        "sectors": {s.code: s for s in Sector.objects.all()},
+        "orgs": {o.slug: o for o in Organisation.objects.filter(slug__in=[o.slug for o in world.ORGANISATIONS])},
+        "categories": {c.code: c for c in DataCategory.objects.all()},
+        "purposes": {p.code: p for p in Purpose.objects.all()},
+    }
 
 
 def _clients(orgs: Mapping[str, Organisation], tally: _Tally) -> None:

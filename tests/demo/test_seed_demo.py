@@ -61,3 +61,23 @@ def test_history_is_made_through_the_request_flow_once(db: Any, settings: Any) -
     assert AuditEntry.objects.filter(kind="request").count() == made
     call_command("seed_demo")
     assert InformationRequest.objects.count() == made
+
+
+def test_the_policy_comes_from_the_file_and_each_demo_consent_has_its_audit_entries(db: Any) -> None:
+    """One path for the demo and a deployment: the seeded catalogue is policy/catalogue.yaml, imported with its
+    ``policy_change`` entry; the demo consents were made through the consent actions, so each is on the trail."""
+    from consent.catalogue import catalogue_from_db, catalogue_load, permission_diff
+    from consent.models import Consent
+    from demo import world
+
+    assert permission_diff(catalogue_from_db(), catalogue_load()).empty
+    assert AuditEntry.objects.filter(kind="policy_change", reference=f"catalogue:{world.CATALOGUE.version}").exists()
+    consents = Consent.objects.filter(evidence__in=[c.evidence for c in world.CONSENTS])
+    assert consents.count() == len(world.CONSENTS)
+    for consent in consents:
+        outcomes = set(
+            AuditEntry.objects.filter(kind="consent", reference=f"consent:{consent.pk}").values_list(
+                "outcome", flat=True
+            )
+        )
+        assert {"recorded", "confirmed"} <= outcomes, outcomes
