@@ -4,10 +4,13 @@
 Nothing else imports python-gnupg (``tests/audit/test_signing_wrapper.py`` sweeps the source tree). The one other
 caller of gpg is ``audit/offline_verify.py``, on purpose: a regulator runs it without the gateway's code, Django or
 any third-party package, so it drives the ``gpg`` binary itself (docs/audit.md, "Verification"). Settings are read
-inside the functions, never at import time. Everything goes through python-gnupg and the stock ``gpg`` binary, so
-that anyone can check a signature with the same tool. The key lives in ``GATEWAY_GNUPGHOME``; it is created on first use (Ed25519, no passphrase:
-the keyring folder's permissions protect it) or imported from ``GATEWAY_SIGNING_KEY_FILE``. gpg is never
-called on a partner's request path: only checkpoint signing (a Celery task or a command) and verification do.
+inside the functions, never at import time.
+
+Everything goes through python-gnupg and the stock ``gpg`` binary, so that anyone can check a signature with the
+same tool. The key lives in ``GATEWAY_GNUPGHOME``; it is created on first use (Ed25519, no passphrase: the keyring
+folder's permissions protect it) or imported from ``GATEWAY_SIGNING_KEY_FILE``. gpg is never called on a
+partner's request path: only checkpoint signing (a Celery task or a command), an officer's export and
+verification do.
 """
 
 from __future__ import annotations

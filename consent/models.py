@@ -147,7 +147,8 @@ class LegalBasis(models.Model):
 
 
 class SharingRule(models.Model):
-    """One rule of the sharing agreement: provider → recipient, categories, purposes, the basis it cites.
+    """One rule of the sharing agreement: holder → recipient, categories, purposes, the basis it cites. (The
+    holder's columns keep their stored name, ``provider_sector`` and ``provider_organisation``.)
 
     A covenant is never a legal basis by itself: every rule cites an entry of the catalogue. ``version`` goes up
     with every change (through :func:`consent.services.sharing_rule_save`), and every decision records it.

@@ -1,10 +1,10 @@
 """All OpenPGP work goes through the one wrapper, ``audit/signing.py`` (issue 10, item 3).
 
 An AST sweep over the source tree (the apps, the project package, benchmarks and the tests): nothing but
-``audit/signing.py`` imports python-gnupg, and nothing in the apps (``benchmarks/`` runs git, not gpg) but the
-standalone offline verifier starts a program (the verifier runs the stock ``gpg`` binary on purpose: a regulator reviews it as two
-standard-library files, independent of the gateway's code, see docs/audit.md "Verification"). Tests may run the
-stock ``gpg`` binary: it is the independent check of what the wrapper produced.
+``audit/signing.py`` imports python-gnupg, and in the apps nothing but the standalone offline verifier starts a
+program (``benchmarks/`` runs git, not gpg). The verifier runs the stock ``gpg`` binary on purpose: a regulator
+reviews it as two standard-library files, independent of the gateway's code (docs/audit.md, "Verification").
+Tests may run the stock ``gpg`` binary: it is the independent check of what the wrapper produced.
 """
 
 from __future__ import annotations
