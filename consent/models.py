@@ -1,7 +1,8 @@
 """The domain of Veilig Delen: who shares what about whom, on which ground (``shared/spec/domain.md``).
 
 Policy data (sectors, organisations, categories, purposes, the legal-basis catalogue and the sharing rules) is
-data, edited in the admin and versioned by :mod:`consent.policy_store`; the decision code never hard-codes it.
+data, edited in the admin and versioned by :func:`consent.selectors.policy_current`; the decision code never
+hard-codes it.
 Facts about families (persons, relations, cases, measures, consents, restrictions) are what the policy is
 applied to.
 """
