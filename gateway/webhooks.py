@@ -3,7 +3,8 @@
 A notification is a row written in the transaction of the change it announces; after commit a task is queued.
 If the worker or the broker is down, the row waits and the beat task ``gateway.webhook_redeliver`` queues it
 again. A worker claims a row for one attempt (``claimed_until``, a lease) in a short transaction, posts with no
-transaction open, and records the outcome in a second one (:func:`webhook_send`). Each call carries ``Webhook-Id`` (the same on every retry, so the receiver can drop duplicates),
+transaction open, and records the outcome in a second one (:func:`webhook_send`): no lock is held across the
+network call. Each call carries ``Webhook-Id`` (the same on every retry, so the receiver can drop duplicates),
 ``Webhook-Timestamp`` and ``Webhook-Signature: v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`` with
 the organisation's secret. The body says what changed, never any data about the person. The secret comes only from
 a ``VD_WEBHOOK_SECRET_`` variable and the call goes only to a checked address (:mod:`gateway.outbound`).
