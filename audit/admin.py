@@ -248,7 +248,7 @@ class FactChangesAdmin(AuditedViewsAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         if request.method == "POST":  # a bulk action: its admin log and its audited changes commit together or not
             try:
-                with transaction.atomic():
+                with transaction.atomic(durable=True):
                     return super().changelist_view(request, extra_context)
             except AuditWriteError:
                 return audit_unavailable(request)

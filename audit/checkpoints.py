@@ -35,7 +35,7 @@ def signing_key_current() -> signing.SigningKey:
 
 def checkpoint_create() -> Checkpoint | None:
     """Sign a checkpoint of the trail as it is now, if it grew since the last one. One at a time (row lock)."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         CheckpointMutex.objects.select_for_update().get_or_create(pk=1)
         size = tree_size()
         latest = Checkpoint.objects.order_by("-tree_size").first()

@@ -3,7 +3,9 @@
 
 Standalone on purpose: the Python standard library, the ``gpg`` binary and the sibling file ``merkle.py``
 (RFC 9162 Merkle tree, itself standard-library only). No Django, no third-party packages, no canonicalisation
-library, so a regulator can read these two files and need not trust the rest of the gateway's code.
+library, so a regulator can read these two files and need not trust the rest of the gateway's code. That is
+why this file drives the ``gpg`` binary itself instead of going through the gateway's OpenPGP wrapper
+(``audit/signing.py``, which needs python-gnupg): an independent verifier, not a second copy of the signer.
 
 Usage::
 

@@ -1,15 +1,23 @@
-"""The gateway's OpenPGP signing key and detached signatures of checkpoints (audit.md, "Checkpoints").
+"""The one wrapper for all OpenPGP work of the gateway: its signing key, detached signatures of checkpoints
+(audit.md, "Checkpoints") and of the console's exports, encryption to an officer's key, verification.
 
-All OpenPGP work goes through python-gnupg and the stock ``gpg`` binary, so that anyone can check a signature
-with the same tool. The key lives in ``GATEWAY_GNUPGHOME``; it is created on first use (Ed25519, no passphrase:
-the keyring folder's permissions protect it) or imported from ``GATEWAY_SIGNING_KEY_FILE``. gpg is never
-called on a partner's request path: only checkpoint signing (a Celery task or a command) and verification do.
+Nothing else imports python-gnupg (``tests/audit/test_signing_wrapper.py`` sweeps the source tree). The one other
+caller of gpg is ``audit/offline_verify.py``, on purpose: a regulator runs it without the gateway's code, Django or
+any third-party package, so it drives the ``gpg`` binary itself (docs/audit.md, "Verification"). Settings are read
+inside the functions, never at import time.
+
+Everything goes through python-gnupg and the stock ``gpg`` binary, so that anyone can check a signature with the
+same tool. The key lives in ``GATEWAY_GNUPGHOME``; it is created on first use (Ed25519, no passphrase: the keyring
+folder's permissions protect it) or imported from ``GATEWAY_SIGNING_KEY_FILE``. gpg is never called on a
+partner's request path: only checkpoint signing (a Celery task or a command), an officer's export and
+verification do.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,6 +97,45 @@ def sign_detached(body: bytes, key: SigningKey) -> str:
     if not signature.startswith("-----BEGIN PGP SIGNATURE-----"):
         raise SigningError(f"gpg did not sign: {getattr(signed, 'stderr', '')[-500:]}")
     return signature
+
+
+def sign_file_detached(path: Path, key: SigningKey) -> Path:
+    """An ASCII-armoured detached signature of the file at ``path``, written next to it as ``<name>.asc``; the
+    file is streamed to gpg, so a large export is never read into memory."""
+    signature = path.with_name(path.name + ".asc")
+    gpg = _gpg()
+    with path.open("rb") as handle:
+        signed = gpg.sign_file(
+            handle, keyid=key.fingerprint, detach=True, clearsign=False, binary=False, output=str(signature)
+        )
+    if not signature.exists() or not signature.read_text().startswith("-----BEGIN PGP SIGNATURE-----"):
+        raise SigningError(f"gpg did not sign {path.name}: {getattr(signed, 'stderr', '')[-300:]}")
+    return signature
+
+
+class RecipientKeyUnreadable(SigningError):
+    """The recipient's public key could not be imported: nothing is encrypted (and nothing goes out in clear)."""
+
+
+def encrypt_files_to(paths: Iterable[Path], recipient_armored: str) -> list[Path]:
+    """Encrypt each file to the recipient's public key, as ``<name>.gpg`` next to it, with a throw-away keyring
+    that holds only that key (so no other key on the gateway can be a recipient)."""
+    encrypted = []
+    with tempfile.TemporaryDirectory(prefix="vd-recipient-key-") as home:
+        gpg = _gpg(Path(home))
+        imported = gpg.import_keys(recipient_armored)
+        if not imported.fingerprints:
+            raise RecipientKeyUnreadable("gpg imported no key")
+        for path in paths:
+            target = path.with_name(path.name + ".gpg")
+            with path.open("rb") as handle:
+                result = gpg.encrypt_file(
+                    handle, recipients=imported.fingerprints, always_trust=True, armor=False, output=str(target)
+                )
+            if not result.ok or not target.exists():
+                raise SigningError(str(result.status))
+            encrypted.append(target)
+    return encrypted
 
 
 def verify_detached(body: bytes, signature: str, public_armored: str) -> str | None:

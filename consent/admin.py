@@ -207,7 +207,7 @@ class PersonAdmin(FactChangesAdmin):
         person = models.Person.objects.filter(bsn=form.cleaned_data["bsn"]).first()
         pseudonym = subject_pseudonym(form.cleaned_data["bsn"])
         try:
-            with transaction.atomic():
+            with transaction.atomic(durable=True):
                 admin_view_record(
                     request=request,
                     model=models.Person,

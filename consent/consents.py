@@ -51,6 +51,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from audit.choices import AuditKind
 from audit.ledger import Actor, EntryDraft, audit_append
 from audit.pseudonym import subject_pseudonym
 from consent import choices
@@ -651,7 +652,7 @@ def _audit(*, consent: Consent, actor: Actor, outcome: str, extra: Mapping[str, 
         detail.update(_facts_detail(consent))
     entry = audit_append(
         EntryDraft(
-            kind="consent",
+            kind=AuditKind.CONSENT,
             actor=actor,
             subject=subject_pseudonym(consent.subject_bsn),
             case_reference=consent.case.reference if consent.case else None,
@@ -890,7 +891,7 @@ def _refusal_record(*, actor: Actor, subject_bsn: str, categories: Sequence[str]
     with transaction.atomic():
         audit_append(
             EntryDraft(
-                kind="consent",
+                kind=AuditKind.CONSENT,
                 actor=actor,
                 subject=subject_pseudonym(subject_bsn),
                 outcome="refused",
@@ -1005,7 +1006,7 @@ def consent_givers_add(
     :class:`ConsentConflict` once withdrawn or expired (AVG art. 7(3): a withdrawn consent is not revived) and
     :class:`ConsentInvalid` for a giver named twice or a ``self`` giver who is not the subject.
     """
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = Consent.objects.select_for_update().filter(pk=consent.pk).first()
         if locked is None or locked.recorded_by_id != by_organisation.pk:
             raise ConsentNotFound("There is no such consent recorded by this organisation.")
@@ -1062,7 +1063,7 @@ def consent_withdraw(
     :class:`ConsentConflict`. The reason is kept with the consent (the recorder and the recipients read it);
     the audit entry holds only its hash.
     """
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = Consent.objects.select_for_update().filter(pk=consent.pk).first()
         if locked is None or (by_organisation is not None and not may_withdraw(locked, by_organisation)):
             raise ConsentNotFound("There is no such consent for this organisation.")
@@ -1148,7 +1149,7 @@ def consent_dispute(*, consent: Consent, viewer: Person, username: str) -> Conse
     consent that cannot be demonstrated is none, art. 7(1)), and its entry has its own outcome, ``disputed``,
     so the privacy officer can find fabricated consents and who recorded them. The organisations see it as
     withdrawn, without a reason."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked, capacity = _locked_open(consent, viewer=viewer)
         now = timezone.now()
         locked.status = choices.ConsentStatus.WITHDRAWN
@@ -1180,7 +1181,7 @@ def consent_expire_due(*, today: dt.date) -> int:
     due = Consent.objects.filter(status__in=EXPIRING, valid_until__lt=today).values_list("pk", flat=True)
     expired = 0
     for pk in list(due):
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             consent = (
                 Consent.objects.select_for_update().filter(pk=pk, status__in=EXPIRING, valid_until__lt=today).first()
             )

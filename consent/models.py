@@ -1,7 +1,8 @@
 """The domain of Veilig Delen: who shares what about whom, on which ground (``shared/spec/domain.md``).
 
 Policy data (sectors, organisations, categories, purposes, the legal-basis catalogue and the sharing rules) is
-data, edited in the admin and versioned by :mod:`consent.policy_store`; the decision code never hard-codes it.
+data, edited in the admin and versioned by :func:`consent.selectors.policy_current`; the decision code never
+hard-codes it.
 Facts about families (persons, relations, cases, measures, consents, restrictions) are what the policy is
 applied to.
 """
@@ -147,7 +148,8 @@ class LegalBasis(models.Model):
 
 
 class SharingRule(models.Model):
-    """One rule of the sharing agreement: provider → recipient, categories, purposes, the basis it cites.
+    """One rule of the sharing agreement: holder → recipient, categories, purposes, the basis it cites. (The
+    holder's columns keep their stored name, ``provider_sector`` and ``provider_organisation``.)
 
     A covenant is never a legal basis by itself: every rule cites an entry of the catalogue. ``version`` goes up
     with every change (through :func:`consent.services.sharing_rule_save`), and every decision records it.

@@ -264,7 +264,8 @@ class SubjectFacts:
 class DecisionRequest:
     requester: str
     categories: tuple[str, ...]
-    providers: Mapping[str, str | None]  # category -> holding organisation (None: nobody holds it)
+    # category -> holding organisation (None: nobody holds it); named "providers" as in the API request body
+    providers: Mapping[str, str | None]
     purpose: str
     on: dt.date
     case_reference: str | None = None
@@ -287,7 +288,7 @@ RESTRICTED = Reason("restricted", "A restriction on the person keeps this catego
 @dataclass(frozen=True)
 class CategoryDecision:
     category: str
-    provider: str | None
+    provider: str | None  # the holder; named as in the recorded decision and the API response ("provider")
     outcome: str
     rule: str | None = None
     rule_version: int | None = None
@@ -327,16 +328,16 @@ class CategoryDecision:
 # --- The decision -----------------------------------------------------------------------------------------
 
 
-def _no_rule(request: DecisionRequest, category: str, provider: str | None) -> CategoryDecision:
-    holder = provider or "any holder"
+def _no_rule(request: DecisionRequest, category: str, holder: str | None) -> CategoryDecision:
+    named = holder or "any holder"
     return CategoryDecision(
         category=category,
-        provider=provider,
+        provider=holder,
         outcome=DENY,
         reasons=(
             Reason(
                 "no_rule",
-                f"No sharing rule lets {request.requester} receive {category} from {holder}.",
+                f"No sharing rule lets {request.requester} receive {category} from {named}.",
             ),
         ),
     )
@@ -351,7 +352,7 @@ def _matches(org: str | None, sector: str | None, rule_org: str | None, rule_sec
 def _consent_check(
     request: DecisionRequest,
     category: str,
-    provider: str | None,
+    holder: str | None,
     basis: BasisView,
     facts: SubjectFacts,
     requester_sector: str | None,
@@ -379,7 +380,7 @@ def _consent_check(
         if c.status == "active":
             return c.id, None, False
     for c in usable:  # the holder's own record of the consent is the holder's confirmation for its own data
-        if c.status == "awaiting_confirmation" and provider is not None and c.recorded_by == provider:
+        if c.status == "awaiting_confirmation" and holder is not None and c.recorded_by == holder:
             return c.id, None, False
     for c in usable:
         if c.status == "awaiting_confirmation":
@@ -417,7 +418,7 @@ class _Met:
 def _rule_conditions(
     request: DecisionRequest,
     category: str,
-    provider: str | None,
+    holder: str | None,
     rule: RuleView,
     basis: BasisView,
     facts: SubjectFacts,
@@ -453,7 +454,7 @@ def _rule_conditions(
             )
         )
     if basis.requires_consent or basis.requires_explicit_consent:
-        consent_id, reason, needs_holder = _consent_check(request, category, provider, basis, facts, requester_sector)
+        consent_id, reason, needs_holder = _consent_check(request, category, holder, basis, facts, requester_sector)
         if reason is not None:
             reasons.append(reason)
     return reasons, _Met(consent_id, needs_holder)
@@ -483,26 +484,26 @@ def _restriction_cover(
 
 def _decide_by_rules(request: DecisionRequest, category: str, policy: Policy, facts: SubjectFacts) -> CategoryDecision:
     """Steps 1 to 4 of the module docstring: the sharing rules, their purposes and conditions."""
-    provider = request.providers.get(category)
+    holder = request.providers.get(category)
     requester_sector = policy.sector_of(request.requester)
-    provider_sector = policy.sector_of(provider)
+    holder_sector = policy.sector_of(holder)
     candidates = [
         rule
         for rule in policy.rules
         if category in rule.categories
         and rule.valid_on(request.on)
-        and provider is not None
-        and _matches(provider, provider_sector, rule.provider_organisation, rule.provider_sector)
+        and holder is not None
+        and _matches(holder, holder_sector, rule.provider_organisation, rule.provider_sector)
         and _matches(request.requester, requester_sector, rule.recipient_organisation, rule.recipient_sector)
         and rule.legal_basis in policy.bases
     ]
     if not candidates:
-        return _no_rule(request, category, provider)
+        return _no_rule(request, category, holder)
     for_purpose = [rule for rule in candidates if request.purpose in rule.purposes]
     if not for_purpose:
         return CategoryDecision(
             category=category,
-            provider=provider,
+            provider=holder,
             outcome=DENY,
             reasons=(
                 Reason(
@@ -519,14 +520,14 @@ def _decide_by_rules(request: DecisionRequest, category: str, policy: Policy, fa
     collected: list[Reason] = []
     for rule in ordered:
         basis = policy.bases[rule.legal_basis]
-        reasons, met = _rule_conditions(request, category, provider, rule, basis, facts, requester_sector)
+        reasons, met = _rule_conditions(request, category, holder, rule, basis, facts, requester_sector)
         if reasons:
             collected.extend(r for r in reasons if r.code not in {c.code for c in collected})
             continue
         holder_decides = rule.holder_decides or basis.holder_decides or met.needs_holder
         return CategoryDecision(
             category=category,
-            provider=provider,
+            provider=holder,
             outcome=PENDING if holder_decides else PERMIT,
             rule=rule.code,
             rule_version=rule.version,
@@ -535,18 +536,18 @@ def _decide_by_rules(request: DecisionRequest, category: str, policy: Policy, fa
             emergency_access=request.emergency
             and (rule.emergency_only or basis.emergency_only or basis.kind in EMERGENCY_BASIS_KINDS),
         )
-    return CategoryDecision(category=category, provider=provider, outcome=DENY, reasons=tuple(collected))
+    return CategoryDecision(category=category, provider=holder, outcome=DENY, reasons=tuple(collected))
 
 
 def decide_category(request: DecisionRequest, category: str, policy: Policy, facts: SubjectFacts) -> CategoryDecision:
     """Decide one category (see the module docstring for the order of the checks)."""
-    provider = request.providers.get(category)
+    holder = request.providers.get(category)
     requester_sector = policy.sector_of(request.requester)
     view = policy.categories.get(category)
     if view is not None and view.sensitivity == REPORTER_IDENTITY and requester_sector not in REPORTER_IDENTITY_SECTORS:
         # A reporter's identity stays with Veilig Thuis whatever a rule says (Wmo 2015 art. 5.2.6 protects the
         # reporter); a misconfigured rule cannot release it.
-        return _no_rule(request, category, provider)
+        return _no_rule(request, category, holder)
     cover = _restriction_cover(request, view, facts, requester_sector)
     if cover is None:
         return _decide_by_rules(request, category, policy, facts)
@@ -558,7 +559,7 @@ def decide_category(request: DecisionRequest, category: str, policy: Policy, fac
     if cover == FULL:
         return CategoryDecision(
             category=category,
-            provider=provider,
+            provider=holder,
             outcome=DENY,
             reasons=(Reason("restricted", f"A restriction on the person keeps {category} from the requester."),),
         )

@@ -16,6 +16,7 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
+from audit.choices import AuditKind
 from audit.ledger import Actor, EntryDraft, audit_append
 from audit.models import AuditEntry
 from audit.pseudonym import subject_pseudonym
@@ -36,7 +37,7 @@ class RestrictionError(ValueError):
 def _audit(restriction: Restriction, outcome: str, actor: Actor) -> None:
     audit_append(
         EntryDraft(
-            kind="restriction",
+            kind=AuditKind.RESTRICTION,
             actor=actor,
             subject=subject_pseudonym(restriction.person.bsn),
             reference=f"restriction:{restriction.pk}",
@@ -75,7 +76,7 @@ def restriction_set(
         raise RestrictionError("withholding from the subject needs a legal ground and a review date")
     codes = list(categories) if categories is not None else list(DEFAULT_CATEGORIES.get(kind, ()))
     sectors = list(allowed_sectors) if allowed_sectors is not None else list(DEFAULT_SECTORS.get(kind, ()))
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         restriction = Restriction.objects.create(
             person=person,
             kind=kind,
@@ -118,7 +119,7 @@ def restriction_withhold_request(*, restriction: Restriction, request_id: str, b
     portal until the review date)."""
     if restriction.kind != RestrictionKind.WITHHELD_FROM_SUBJECT:
         raise RestrictionError("only a withheld-from-subject restriction names a request")
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = Restriction.objects.select_for_update().select_related("person").get(pk=restriction.pk)
         locked.request_reference = request_id
         locked.save(update_fields=["request_reference"])
@@ -133,14 +134,14 @@ def restriction_review_due(*, today: dt.date) -> int:
     for restriction in Restriction.objects.filter(active=True, review_date__lt=today).select_related("person"):
         review_date = restriction.review_date.isoformat() if restriction.review_date else None
         already = AuditEntry.objects.filter(
-            kind="restriction",
+            kind=AuditKind.RESTRICTION,
             reference=f"restriction:{restriction.pk}",
             outcome="review_overdue",
             detail__review_date=review_date,
         ).exists()
         if already:
             continue
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             _audit(restriction, "review_overdue", Actor(user="system:restriction_review"))
         flagged += 1
     return flagged

@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import gnupg
-from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -34,7 +32,7 @@ from django.utils import timezone
 from audit.checkpoints import signing_key_current
 from audit.ledger import Actor, AuditWriteError, EntryDraft, audit_append, format_time
 from audit.models import AuditEntry, AuditKind, OfficerProfile
-from audit.signing import SigningKey
+from audit.signing import RecipientKeyUnreadable, SigningError, SigningKey, encrypt_files_to, sign_file_detached
 from audit.verification import CHUNK_SIZE
 from console.filters import EntryFilterForm, filtered_entries
 
@@ -190,35 +188,20 @@ def write_data(entries: QuerySet[AuditEntry], fmt: str, path: Path) -> tuple[int
 
 def sign_file(path: Path, key: SigningKey) -> Path:
     """A detached, ASCII-armoured signature of ``path`` by the gateway's key, next to it as ``<name>.asc``."""
-    signature = path.with_name(path.name + ".asc")
-    gpg = gnupg.GPG(gnupghome=str(settings.GATEWAY_GNUPGHOME), use_agent=False)
-    with path.open("rb") as handle:
-        result = gpg.sign_file(
-            handle, keyid=key.fingerprint, detach=True, clearsign=False, binary=False, output=str(signature)
-        )
-    if not signature.exists() or not signature.read_text().startswith("-----BEGIN PGP SIGNATURE-----"):
-        raise ExportError(f"gpg did not sign the export: {getattr(result, 'stderr', '')[-300:]}")
-    return signature
+    try:
+        return sign_file_detached(path, key)
+    except SigningError as exc:
+        raise ExportError(str(exc)) from exc
 
 
 def encrypt_files(paths: list[Path], public_key: str) -> list[Path]:
     """Encrypt each file to the officer's key (``<name>.gpg``), with a keyring that holds only that key."""
-    encrypted = []
-    with tempfile.TemporaryDirectory(prefix="vd-officer-key-") as home:
-        gpg = gnupg.GPG(gnupghome=home, use_agent=False)
-        imported = gpg.import_keys(public_key)
-        if not imported.fingerprints:
-            raise ExportError("the public key on file could not be read; not exporting unencrypted")
-        for path in paths:
-            target = path.with_name(path.name + ".gpg")
-            with path.open("rb") as handle:
-                result = gpg.encrypt_file(
-                    handle, recipients=imported.fingerprints, always_trust=True, armor=False, output=str(target)
-                )
-            if not result.ok or not target.exists():
-                raise ExportError(f"the export could not be encrypted to the key on file: {result.status}")
-            encrypted.append(target)
-    return encrypted
+    try:
+        return encrypt_files_to(paths, public_key)
+    except RecipientKeyUnreadable as exc:
+        raise ExportError("the public key on file could not be read; not exporting unencrypted") from exc
+    except SigningError as exc:
+        raise ExportError(f"the export could not be encrypted to the key on file: {exc}") from exc
 
 
 README = """\

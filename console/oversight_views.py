@@ -17,6 +17,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from audit.choices import AuditKind
 from audit.ledger import AuditWriteError
 from audit.models import OfficerProfile
 from console.access import officer_required
@@ -99,7 +100,7 @@ def search_query(signal: Signal) -> str:
     elif signal.kind == "emergency_cluster":
         query["emergency"] = "yes"
     elif signal.kind == "consent_burst":
-        query["kind"] = "consent"
+        query["kind"] = AuditKind.CONSENT.value
     return urlencode({key: value for key, value in query.items() if value})
 
 
@@ -114,7 +115,7 @@ def oversight_page(
     """The page, recorded as a ``console_view`` before anything is shown."""
     days = period_of(request.GET.get("days"))
     try:
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             series = oversight_series(officer, days=days)
             signals = oversight_signals(officer)
             console_view_record(

@@ -37,7 +37,7 @@ ACTIVE = (VerificationStatus.QUEUED, VerificationStatus.RUNNING)
 
 def verification_run_start(*, started_by: str) -> VerificationRun:
     """Queue a full verification, or return the run already queued or running (one at a time is enough)."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         active = (
             VerificationRun.objects.filter(status__in=ACTIVE, queued_at__gte=timezone.now() - RUN_STALE_AFTER)
             .order_by("-queued_at")

@@ -256,7 +256,7 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
         device = TOTPDevice.objects.create(user_id=request.user.pk, name="Privacy console", confirmed=False)
     form = TokenForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             locked = TOTPDevice.objects.select_for_update().get(pk=device.pk)
             confirmed = locked.verify_token(form.cleaned_data["token"])
             if confirmed:
@@ -386,7 +386,7 @@ def search(request: HttpRequest) -> HttpResponse:
     entries = filtered_entries(officer, form, before)
     filters = form.active_filters()
     try:
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             page = list(entries[: PAGE_SIZE + 1])
             console_view_record(
                 username=request.user.get_username(),
@@ -470,7 +470,7 @@ def entry_detail(request: HttpRequest, index: int) -> HttpResponse:
     if index > MAX_INDEX:
         raise Http404("no such entry")
     try:
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             entry = scoped_entries(officer).filter(index=index).first()
             if entry is None:
                 raise Http404("no such entry")

@@ -221,6 +221,9 @@ class WebhookDelivery(models.Model):
     last_error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    #: A worker claimed the row for attempt number ``attempts`` and is sending it until this time; no lock is
+    #: held during the POST, and a crashed worker's claim simply runs out (:func:`gateway.webhooks.webhook_send`).
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["status", "next_attempt_at"])]

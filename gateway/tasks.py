@@ -35,7 +35,8 @@ def holder_expire() -> int:
 )
 def webhook_deliver(self: object, delivery_id: str) -> str:
     """Send one webhook; a failure schedules the next attempt on the row (with backoff), which the beat task
-    ``gateway.webhook_redeliver`` picks up, so retries survive a worker or broker restart."""
+    ``gateway.webhook_redeliver`` picks up, so retries survive a worker or broker restart. A worker that stops
+    mid-send leaves a claim that runs out, after which the row is due again."""
     from gateway.webhooks import webhook_send
 
     return webhook_send(delivery_id)

@@ -87,7 +87,7 @@ def notify_new_entry(request_id: str) -> int:
 def notice_news_release(request_id: str, *, today: dt.date | None = None) -> int:
     """Send the held e-mail about an entry once it can be seen, exactly once: the row is locked, and marked sent
     in the same transaction (a failed send rolls back and is tried again). Returns the e-mails sent."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         notice = (
             EntryNotice.objects.select_for_update()
             .filter(pk=request_id, news_held=True, news_sent_at__isnull=True)

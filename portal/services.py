@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from audit.choices import AuditKind
 from audit.ledger import Actor, EntryDraft, audit_append
 from audit.pseudonym import subject_pseudonym
 from consent.consents import (
@@ -29,10 +30,10 @@ def portal_view_record(
     *, username: str, subject: Person, view: str, entry: str | None = None, shown: int = 0, withheld: int = 0
 ) -> None:
     """Write a ``portal_view``: who looked at which person's entries (product.md: viewing is itself audited)."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         audit_append(
             EntryDraft(
-                kind="portal_view",
+                kind=AuditKind.PORTAL_VIEW,
                 actor=Actor(user=username),
                 subject=subject_pseudonym(subject.bsn),
                 reference=entry,
@@ -86,7 +87,7 @@ def portal_consent_give(*, viewer: Person, username: str, request: ConsentReques
     capacity = confirming_capacity(viewer=viewer, subject_bsn=request.subject.bsn, on=today)
     if capacity is None:
         raise PortalError("not_yours")
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         result = consent_give_in_portal(
             requested_by=request.requested_by,
             subject_bsn=request.subject.bsn,

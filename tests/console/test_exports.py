@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import gnupg
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
@@ -54,25 +53,35 @@ def console(settings: Any, gateway_home: Path) -> None:
     settings.GATEWAY_CONSOLE_REQUIRE_2FA = False
 
 
+OFFICER_KEY_PARAMETERS = """\
+%no-protection
+Key-Type: EDDSA
+Key-Curve: ed25519
+Subkey-Type: ECDH
+Subkey-Curve: cv25519
+Name-Real: Privacy Officer
+Name-Email: privacy@example.invalid
+Expire-Date: 0
+%commit
+"""
+
+
 @pytest.fixture(scope="module")
 def officer_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
-    """A throwaway key pair of the officer's own (Ed25519 with a Curve25519 encryption subkey), in its own home."""
+    """A throwaway key pair of the officer's own (Ed25519 with a Curve25519 encryption subkey), in its own home,
+    made with the stock gpg binary as an officer would (not with the gateway's wrapper under test)."""
     home = tmp_path_factory.mktemp("officer-gnupg")
-    gpg = gnupg.GPG(gnupghome=str(home))
-    created = gpg.gen_key(
-        gpg.gen_key_input(
-            key_type="EDDSA",
-            key_curve="ed25519",
-            subkey_type="ECDH",
-            subkey_curve="cv25519",
-            name_real="Privacy Officer",
-            name_email="privacy@example.invalid",
-            expire_date=0,
-            no_protection=True,
-        )
+    env = {**os.environ, "GNUPGHOME": str(home)}
+    (home / "parameters").write_text(OFFICER_KEY_PARAMETERS)
+    created = subprocess.run(
+        ["gpg", "--batch", "--gen-key", str(home / "parameters")], env=env, capture_output=True, text=True
     )
-    assert created.fingerprint, created.stderr
-    yield home, str(gpg.export_keys(created.fingerprint))
+    assert created.returncode == 0, created.stderr
+    exported = subprocess.run(
+        ["gpg", "--batch", "--armor", "--export", "privacy@example.invalid"], env=env, capture_output=True, text=True
+    )
+    assert exported.stdout.startswith("-----BEGIN PGP PUBLIC KEY BLOCK-----"), exported.stderr
+    yield home, exported.stdout
     gpg_kill(home)
 
 

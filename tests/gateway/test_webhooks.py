@@ -8,11 +8,13 @@ import hashlib
 import hmac
 import json
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 
 from consent.models import Organisation
@@ -30,12 +32,15 @@ class Receiver:
     def __init__(self) -> None:
         self.calls: list[tuple[dict[str, str], bytes]] = []
         self.statuses: list[int] = []
+        #: runs while the POST is being handled, before the answer goes back
+        self.during_post: Callable[[dict[str, str]], None] = lambda headers: None
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 receiver.calls.append((dict(self.headers), body))
+                receiver.during_post(dict(self.headers))
                 self.send_response(receiver.statuses.pop(0) if receiver.statuses else 204)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -146,3 +151,114 @@ def test_retries_back_off_and_give_up(
 def test_no_webhook_without_an_endpoint(db: Any, partner: Any) -> None:
     approve_a_pending_request(partner)
     assert WebhookDelivery.objects.count() == 0
+
+
+def test_no_lock_or_transaction_is_open_during_the_post(
+    committed_world: Any, partner: Any, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the receiver handles the POST, another connection can lock the row at once (NOWAIT), and sees the
+    claim committed: the sender holds no lock and no transaction across the network call."""
+    configure(receiver)
+    monkeypatch.setattr(webhooks, "_queue", lambda delivery_id: None)
+    approve_a_pending_request(partner)
+    delivery = WebhookDelivery.objects.get()
+    seen: list[Any] = []
+
+    def lock_from_another_connection(headers: dict[str, str]) -> None:
+        try:  # this thread has a database connection of its own
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT attempts, claimed_until FROM gateway_webhookdelivery WHERE id = %s FOR UPDATE NOWAIT",
+                    [headers["Webhook-Id"]],
+                )
+                seen.append(cursor.fetchone())
+        except DatabaseError as exc:
+            seen.append(exc)
+        finally:
+            connections.close_all()
+
+    receiver.during_post = lock_from_another_connection
+    in_transaction: list[bool] = []
+    post = webhooks._post
+
+    def watched_post(**kwargs: Any) -> str:
+        in_transaction.append(transaction.get_connection().in_atomic_block)
+        return post(**kwargs)
+
+    monkeypatch.setattr(webhooks, "_post", watched_post)
+    assert webhooks.webhook_send(delivery.id) == "delivered"
+    assert in_transaction == [False]
+    assert len(seen) == 1 and not isinstance(seen[0], Exception), seen
+    attempts, claimed_until = seen[0]
+    assert attempts == 1 and claimed_until > timezone.now()  # the claim was committed before the POST
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered" and delivery.claimed_until is None
+
+
+def test_two_workers_sending_at_once_deliver_once(
+    committed_world: Any, partner: Any, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure(receiver)
+    monkeypatch.setattr(webhooks, "_queue", lambda delivery_id: None)
+    approve_a_pending_request(partner)
+    delivery_id = WebhookDelivery.objects.get().id
+    receiver.during_post = lambda headers: time.sleep(1.0)  # a slow receiver: the second worker comes meanwhile
+    start = threading.Barrier(2)
+    results: list[str] = []
+
+    def worker() -> None:
+        try:
+            start.wait()
+            results.append(webhooks.webhook_send(delivery_id))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(results) == ["busy", "delivered"]
+    assert len(receiver.calls) == 1
+    assert WebhookDelivery.objects.get().attempts == 1
+
+
+def test_a_crashed_workers_claim_runs_out(
+    db: Any, partner: Any, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A claim that is still running keeps others off the row; once it runs out, the row is sent again."""
+    configure(receiver)
+    monkeypatch.setattr(webhooks, "_queue", lambda delivery_id: None)
+    approve_a_pending_request(partner)
+    delivery = WebhookDelivery.objects.get()
+    now = timezone.now()
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=1, claimed_until=now + dt.timedelta(minutes=1))
+    assert webhooks.webhook_send(delivery.id) == "busy"
+    assert webhooks.webhook_due() == []  # the beat leaves a row in flight alone
+    assert receiver.calls == []
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(claimed_until=now - dt.timedelta(seconds=1))
+    assert webhooks.webhook_due() == [delivery.id]
+    assert webhooks.webhook_send(delivery.id) == "delivered"
+    assert len(receiver.calls) == 1 and WebhookDelivery.objects.get().attempts == 2
+
+
+def test_a_claim_lost_during_the_last_attempt_ends_the_row(
+    db: Any, partner: Any, receiver: Receiver, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker of the last allowed attempt stopped before recording it: the row fails, with no extra POST."""
+    configure(receiver)
+    settings.GATEWAY_WEBHOOK_MAX_ATTEMPTS = 2
+    monkeypatch.setattr(webhooks, "_queue", lambda delivery_id: None)
+    approve_a_pending_request(partner)
+    delivery = WebhookDelivery.objects.get()
+    past = timezone.now() - dt.timedelta(seconds=1)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=2, claimed_until=past)
+    assert webhooks.webhook_send(delivery.id) == "failed"
+    assert receiver.calls == []
+    assert WebhookDelivery.objects.get().last_error == "no outcome recorded for the last attempt"
+
+
+def test_a_send_inside_a_callers_transaction_is_refused(committed_world: Any) -> None:
+    """The claim is its own durable transaction: a caller cannot wrap the POST in a transaction of its own."""
+    with pytest.raises(RuntimeError), transaction.atomic():
+        webhooks.webhook_send("whk_none")

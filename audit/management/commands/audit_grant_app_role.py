@@ -82,7 +82,7 @@ class Command(BaseCommand):
             if not password:
                 raise CommandError(f"the environment variable {options['password_env']} is not set or empty.")
 
-        with transaction.atomic(using=alias), connection.cursor() as cursor:
+        with transaction.atomic(using=alias, durable=True), connection.cursor() as cursor:
             cursor.execute("SELECT current_user, current_schema(), current_database()")
             owner, schema, database = cursor.fetchone()
             if role == owner:
