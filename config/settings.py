@@ -373,7 +373,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery --------------------------------------------------------------------------------------------------
-# The demo needs no broker server: kombu's filesystem transport passes messages through a folder in ./data.
+# The demo needs no broker server: kombu's filesystem transport passes messages through a folder under GATEWAY_DATA_DIR.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://" if GATEWAY_DEMO else "redis://127.0.0.1:6379/0")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = DATA_DIR / "broker"

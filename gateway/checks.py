@@ -1,6 +1,6 @@
 """System checks for settings that can be wrong (``manage.py check --deploy`` shows the deploy ones).
 
-Values that are unclear stop the start in ``gateway/settings.py``; these checks catch the clear values that
+Values that are unclear stop the start in ``config/settings.py``; these checks catch the clear values that
 weaken a safeguard outside demo mode. Each names the setting and how to fix it (docs/operations.md).
 """
 

@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("config", "audit", "consent", "gateway", "portal", "console", "demo")
+APPS = ("config", "audit", "consent", "gateway", "portal", "console", "demo", "policy")
 NOT_SHIPPED = shutil.ignore_patterns("__pycache__", "*.pyc", ".venv", ".git", "data", "build", "*.egg-info")
 
 
@@ -42,7 +42,12 @@ def test_the_wheel_holds_every_file_of_every_app(tmp_path: Path) -> None:
         for path in (source / app).rglob("*")
         if path.is_file() and not path.relative_to(source).as_posix().endswith(".pyc")
     }
-    assert {"portal/templates/portal/base.html", "audit/templates/console/base.html"} <= expected
+    assert {
+        "portal/templates/portal/base.html",
+        "console/templates/console/base.html",
+        "policy/catalogue.yaml",
+        "policy/catalogue.schema.json",
+    } <= expected
     assert any(name.endswith(".mo") for name in expected)
     missing = sorted(expected - shipped)
     assert not missing, missing
