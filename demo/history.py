@@ -10,7 +10,7 @@ from typing import Any
 
 from consent.models import Organisation
 from consent.selectors import policy_current
-from gateway import services
+from gateway import request_flow as services
 from gateway.api.auth import Caller
 from gateway.api.serializers import InformationRequestInSerializer
 from gateway.models import InformationRequest

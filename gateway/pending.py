@@ -33,7 +33,7 @@ from gateway.api.problems import Problem
 from gateway.crypto import seal
 from gateway.holders import HolderUnavailable, holder_fetch
 from gateway.models import Delivery, InformationRequest, PendingItem, PendingStatus, RequestDecision
-from gateway.services import DELIVERY, audit_decision, audit_unavailable, releasable_fields
+from gateway.request_flow import DELIVERY, audit_decision, audit_unavailable, releasable_fields
 from gateway.signals import entry_recorded
 from gateway.webhooks import webhook_enqueue
 

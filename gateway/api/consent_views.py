@@ -48,7 +48,7 @@ from gateway.api.problems import Problem
 from gateway.api.serializers import ProblemSerializer
 from gateway.api.views import ACTING_USER_PARAMETER, PartnerAPIView
 from gateway.models import HolderEndpoint
-from gateway.services import api_read_record, audit_unavailable
+from gateway.request_flow import api_read_record, audit_unavailable
 from gateway.signals import consent_recorded
 
 

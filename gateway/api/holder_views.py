@@ -9,7 +9,8 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from gateway import pending, services
+from gateway import pending
+from gateway import request_flow as services
 from gateway.api.serializers import ProblemSerializer, StrictCharField, StrictSerializer
 from gateway.api.views import PROBLEMS, PartnerAPIView, _caller
 

@@ -16,7 +16,7 @@ from gateway import notices
 from gateway.api.problems import Problem, field_error, invalid_request
 from gateway.api.serializers import JUSTIFICATION_MAX, JUSTIFICATION_MIN, ProblemSerializer, StrictSerializer
 from gateway.api.views import PROBLEMS, PartnerAPIView, _caller
-from gateway.services import audit_unavailable
+from gateway.request_flow import audit_unavailable
 
 CLEAR, POSTPONE = "clear", "postpone"
 

@@ -131,7 +131,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         return None
     request = context.get("request")
     if request is not None and response.status_code not in (401, 429):
-        from gateway.services import rejected_attempt_record
+        from gateway.request_flow import rejected_attempt_record
 
         caller = getattr(request, "caller", None)
         if caller is not None:

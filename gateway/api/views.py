@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from consent.selectors import policy_current
-from gateway import services
+from gateway import request_flow as services
 from gateway.api.auth import Caller
 from gateway.api.permissions import HasScope
 from gateway.api.problems import Problem, field_error, invalid_request
