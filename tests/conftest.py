@@ -192,7 +192,7 @@ def celery_worker(committed_world: Any, tmp_path: Any) -> Any:
             "-m",
             "celery",
             "-A",
-            "gateway",
+            "config.celery:app",
             "worker",
             "--pool=solo",
             "--loglevel=INFO",

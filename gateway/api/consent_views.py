@@ -22,9 +22,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from audit.ledger import AuditWriteError
 from consent.consents import (
-    ConsentError,
     GiverInput,
     consent_givers_add,
     consent_record,
@@ -33,7 +31,6 @@ from consent.consents import (
     consents_visible_to,
 )
 from consent.models import Consent, Organisation
-from gateway.api.auth import Caller
 from gateway.api.consent_serializers import (
     ConsentInSerializer,
     ConsentListOutSerializer,
@@ -43,12 +40,14 @@ from gateway.api.consent_serializers import (
     Vocabulary,
     WithdrawInSerializer,
     consent_json,
+    consent_list_json,
 )
-from gateway.api.problems import Problem
 from gateway.api.serializers import ProblemSerializer
 from gateway.api.views import ACTING_USER_PARAMETER, PartnerAPIView
+from gateway.callers import Caller
+from gateway.errors import NotFound
 from gateway.models import HolderEndpoint
-from gateway.request_flow import api_read_record, audit_unavailable
+from gateway.request_flow import api_read_record
 from gateway.signals import consent_recorded
 
 
@@ -74,10 +73,6 @@ def _caller(request: Request) -> Caller:
     return caller
 
 
-def _as_problem(exc: ConsentError) -> Problem:
-    return Problem(exc.status_code, exc.code, exc.title, exc.detail, exc.errors)
-
-
 def _givers(items: list[dict[str, Any]]) -> list[GiverInput]:
     return [GiverInput(bsn=item["bsn"], capacity=item["capacity"]) for item in items]
 
@@ -99,7 +94,7 @@ def held_categories(organisation: Organisation) -> frozenset[str]:
 def _visible(caller: Caller, consent_id: int) -> Consent:
     consent = consents_visible_to(caller.organisation).filter(pk=consent_id).first()
     if consent is None:
-        raise Problem(404, "not_found", "Not found", "There is no such consent for this organisation.")
+        raise NotFound("There is no such consent for this organisation.")
     return consent
 
 
@@ -121,27 +116,22 @@ class ConsentRecordView(PartnerAPIView):
         serializer = ConsentInSerializer(data=request.data, context={"vocabulary": Vocabulary.current()})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            result = consent_record(
-                recorded_by=caller.organisation,
-                recorded_by_user=caller.acting_user,
-                client_id=caller.client_id,
-                subject_bsn=data["subject"]["bsn"],
-                given_by=_givers(data["given_by"]),
-                explicit=data["explicit"],
-                purposes=data["purposes"],
-                recipients=data["recipients"],
-                categories=data["categories"],
-                case_reference=data["case_reference"],
-                valid_from=data["valid_from"],
-                valid_until=data["valid_until"],
-                evidence=data["evidence"],
-                held_categories=held_categories(caller.organisation),
-            )
-        except ConsentError as exc:
-            raise _as_problem(exc) from None
-        except AuditWriteError:
-            raise audit_unavailable() from None
+        result = consent_record(
+            recorded_by=caller.organisation,
+            recorded_by_user=caller.acting_user,
+            client_id=caller.client_id,
+            subject_bsn=data["subject"]["bsn"],
+            given_by=_givers(data["given_by"]),
+            explicit=data["explicit"],
+            purposes=data["purposes"],
+            recipients=data["recipients"],
+            categories=data["categories"],
+            case_reference=data["case_reference"],
+            valid_from=data["valid_from"],
+            valid_until=data["valid_until"],
+            evidence=data["evidence"],
+            held_categories=held_categories(caller.organisation),
+        )
         consent_recorded.send(sender=Consent, consent_id=result.consent.pk)
         return Response(consent_json(result.consent), status=201)
 
@@ -171,7 +161,7 @@ class ConsentSearchView(PartnerAPIView):
         bsn = query.validated_data["subject"]["bsn"]
         consents = consent_search(organisation=caller.organisation, subject_bsn=bsn)
         api_read_record(caller=caller, read="consents", subject_bsn=bsn, detail={"consents": [c.pk for c in consents]})
-        return Response({"results": [consent_json(c) for c in consents]})
+        return Response(consent_list_json(list(consents)))
 
 
 class ConsentGiversView(PartnerAPIView):
@@ -197,18 +187,13 @@ class ConsentGiversView(PartnerAPIView):
         serializer = GiversInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         consent = _visible(caller, consent_id)
-        try:
-            result = consent_givers_add(
-                consent=consent,
-                by_organisation=caller.organisation,
-                by_user=caller.acting_user,
-                client_id=caller.client_id,
-                given_by=_givers(serializer.validated_data["given_by"]),
-            )
-        except ConsentError as exc:
-            raise _as_problem(exc) from None
-        except AuditWriteError:
-            raise audit_unavailable() from None
+        result = consent_givers_add(
+            consent=consent,
+            by_organisation=caller.organisation,
+            by_user=caller.acting_user,
+            client_id=caller.client_id,
+            given_by=_givers(serializer.validated_data["given_by"]),
+        )
         return Response(consent_json(result.consent))
 
 
@@ -235,16 +220,11 @@ class ConsentWithdrawView(PartnerAPIView):
         serializer = WithdrawInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         consent = _visible(caller, consent_id)
-        try:
-            withdrawn = consent_withdraw(
-                consent=consent,
-                by_organisation=caller.organisation,
-                by_user=caller.acting_user,
-                client_id=caller.client_id,
-                reason=serializer.validated_data["reason"],
-            )
-        except ConsentError as exc:
-            raise _as_problem(exc) from None
-        except AuditWriteError:
-            raise audit_unavailable() from None
+        withdrawn = consent_withdraw(
+            consent=consent,
+            by_organisation=caller.organisation,
+            by_user=caller.acting_user,
+            client_id=caller.client_id,
+            reason=serializer.validated_data["reason"],
+        )
         return Response(consent_json(withdrawn))

@@ -10,9 +10,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from gateway import pending
-from gateway import request_flow as services
 from gateway.api.serializers import ProblemSerializer, StrictCharField, StrictSerializer
 from gateway.api.views import PROBLEMS, PartnerAPIView, _caller
+from gateway.request_flow import api_read_record
+from gateway.shapes import PendingItemOutSerializer, PendingListOutSerializer, pending_json, pending_list_json
 
 
 class HolderDecisionInSerializer(StrictSerializer):
@@ -25,37 +26,6 @@ class HolderDecisionInSerializer(StrictSerializer):
         return super().to_internal_value(data)
 
 
-class PendingConsentOutSerializer(serializers.Serializer):
-    """The consent a pending category rests on (a consent awaiting confirmation waits for the holder)."""
-
-    id = serializers.IntegerField()
-    status = serializers.CharField()
-    recorded_by = serializers.CharField()
-    explicit = serializers.BooleanField()
-    valid_from = serializers.DateField()
-    valid_until = serializers.DateField(allow_null=True)
-    evidence = serializers.CharField()
-
-
-class PendingItemOutSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    status = serializers.ChoiceField(choices=["pending", "approved", "declined", "expired", "refused"])
-    request_id = serializers.CharField()
-    requester = serializers.CharField()
-    subject = serializers.DictField()
-    category = serializers.CharField()
-    purpose = serializers.CharField()
-    case_reference = serializers.CharField(allow_null=True)
-    emergency = serializers.BooleanField()
-    justification = serializers.CharField(allow_null=True)
-    legal_basis = serializers.DictField()
-    rule = serializers.CharField(allow_null=True)
-    consent = PendingConsentOutSerializer(allow_null=True)
-    created_at = serializers.DateTimeField()
-    expires_at = serializers.DateTimeField()
-    decided_at = serializers.DateTimeField(allow_null=True)
-
-
 class HolderPendingListView(PartnerAPIView):
     """Items waiting for this organisation's decision as data holder."""
 
@@ -65,7 +35,7 @@ class HolderPendingListView(PartnerAPIView):
     @extend_schema(
         operation_id="holder_pending_list",
         responses={
-            200: serializers.ListSerializer(child=PendingItemOutSerializer()),
+            200: PendingListOutSerializer,
             401: PROBLEMS[401],
             403: PROBLEMS[403],
         },
@@ -74,10 +44,8 @@ class HolderPendingListView(PartnerAPIView):
     def get(self, request: Request) -> Response:
         caller = _caller(request)
         items = list(pending.pending_for_holder(caller)[:500])
-        services.api_read_record(
-            caller=caller, read="holder_pending", detail={"pending_items": [item.id for item in items]}
-        )
-        return Response({"results": [pending.pending_json(item) for item in items]})
+        api_read_record(caller=caller, read="holder_pending", detail={"pending_items": [item.id for item in items]})
+        return Response(pending_list_json(items))
 
 
 class HolderPendingDecideView(PartnerAPIView):
@@ -106,4 +74,4 @@ class HolderPendingDecideView(PartnerAPIView):
             decision=serializer.validated_data["decision"],
             note=serializer.validated_data.get("note") or "",
         )
-        return Response(pending.pending_json(item))
+        return Response(pending_json(item))

@@ -14,17 +14,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from consent.selectors import policy_current
-from gateway import request_flow as services
-from gateway.api.auth import Caller
 from gateway.api.permissions import HasScope
-from gateway.api.problems import Problem, field_error, invalid_request
-from gateway.api.serializers import (
-    DryRunOutSerializer,
-    InformationRequestInSerializer,
-    InformationRequestOutSerializer,
-    ProblemSerializer,
-)
+from gateway.api.problems import field_error, invalid_request
+from gateway.api.serializers import InformationRequestInSerializer, ProblemSerializer
+from gateway.callers import Caller
+from gateway.errors import NotFound
+from gateway.idempotency import StoredResponse
 from gateway.models import InformationRequest
+from gateway.request_flow import RequestInput, api_read_record, decision_check, information_request_submit
+from gateway.shapes import DryRunOutSerializer, InformationRequestOutSerializer, request_json
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,64}$")
 REQUEST_ID = re.compile(r"^req_[0-9A-HJKMNP-TV-Z]{26}$")
@@ -74,13 +72,14 @@ def _idempotency_key(request: Request) -> str | None:
     return key
 
 
-def _run(request: Request, action: Callable[..., services.StoredResponse]) -> Response:
+def _run(request: Request, action: Callable[..., StoredResponse]) -> Response:
     """Validate a request body against the policy in force, then run the action (submit or dry run) with it."""
     key = _idempotency_key(request)
     policy = policy_current()
     serializer = InformationRequestInSerializer(data=request.data, context={"policy": policy})
     serializer.is_valid(raise_exception=True)
-    result = action(caller=_caller(request), payload=serializer.validated_data, policy=policy, idempotency_key=key)
+    asked: RequestInput = serializer.validated_data
+    result = action(caller=_caller(request), payload=asked, policy=policy, idempotency_key=key)
     return Response(result.body, status=result.status_code)
 
 
@@ -119,7 +118,7 @@ class InformationRequestListView(PartnerAPIView):
         summary="Request information about a person",
     )
     def post(self, request: Request) -> Response:
-        return _run(request, services.information_request_submit)
+        return _run(request, information_request_submit)
 
     @extend_schema(
         operation_id="requests_list",
@@ -130,8 +129,8 @@ class InformationRequestListView(PartnerAPIView):
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         assert page is not None
-        bodies = [services.request_json(r, None, None, None) for r in page]
-        services.api_read_record(
+        bodies = [request_json(r) for r in page]
+        api_read_record(
             caller=_caller(request),
             read="requests_list",
             detail={
@@ -165,9 +164,9 @@ class InformationRequestDetailView(PartnerAPIView):
             else None
         )
         if stored is None:
-            raise Problem(404, "not_found", "Not found", "There is no such request for this organisation.")
-        body = services.request_json(stored, None, None, None)
-        services.api_read_record(
+            raise NotFound("There is no such request for this organisation.")
+        body = request_json(stored)
+        api_read_record(
             caller=_caller(request),
             read="request",
             subject_pseudonym_=stored.subject_pseudonym,
@@ -190,7 +189,7 @@ class DecisionCheckView(PartnerAPIView):
         summary="Ask whether a request would be allowed (audited as a check)",
     )
     def post(self, request: Request) -> Response:
-        return _run(request, services.decision_check)
+        return _run(request, decision_check)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
