@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -42,7 +42,7 @@ from gateway.api.consent_serializers import (
     consent_json,
     consent_list_json,
 )
-from gateway.api.serializers import ProblemSerializer
+from gateway.api.schema import BODY, problems
 from gateway.api.views import ACTING_USER_PARAMETER, PartnerAPIView
 from gateway.callers import Caller
 from gateway.errors import NotFound
@@ -50,19 +50,10 @@ from gateway.models import HolderEndpoint
 from gateway.request_flow import api_read_record
 from gateway.signals import consent_recorded
 
-
-def _problem(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ProblemSerializer, description=description)
-
-
-WRITE_PROBLEMS = {
-    400: _problem("Invalid consent (problem details with errors per field)"),
-    401: _problem("Missing, expired or invalid token"),
-    403: _problem("Token lacks the consents scope; or no_standing when recording"),
-    413: _problem("Body over 64 KiB"),
-    415: _problem("Not application/json"),
-    429: _problem("Rate exceeded; see Retry-After"),
-    503: _problem("Audit trail unavailable; nothing recorded"),
+WRITE_MEANINGS = {
+    "s400": "Invalid consent (problem details with errors per field)",
+    "s403": "Token lacks the consents scope; or no_standing when recording",
+    "s503": "Audit trail unavailable; nothing recorded",
 }
 CONSENT_ID = OpenApiParameter("consent_id", int, OpenApiParameter.PATH, description="The consent's id.")
 
@@ -108,7 +99,7 @@ class ConsentRecordView(PartnerAPIView):
         operation_id="consents_create",
         request=ConsentInSerializer,
         parameters=[ACTING_USER_PARAMETER],
-        responses={201: ConsentOutSerializer, **WRITE_PROBLEMS},
+        responses={201: ConsentOutSerializer, **problems(*BODY, 503, **WRITE_MEANINGS)},
         summary="Record a consent (awaiting the family's confirmation in the portal)",
     )
     def post(self, request: Request) -> Response:
@@ -147,10 +138,9 @@ class ConsentSearchView(PartnerAPIView):
         request=ConsentSearchInSerializer,
         responses={
             200: ConsentListOutSerializer,
-            400: WRITE_PROBLEMS[400],
-            401: WRITE_PROBLEMS[401],
-            403: _problem("Token lacks the consents scope"),
-            503: _problem("Audit trail unavailable; nothing answered"),
+            **problems(
+                *BODY, 503, s403="Token lacks the consents scope", s503="Audit trail unavailable; nothing answered"
+            ),
         },
         summary="Consents about a person (BSN in the body) that the organisation recorded or receives",
     )
@@ -176,9 +166,15 @@ class ConsentGiversView(PartnerAPIView):
         parameters=[CONSENT_ID, ACTING_USER_PARAMETER],
         responses={
             200: ConsentOutSerializer,
-            404: _problem("No such consent recorded by this organisation"),
-            409: _problem("The consent is withdrawn or expired"),
-            **WRITE_PROBLEMS,
+            **problems(
+                *BODY,
+                404,
+                409,
+                503,
+                **WRITE_MEANINGS,
+                s404="No such consent recorded by this organisation",
+                s409="The consent is withdrawn or expired",
+            ),
         },
         summary="Add givers to a consent (claims, confirmed by the family in the portal)",
     )
@@ -209,9 +205,15 @@ class ConsentWithdrawView(PartnerAPIView):
         parameters=[CONSENT_ID, ACTING_USER_PARAMETER],
         responses={
             200: ConsentOutSerializer,
-            404: _problem("No such consent for this organisation"),
-            409: _problem("Already withdrawn, or expired"),
-            **WRITE_PROBLEMS,
+            **problems(
+                *BODY,
+                404,
+                409,
+                503,
+                **WRITE_MEANINGS,
+                s404="No such consent for this organisation",
+                s409="Already withdrawn, or expired",
+            ),
         },
         summary="Withdraw a consent (the recording organisation or a recipient)",
     )

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from gateway import pending
-from gateway.api.serializers import ProblemSerializer, StrictCharField, StrictSerializer
-from gateway.api.views import PROBLEMS, PartnerAPIView, _caller
+from gateway.api.schema import BODY, problems
+from gateway.api.serializers import StrictCharField, StrictSerializer
+from gateway.api.views import PartnerAPIView, _caller
 from gateway.request_flow import api_read_record
 from gateway.shapes import PendingItemOutSerializer, PendingListOutSerializer, pending_json, pending_list_json
 
@@ -36,8 +37,7 @@ class HolderPendingListView(PartnerAPIView):
         operation_id="holder_pending_list",
         responses={
             200: PendingListOutSerializer,
-            401: PROBLEMS[401],
-            403: PROBLEMS[403],
+            **problems(503, s503="Audit trail unavailable; nothing answered"),
         },
         summary="List the requests waiting for your decision as data holder",
     )
@@ -59,9 +59,14 @@ class HolderPendingDecideView(PartnerAPIView):
         request=HolderDecisionInSerializer,
         responses={
             200: PendingItemOutSerializer,
-            404: OpenApiResponse(ProblemSerializer),
-            409: OpenApiResponse(ProblemSerializer, description="Already settled or expired"),
-            **{k: v for k, v in PROBLEMS.items() if k in (400, 401, 403, 413, 415, 429, 503)},
+            **problems(
+                *BODY,
+                404,
+                409,
+                503,
+                s409="Already settled or expired",
+                s503="Audit trail unavailable, or your system could not be reached (provider_unavailable)",
+            ),
         },
         summary="Settle a pending item",
     )

@@ -6,14 +6,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from gateway import notices
-from gateway.api.serializers import JUSTIFICATION_MAX, JUSTIFICATION_MIN, ProblemSerializer, StrictSerializer
-from gateway.api.views import PROBLEMS, PartnerAPIView, _caller
+from gateway.api.schema import BODY, problems
+from gateway.api.serializers import JUSTIFICATION_MAX, JUSTIFICATION_MIN, StrictSerializer
+from gateway.api.views import PartnerAPIView, _caller
 from gateway.shapes import NoticeOutSerializer, notice_json
 
 CLEAR, POSTPONE = "clear", "postpone"
@@ -83,11 +84,14 @@ class HolderNoticeView(PartnerAPIView):
         request=NoticeInSerializer,
         responses={
             200: NoticeOutSerializer,
-            404: OpenApiResponse(ProblemSerializer, description="No such entry for this organisation"),
-            409: OpenApiResponse(
-                ProblemSerializer, description="Cleared already, or the informing day has passed (`already_informed`)"
+            **problems(
+                *BODY,
+                404,
+                409,
+                503,
+                s404="No such entry for this organisation",
+                s409="Cleared already, or the informing day has passed (`already_informed`)",
             ),
-            **{k: v for k, v in PROBLEMS.items() if k in (400, 401, 403, 413, 415, 429, 503)},
         },
         examples=[
             OpenApiExample("Clear", value={"action": CLEAR}, request_only=True),

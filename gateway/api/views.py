@@ -16,7 +16,8 @@ from rest_framework.response import Response
 from consent.selectors import policy_current
 from gateway.api.permissions import HasScope
 from gateway.api.problems import field_error, invalid_request
-from gateway.api.serializers import InformationRequestInSerializer, ProblemSerializer
+from gateway.api.schema import BODY, problems
+from gateway.api.serializers import InformationRequestInSerializer
 from gateway.callers import Caller
 from gateway.errors import NotFound
 from gateway.idempotency import StoredResponse
@@ -43,16 +44,8 @@ ACTING_USER_PARAMETER = OpenApiParameter(
     description="Opaque id (at most 128 characters) of the professional on whose behalf the system asks; "
     "recorded in the audit trail, never used for authorisation.",
 )
-PROBLEMS = {
-    400: OpenApiResponse(ProblemSerializer, description="Invalid request (problem details)"),
-    401: OpenApiResponse(ProblemSerializer, description="Missing, expired or invalid token"),
-    403: OpenApiResponse(ProblemSerializer, description="Token lacks the scope"),
-    409: OpenApiResponse(ProblemSerializer, description="Idempotency-Key reused with another body"),
-    413: OpenApiResponse(ProblemSerializer, description="Body over 64 KiB"),
-    415: OpenApiResponse(ProblemSerializer, description="Not application/json"),
-    429: OpenApiResponse(ProblemSerializer, description="Rate exceeded; see Retry-After"),
-    503: OpenApiResponse(ProblemSerializer, description="Audit trail unavailable; nothing released"),
-}
+# A request or a dry run: invalid input, a reused Idempotency-Key, the audit trail unavailable.
+REQUEST_PROBLEMS = problems(*BODY, 409, 503, s409="Idempotency-Key reused with another body")
 
 
 def _caller(request: Request) -> Caller:
@@ -113,7 +106,7 @@ class InformationRequestListView(PartnerAPIView):
         responses={
             200: InformationRequestOutSerializer,
             202: OpenApiResponse(InformationRequestOutSerializer, description="At least one category is pending"),
-            **PROBLEMS,
+            **REQUEST_PROBLEMS,
         },
         summary="Request information about a person",
     )
@@ -122,7 +115,10 @@ class InformationRequestListView(PartnerAPIView):
 
     @extend_schema(
         operation_id="requests_list",
-        responses={200: InformationRequestOutSerializer(many=True), 401: PROBLEMS[401], 403: PROBLEMS[403]},
+        responses={
+            200: InformationRequestOutSerializer(many=True),
+            **problems(404, 503, s404="The cursor is not valid", s503="Audit trail unavailable; nothing answered"),
+        },
         parameters=[OpenApiParameter("limit", int, description="Page size, at most 200.")],
         summary="List the organisation's own requests, newest first",
     )
@@ -150,8 +146,7 @@ class InformationRequestDetailView(PartnerAPIView):
         operation_id="requests_retrieve",
         responses={
             200: InformationRequestOutSerializer,
-            404: OpenApiResponse(ProblemSerializer),
-            401: PROBLEMS[401],
+            **problems(404, 503, s503="Audit trail unavailable; nothing answered"),
         },
         summary="Read one of the organisation's own requests",
     )
@@ -185,7 +180,7 @@ class DecisionCheckView(PartnerAPIView):
         operation_id="decisions_check",
         request=InformationRequestInSerializer,
         parameters=[IDEMPOTENCY_PARAMETER, ACTING_USER_PARAMETER],
-        responses={200: DryRunOutSerializer, **PROBLEMS},
+        responses={200: DryRunOutSerializer, **REQUEST_PROBLEMS},
         summary="Ask whether a request would be allowed (audited as a check)",
     )
     def post(self, request: Request) -> Response:
