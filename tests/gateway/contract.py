@@ -132,7 +132,9 @@ def install() -> Any:
         response = original(self, **environ)
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO", "")
-        if path.startswith("/api/v1/") and not getattr(response, "streaming", False):
+        # the redirect to HTTPS (SECURE_SSL_REDIRECT) is transport, answered before any operation is reached
+        to_https = response.status_code in (301, 308) and response.get("Location", "").startswith("https://")
+        if path.startswith("/api/v1/") and not to_https and not getattr(response, "streaming", False):
             problems = violations(
                 method, path, response.status_code, response.get("Content-Type", ""), response.content
             )
