@@ -10,9 +10,9 @@ from typing import Any
 
 from consent.models import Organisation
 from consent.selectors import policy_current
-from gateway import services
-from gateway.api.auth import Caller
+from gateway import request_flow as services
 from gateway.api.serializers import InformationRequestInSerializer
+from gateway.callers import Caller
 from gateway.models import InformationRequest
 
 SANNE, MARK, LOTTE, FATIMA, ADAM = "999990007", "999990019", "999990032", "999990044", "999990081"

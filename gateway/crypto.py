@@ -11,6 +11,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
+# What each sealed value is for; a key derived for one purpose opens nothing sealed for another.
+IDEMPOTENCY = b"idempotency v1"
+DELIVERY = b"delivery v1"
+
 
 def _fernet(purpose: bytes) -> Fernet:
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"veilig-delen " + purpose).derive(

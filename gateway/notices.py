@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audit.choices import AuditKind
 from audit.ledger import Actor, EntryDraft, audit_append
 from consent.models import Case, Organisation
 from gateway.models import EntryNotice, InformationRequest
@@ -117,7 +118,7 @@ def _locked(*, organisation: Organisation, request_id: str) -> tuple[Information
 def _audit(*, actor: Actor, request: InformationRequest, outcome: str, detail: dict[str, Any]) -> None:
     audit_append(
         EntryDraft(
-            kind="notice",
+            kind=AuditKind.NOTICE,
             actor=actor,
             subject=request.subject_pseudonym,
             case_reference=request.case_reference or None,
@@ -130,7 +131,7 @@ def _audit(*, actor: Actor, request: InformationRequest, outcome: str, detail: d
 
 def notice_clear(*, organisation: Organisation, actor: Actor, request_id: str) -> EntryNotice:
     """Clear an entry: it may be shown to its subject from now on, and the held e-mail goes out once."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         request, notice = _locked(organisation=organisation, request_id=request_id)
         if notice.cleared_at is not None:
             raise NoticeError("already_cleared", "This entry was cleared already.")
@@ -149,7 +150,7 @@ def notice_postpone(
     as the safety of others or the investigation requires). Only later than the day in force, at most
     :data:`POSTPONE_MAX_DAYS` ahead, and only while the entry cannot have been seen yet."""
     today = timezone.localdate()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         request, notice = _locked(organisation=organisation, request_id=request_id)
         if notice.cleared_at is not None:
             raise NoticeError("already_cleared", "This entry was cleared already; it may have been seen.")
@@ -179,15 +180,3 @@ def notice_postpone(
         )
     notice.refresh_from_db()
     return notice
-
-
-def notice_json(notice: EntryNotice) -> dict[str, Any]:
-    """The state of informing about one entry, as the API answers it."""
-    fact = notice_fact(notice.request, notice)
-    return {
-        "request_id": notice.request_id,
-        "cleared": notice.cleared_at is not None,
-        "cleared_at": notice.cleared_at.isoformat().replace("+00:00", "Z") if notice.cleared_at else None,
-        "inform_on": inform_on(fact, inform_days=settings.GATEWAY_PORTAL_INFORM_DAYS).isoformat(),
-        "postponed_until": notice.postponed_until.isoformat() if notice.postponed_until else None,
-    }

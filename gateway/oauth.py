@@ -34,6 +34,7 @@ from oauth2_provider.views import IntrospectTokenView, TokenView
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
+from audit.choices import AuditKind
 from audit.ledger import Actor, EntryDraft, audit_append
 
 # Per request (a context, so threads and requests never share it): whether a real client secret was hashed, and
@@ -103,7 +104,7 @@ class GatewayOAuth2Validator(OAuth2Validator):
         client = request.client
         audit_append(
             EntryDraft(
-                kind="token",
+                kind=AuditKind.TOKEN,
                 actor=Actor(organisation=client.organisation.slug, client_id=client.client_id),
                 outcome="issued",
                 detail={"scope": token.get("scope", ""), "expires_in": int(token.get("expires_in", 0))},

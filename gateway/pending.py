@@ -14,8 +14,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from audit.ledger import Actor, AuditWriteError, EntryDraft, audit_append, payload_digest
-from consent.models import Consent
+from audit.choices import AuditKind
+from audit.ledger import Actor, EntryDraft, audit_append, payload_digest
 from consent.policy import (
     DENY,
     PENDING,
@@ -28,60 +28,19 @@ from consent.policy import (
     overall_status,
 )
 from consent.selectors import person_by_bsn, policy_current, subject_facts
-from gateway.api.auth import Caller
-from gateway.api.problems import Problem
-from gateway.crypto import seal
+from gateway.callers import Caller
+from gateway.crypto import DELIVERY, seal
+from gateway.decision_record import decision_record, decision_records
+from gateway.errors import Conflict, HolderUnreachable, NotFound
 from gateway.holders import HolderUnavailable, holder_fetch
 from gateway.models import Delivery, InformationRequest, PendingItem, PendingStatus, RequestDecision
-from gateway.services import DELIVERY, audit_decision, audit_unavailable, releasable_fields
+from gateway.request_flow import releasable_fields
 from gateway.signals import entry_recorded
 from gateway.webhooks import webhook_enqueue
 
 APPROVE, DECLINE = "approve", "decline"
 HOLDER_DECLINED = Reason("holder_declined", "The data holder declined to provide this.")
 HOLDER_LATE = Reason("holder_declined", "The data holder did not decide in time.")
-
-
-def _consent_summary(consent_id: int | None) -> dict[str, Any] | None:
-    """The consent a pending category rests on, for the holder to weigh: a consent recorded by another
-    organisation and not yet confirmed by the person waits for the holder, whose approval is its confirmation."""
-    if consent_id is None:
-        return None
-    consent = Consent.objects.select_related("recorded_by").filter(pk=consent_id).first()
-    if consent is None:
-        return None
-    return {
-        "id": consent.pk,
-        "status": consent.status,
-        "recorded_by": consent.recorded_by.slug,
-        "explicit": consent.explicit,
-        "valid_from": consent.valid_from.isoformat(),
-        "valid_until": consent.valid_until.isoformat() if consent.valid_until else None,
-        "evidence": consent.evidence,
-    }
-
-
-def pending_json(item: PendingItem) -> dict[str, Any]:
-    request = item.request
-    decision = item.decision
-    return {
-        "id": item.id,
-        "status": item.status,
-        "request_id": request.id,
-        "requester": request.organisation.slug,
-        "subject": {"bsn": request.subject_bsn},
-        "category": item.category,
-        "purpose": request.purpose,
-        "case_reference": request.case_reference or None,
-        "emergency": request.emergency,
-        "justification": request.justification or None,
-        "legal_basis": {"code": decision.legal_basis, "reference": decision.legal_basis_reference},
-        "rule": decision.rule,
-        "consent": _consent_summary(decision.consent_id),
-        "created_at": item.created_at.isoformat().replace("+00:00", "Z"),
-        "expires_at": item.expires_at.isoformat().replace("+00:00", "Z"),
-        "decided_at": item.decided_at.isoformat().replace("+00:00", "Z") if item.decided_at else None,
-    }
 
 
 def pending_for_holder(caller: Caller) -> Any:
@@ -145,7 +104,7 @@ def _settle(
     status = _request_status_refresh(item.request)
     audit_append(
         EntryDraft(
-            kind="holder_decision",
+            kind=AuditKind.HOLDER_DECISION,
             actor=actor,
             subject=item.request.subject_pseudonym,
             purpose=item.request.purpose,
@@ -154,7 +113,7 @@ def _settle(
             reference=item.request.id,
             outcome=item_status,
             policy_version=item.request.policy_version_id,
-            decisions=[audit_decision(decision, fields, digest)],
+            decisions=decision_records([decision_record(decision, fields, digest)]),
             detail={"pending_item": item.id, "request_status": status, "note_given": bool(note)},
         )
     )
@@ -180,9 +139,11 @@ def _locked_open_item(item_id: str, holder: Caller) -> PendingItem:
         .first()
     )
     if item is None:
-        raise Problem(404, "not_found", "Not found", "There is no such pending item for this organisation.")
+        raise NotFound("There is no such pending item for this organisation.")
     if item.status != PendingStatus.PENDING or item.expires_at <= timezone.now():
-        raise Problem(409, "already_settled", "Already settled", f"This item is {item.status} and can't be changed.")
+        raise Conflict(
+            f"This item is {item.status} and can't be changed.", code="already_settled", title="Already settled"
+        )
     return item
 
 
@@ -234,8 +195,8 @@ def holder_decide(*, caller: Caller, item_id: str, decision: str, note: str) -> 
     is ``refused`` and the requester is shown that denial (for a restriction it may not know of: what an unknown
     person would get). On decline the category is denied with ``holder_declined``.
     """
-    actor = Actor(organisation=caller.organisation.slug, client_id=caller.client_id, acting_user=caller.acting_user)
-    with transaction.atomic():
+    actor = caller.actor()
+    with transaction.atomic(durable=True):
         item = _locked_open_item(item_id, caller)
     now_decided: CategoryDecision | None = None
     result = None
@@ -253,51 +214,44 @@ def holder_decide(*, caller: Caller, item_id: str, decision: str, note: str) -> 
                     purpose=item.request.purpose,
                 )
             except HolderUnavailable:
-                raise Problem(
-                    503,
-                    "provider_unavailable",
-                    "Your system could not be reached",
-                    "The gateway could not fetch the data from your endpoint; the item stays pending. Try again.",
-                    headers={"Retry-After": "30"},
+                raise HolderUnreachable(
+                    "The gateway could not fetch the data from your endpoint; the item stays pending. Try again."
                 ) from None
-    try:
-        with transaction.atomic():
-            item = _locked_open_item(item_id, caller)  # again, under lock: it may have been settled meanwhile
-            if now_decided is None:
-                _settle(
-                    item=item,
-                    decision=_stored_as_decision(item, DENY, (HOLDER_DECLINED,)),
-                    item_status=PendingStatus.DECLINED,
-                    actor=actor,
-                    note=note,
-                )
-            elif result is not None:
-                _settle(
-                    item=item,
-                    decision=replace(now_decided, outcome=PERMIT),
-                    item_status=PendingStatus.APPROVED,
-                    actor=actor,
-                    note=note,
-                    fields=result.fields,
-                    digest=payload_digest(result.data),
-                    data=result.data,
-                    release=True,
-                )
-            elif now_decided.shielded and now_decided.outcome in (PERMIT, PENDING):
-                # Shown as an approval where the holder had nothing, exactly as for a person nobody knows.
-                _settle(
-                    item=item,
-                    decision=replace(now_decided, outcome=PERMIT),
-                    item_status=PendingStatus.REFUSED,
-                    actor=actor,
-                    note=note,
-                    data=None,
-                    release=True,
-                )
-            else:
-                _settle(item=item, decision=now_decided, item_status=PendingStatus.REFUSED, actor=actor, note=note)
-    except AuditWriteError:
-        raise audit_unavailable() from None
+    with transaction.atomic(durable=True):
+        item = _locked_open_item(item_id, caller)  # again, under lock: it may have been settled meanwhile
+        if now_decided is None:
+            _settle(
+                item=item,
+                decision=_stored_as_decision(item, DENY, (HOLDER_DECLINED,)),
+                item_status=PendingStatus.DECLINED,
+                actor=actor,
+                note=note,
+            )
+        elif result is not None:
+            _settle(
+                item=item,
+                decision=replace(now_decided, outcome=PERMIT),
+                item_status=PendingStatus.APPROVED,
+                actor=actor,
+                note=note,
+                fields=result.fields,
+                digest=payload_digest(result.data),
+                data=result.data,
+                release=True,
+            )
+        elif now_decided.shielded and now_decided.outcome in (PERMIT, PENDING):
+            # Shown as an approval where the holder had nothing, exactly as for a person nobody knows.
+            _settle(
+                item=item,
+                decision=replace(now_decided, outcome=PERMIT),
+                item_status=PendingStatus.REFUSED,
+                actor=actor,
+                note=note,
+                data=None,
+                release=True,
+            )
+        else:
+            _settle(item=item, decision=now_decided, item_status=PendingStatus.REFUSED, actor=actor, note=note)
     item.refresh_from_db()
     return item
 
@@ -310,7 +264,7 @@ def holder_expire_due(*, now: dt.datetime | None = None) -> int:
     for item_id in PendingItem.objects.filter(status=PendingStatus.PENDING, expires_at__lte=now).values_list(
         "pk", flat=True
     ):
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             item = (
                 PendingItem.objects.select_for_update(skip_locked=True)
                 .select_related("request__organisation", "decision")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from audit.choices import AuditKind
 from audit.ledger import Actor, EntryDraft, audit_append
 from gateway.models import EmergencyReview, ReviewStatus
 
@@ -32,7 +33,7 @@ def emergency_review_settle(*, review: EmergencyReview, verdict: str, note: str,
         locked.save(update_fields=["status", "verdict_note", "reviewer", "decided_at"])
         audit_append(
             EntryDraft(
-                kind="review",
+                kind=AuditKind.REVIEW,
                 actor=Actor(user=reviewer),
                 subject=locked.request.subject_pseudonym,
                 purpose=locked.request.purpose,

@@ -19,6 +19,17 @@ def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
         seed_world()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _api_contract() -> Any:
+    """Every API response a test gets is checked against the generated OpenAPI description
+    (``tests/gateway/contract.py``): the test that got a response the description does not allow fails."""
+    from tests.gateway.contract import install
+
+    uninstall = install()
+    yield
+    uninstall()
+
+
 @pytest.fixture(autouse=True)
 def _append_only_enforced(request: pytest.FixtureRequest) -> None:
     """Every database test runs with the append-only triggers on, whatever a committed test before it did

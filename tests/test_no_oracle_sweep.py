@@ -26,7 +26,7 @@ from consent.models import Organisation, Person
 from consent.policy import DecisionRequest, SubjectFacts, decide
 from consent.selectors import policy_current, subject_facts
 from demo import world
-from gateway.services import holders_resolve
+from gateway.holders.resolve import holders_resolve
 
 UNKNOWN = "999999990"  # passes the eleven test; nobody in the demo world has it
 CASES = (None, world.CASE_STALKING, world.CASE_CHILD)

@@ -4,7 +4,7 @@ any partner or regulator can verify the trail with their own tools."""
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,7 +13,7 @@ from audit.checkpoints import checkpoint_json
 from audit.models import AuditEntry, Checkpoint, SigningKeyRecord
 from audit.tree import consistency, inclusion, tree_root, tree_size
 from gateway.api.problems import Problem, field_error, invalid_request
-from gateway.api.serializers import ProblemSerializer
+from gateway.api.schema import problems
 from gateway.api.views import PartnerAPIView
 
 MAX_CHECKPOINTS = 100
@@ -29,7 +29,7 @@ class CheckpointSerializer(serializers.Serializer):
     signed_at = serializers.DateTimeField()
 
 
-PROBLEM_400 = OpenApiResponse(ProblemSerializer, description="Bad parameters")
+PARAMETER_PROBLEMS = problems(400, s400="Bad parameters")
 
 
 def _int_param(request: Request, name: str, minimum: int = 0) -> int:
@@ -54,7 +54,10 @@ class AuditAPIView(PartnerAPIView):
 
 
 class LatestCheckpointView(AuditAPIView):
-    @extend_schema(operation_id="audit_checkpoint_latest", responses={200: CheckpointSerializer, 404: PROBLEM_400})
+    @extend_schema(
+        operation_id="audit_checkpoint_latest",
+        responses={200: CheckpointSerializer, **problems(404, s404="No checkpoint signed yet")},
+    )
     def get(self, request: Request) -> Response:
         checkpoint = Checkpoint.objects.order_by("-tree_size").first()
         if checkpoint is None:
@@ -68,7 +71,7 @@ class CheckpointListView(AuditAPIView):
         parameters=[OpenApiParameter("after", int, required=True, description="Checkpoints with a larger tree size")],
         responses={
             200: inline_serializer("CheckpointList", {"checkpoints": CheckpointSerializer(many=True)}),
-            400: PROBLEM_400,
+            **PARAMETER_PROBLEMS,
         },
     )
     def get(self, request: Request) -> Response:
@@ -92,7 +95,7 @@ class InclusionProofView(AuditAPIView):
                     "proof": serializers.ListField(child=serializers.CharField()),
                 },
             ),
-            400: PROBLEM_400,
+            **PARAMETER_PROBLEMS,
         },
     )
     def get(self, request: Request) -> Response:
@@ -128,7 +131,7 @@ class ConsistencyProofView(AuditAPIView):
                     "proof": serializers.ListField(child=serializers.CharField()),
                 },
             ),
-            400: PROBLEM_400,
+            **PARAMETER_PROBLEMS,
         },
     )
     def get(self, request: Request) -> Response:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from typing import Any
 
 from django.utils import timezone
@@ -12,21 +11,10 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from consent.models import Organisation
+from gateway.callers import Caller
 
 MAX_ACTING_USER = 128
 REALM = 'Bearer realm="veilig-delen"'
-
-
-@dataclass(frozen=True)
-class Caller:
-    """The organisation asking, through which OAuth client, on behalf of which professional (opaque id,
-    recorded in the trail and never trusted for authorisation)."""
-
-    organisation: Organisation
-    client_id: str
-    scopes: frozenset[str]
-    acting_user: str | None = None
 
 
 class PartnerUser:

@@ -19,6 +19,7 @@ from consent.bsn import is_valid_bsn
 from consent.consents import SECTOR_PREFIX, recipient_codes
 from consent.models import Consent, DataCategory, Organisation, Purpose, Sector
 from gateway.api.serializers import StrictBooleanField, StrictCharField, StrictSerializer, SubjectSerializer
+from gateway.shapes import shaped
 
 MAX_ENTRIES = 20
 EVIDENCE_MAX = 2000
@@ -246,7 +247,7 @@ def _timestamp(value: dt.datetime | None) -> str | None:
 def consent_json(consent: Consent) -> dict[str, Any]:
     """The consent as api.md shows it. Givers a family member added in the portal are left out (they would
     tell who else has custody); a dispute shows as a withdrawal without a reason."""
-    return {
+    values = {
         "id": consent.pk,
         "status": consent.status,
         "subject": {"bsn": consent.subject_bsn},
@@ -273,3 +274,8 @@ def consent_json(consent: Consent) -> dict[str, Any]:
         "withdrawn_at": _timestamp(consent.withdrawn_at),
         "withdrawal_reason": consent.withdrawal_reason or None,
     }
+    return shaped(ConsentOutSerializer, values)
+
+
+def consent_list_json(consents: list[Consent]) -> dict[str, Any]:
+    return shaped(ConsentListOutSerializer, {"results": [consent_json(c) for c in consents]})

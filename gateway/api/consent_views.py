@@ -18,13 +18,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from audit.ledger import AuditWriteError
 from consent.consents import (
-    ConsentError,
     GiverInput,
     consent_givers_add,
     consent_record,
@@ -33,7 +31,6 @@ from consent.consents import (
     consents_visible_to,
 )
 from consent.models import Consent, Organisation
-from gateway.api.auth import Caller
 from gateway.api.consent_serializers import (
     ConsentInSerializer,
     ConsentListOutSerializer,
@@ -43,27 +40,20 @@ from gateway.api.consent_serializers import (
     Vocabulary,
     WithdrawInSerializer,
     consent_json,
+    consent_list_json,
 )
-from gateway.api.problems import Problem
-from gateway.api.serializers import ProblemSerializer
+from gateway.api.schema import BODY, problems
 from gateway.api.views import ACTING_USER_PARAMETER, PartnerAPIView
+from gateway.callers import Caller
+from gateway.errors import NotFound
 from gateway.models import HolderEndpoint
-from gateway.services import api_read_record, audit_unavailable
+from gateway.request_flow import api_read_record
 from gateway.signals import consent_recorded
 
-
-def _problem(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ProblemSerializer, description=description)
-
-
-WRITE_PROBLEMS = {
-    400: _problem("Invalid consent (problem details with errors per field)"),
-    401: _problem("Missing, expired or invalid token"),
-    403: _problem("Token lacks the consents scope; or no_standing when recording"),
-    413: _problem("Body over 64 KiB"),
-    415: _problem("Not application/json"),
-    429: _problem("Rate exceeded; see Retry-After"),
-    503: _problem("Audit trail unavailable; nothing recorded"),
+WRITE_MEANINGS = {
+    "s400": "Invalid consent (problem details with errors per field)",
+    "s403": "Token lacks the consents scope; or no_standing when recording",
+    "s503": "Audit trail unavailable; nothing recorded",
 }
 CONSENT_ID = OpenApiParameter("consent_id", int, OpenApiParameter.PATH, description="The consent's id.")
 
@@ -72,10 +62,6 @@ def _caller(request: Request) -> Caller:
     caller = request.auth
     assert isinstance(caller, Caller)
     return caller
-
-
-def _as_problem(exc: ConsentError) -> Problem:
-    return Problem(exc.status_code, exc.code, exc.title, exc.detail, exc.errors)
 
 
 def _givers(items: list[dict[str, Any]]) -> list[GiverInput]:
@@ -99,7 +85,7 @@ def held_categories(organisation: Organisation) -> frozenset[str]:
 def _visible(caller: Caller, consent_id: int) -> Consent:
     consent = consents_visible_to(caller.organisation).filter(pk=consent_id).first()
     if consent is None:
-        raise Problem(404, "not_found", "Not found", "There is no such consent for this organisation.")
+        raise NotFound("There is no such consent for this organisation.")
     return consent
 
 
@@ -113,7 +99,7 @@ class ConsentRecordView(PartnerAPIView):
         operation_id="consents_create",
         request=ConsentInSerializer,
         parameters=[ACTING_USER_PARAMETER],
-        responses={201: ConsentOutSerializer, **WRITE_PROBLEMS},
+        responses={201: ConsentOutSerializer, **problems(*BODY, 503, **WRITE_MEANINGS)},
         summary="Record a consent (awaiting the family's confirmation in the portal)",
     )
     def post(self, request: Request) -> Response:
@@ -121,27 +107,22 @@ class ConsentRecordView(PartnerAPIView):
         serializer = ConsentInSerializer(data=request.data, context={"vocabulary": Vocabulary.current()})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            result = consent_record(
-                recorded_by=caller.organisation,
-                recorded_by_user=caller.acting_user,
-                client_id=caller.client_id,
-                subject_bsn=data["subject"]["bsn"],
-                given_by=_givers(data["given_by"]),
-                explicit=data["explicit"],
-                purposes=data["purposes"],
-                recipients=data["recipients"],
-                categories=data["categories"],
-                case_reference=data["case_reference"],
-                valid_from=data["valid_from"],
-                valid_until=data["valid_until"],
-                evidence=data["evidence"],
-                held_categories=held_categories(caller.organisation),
-            )
-        except ConsentError as exc:
-            raise _as_problem(exc) from None
-        except AuditWriteError:
-            raise audit_unavailable() from None
+        result = consent_record(
+            recorded_by=caller.organisation,
+            recorded_by_user=caller.acting_user,
+            client_id=caller.client_id,
+            subject_bsn=data["subject"]["bsn"],
+            given_by=_givers(data["given_by"]),
+            explicit=data["explicit"],
+            purposes=data["purposes"],
+            recipients=data["recipients"],
+            categories=data["categories"],
+            case_reference=data["case_reference"],
+            valid_from=data["valid_from"],
+            valid_until=data["valid_until"],
+            evidence=data["evidence"],
+            held_categories=held_categories(caller.organisation),
+        )
         consent_recorded.send(sender=Consent, consent_id=result.consent.pk)
         return Response(consent_json(result.consent), status=201)
 
@@ -157,10 +138,9 @@ class ConsentSearchView(PartnerAPIView):
         request=ConsentSearchInSerializer,
         responses={
             200: ConsentListOutSerializer,
-            400: WRITE_PROBLEMS[400],
-            401: WRITE_PROBLEMS[401],
-            403: _problem("Token lacks the consents scope"),
-            503: _problem("Audit trail unavailable; nothing answered"),
+            **problems(
+                *BODY, 503, s403="Token lacks the consents scope", s503="Audit trail unavailable; nothing answered"
+            ),
         },
         summary="Consents about a person (BSN in the body) that the organisation recorded or receives",
     )
@@ -171,7 +151,7 @@ class ConsentSearchView(PartnerAPIView):
         bsn = query.validated_data["subject"]["bsn"]
         consents = consent_search(organisation=caller.organisation, subject_bsn=bsn)
         api_read_record(caller=caller, read="consents", subject_bsn=bsn, detail={"consents": [c.pk for c in consents]})
-        return Response({"results": [consent_json(c) for c in consents]})
+        return Response(consent_list_json(list(consents)))
 
 
 class ConsentGiversView(PartnerAPIView):
@@ -186,9 +166,15 @@ class ConsentGiversView(PartnerAPIView):
         parameters=[CONSENT_ID, ACTING_USER_PARAMETER],
         responses={
             200: ConsentOutSerializer,
-            404: _problem("No such consent recorded by this organisation"),
-            409: _problem("The consent is withdrawn or expired"),
-            **WRITE_PROBLEMS,
+            **problems(
+                *BODY,
+                404,
+                409,
+                503,
+                **WRITE_MEANINGS,
+                s404="No such consent recorded by this organisation",
+                s409="The consent is withdrawn or expired",
+            ),
         },
         summary="Add givers to a consent (claims, confirmed by the family in the portal)",
     )
@@ -197,18 +183,13 @@ class ConsentGiversView(PartnerAPIView):
         serializer = GiversInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         consent = _visible(caller, consent_id)
-        try:
-            result = consent_givers_add(
-                consent=consent,
-                by_organisation=caller.organisation,
-                by_user=caller.acting_user,
-                client_id=caller.client_id,
-                given_by=_givers(serializer.validated_data["given_by"]),
-            )
-        except ConsentError as exc:
-            raise _as_problem(exc) from None
-        except AuditWriteError:
-            raise audit_unavailable() from None
+        result = consent_givers_add(
+            consent=consent,
+            by_organisation=caller.organisation,
+            by_user=caller.acting_user,
+            client_id=caller.client_id,
+            given_by=_givers(serializer.validated_data["given_by"]),
+        )
         return Response(consent_json(result.consent))
 
 
@@ -224,9 +205,15 @@ class ConsentWithdrawView(PartnerAPIView):
         parameters=[CONSENT_ID, ACTING_USER_PARAMETER],
         responses={
             200: ConsentOutSerializer,
-            404: _problem("No such consent for this organisation"),
-            409: _problem("Already withdrawn, or expired"),
-            **WRITE_PROBLEMS,
+            **problems(
+                *BODY,
+                404,
+                409,
+                503,
+                **WRITE_MEANINGS,
+                s404="No such consent for this organisation",
+                s409="Already withdrawn, or expired",
+            ),
         },
         summary="Withdraw a consent (the recording organisation or a recipient)",
     )
@@ -235,16 +222,11 @@ class ConsentWithdrawView(PartnerAPIView):
         serializer = WithdrawInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         consent = _visible(caller, consent_id)
-        try:
-            withdrawn = consent_withdraw(
-                consent=consent,
-                by_organisation=caller.organisation,
-                by_user=caller.acting_user,
-                client_id=caller.client_id,
-                reason=serializer.validated_data["reason"],
-            )
-        except ConsentError as exc:
-            raise _as_problem(exc) from None
-        except AuditWriteError:
-            raise audit_unavailable() from None
+        withdrawn = consent_withdraw(
+            consent=consent,
+            by_organisation=caller.organisation,
+            by_user=caller.acting_user,
+            client_id=caller.client_id,
+            reason=serializer.validated_data["reason"],
+        )
         return Response(consent_json(withdrawn))

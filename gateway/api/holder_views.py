@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from gateway import pending, services
-from gateway.api.serializers import ProblemSerializer, StrictCharField, StrictSerializer
-from gateway.api.views import PROBLEMS, PartnerAPIView, _caller
+from gateway import pending
+from gateway.api.schema import BODY, problems
+from gateway.api.serializers import StrictCharField, StrictSerializer
+from gateway.api.views import PartnerAPIView, _caller
+from gateway.request_flow import api_read_record
+from gateway.shapes import PendingItemOutSerializer, PendingListOutSerializer, pending_json, pending_list_json
 
 
 class HolderDecisionInSerializer(StrictSerializer):
@@ -24,37 +27,6 @@ class HolderDecisionInSerializer(StrictSerializer):
         return super().to_internal_value(data)
 
 
-class PendingConsentOutSerializer(serializers.Serializer):
-    """The consent a pending category rests on (a consent awaiting confirmation waits for the holder)."""
-
-    id = serializers.IntegerField()
-    status = serializers.CharField()
-    recorded_by = serializers.CharField()
-    explicit = serializers.BooleanField()
-    valid_from = serializers.DateField()
-    valid_until = serializers.DateField(allow_null=True)
-    evidence = serializers.CharField()
-
-
-class PendingItemOutSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    status = serializers.ChoiceField(choices=["pending", "approved", "declined", "expired", "refused"])
-    request_id = serializers.CharField()
-    requester = serializers.CharField()
-    subject = serializers.DictField()
-    category = serializers.CharField()
-    purpose = serializers.CharField()
-    case_reference = serializers.CharField(allow_null=True)
-    emergency = serializers.BooleanField()
-    justification = serializers.CharField(allow_null=True)
-    legal_basis = serializers.DictField()
-    rule = serializers.CharField(allow_null=True)
-    consent = PendingConsentOutSerializer(allow_null=True)
-    created_at = serializers.DateTimeField()
-    expires_at = serializers.DateTimeField()
-    decided_at = serializers.DateTimeField(allow_null=True)
-
-
 class HolderPendingListView(PartnerAPIView):
     """Items waiting for this organisation's decision as data holder."""
 
@@ -64,19 +36,16 @@ class HolderPendingListView(PartnerAPIView):
     @extend_schema(
         operation_id="holder_pending_list",
         responses={
-            200: serializers.ListSerializer(child=PendingItemOutSerializer()),
-            401: PROBLEMS[401],
-            403: PROBLEMS[403],
+            200: PendingListOutSerializer,
+            **problems(503, s503="Audit trail unavailable; nothing answered"),
         },
         summary="List the requests waiting for your decision as data holder",
     )
     def get(self, request: Request) -> Response:
         caller = _caller(request)
         items = list(pending.pending_for_holder(caller)[:500])
-        services.api_read_record(
-            caller=caller, read="holder_pending", detail={"pending_items": [item.id for item in items]}
-        )
-        return Response({"results": [pending.pending_json(item) for item in items]})
+        api_read_record(caller=caller, read="holder_pending", detail={"pending_items": [item.id for item in items]})
+        return Response(pending_list_json(items))
 
 
 class HolderPendingDecideView(PartnerAPIView):
@@ -90,9 +59,14 @@ class HolderPendingDecideView(PartnerAPIView):
         request=HolderDecisionInSerializer,
         responses={
             200: PendingItemOutSerializer,
-            404: OpenApiResponse(ProblemSerializer),
-            409: OpenApiResponse(ProblemSerializer, description="Already settled or expired"),
-            **{k: v for k, v in PROBLEMS.items() if k in (400, 401, 403, 413, 415, 429, 503)},
+            **problems(
+                *BODY,
+                404,
+                409,
+                503,
+                s409="Already settled or expired",
+                s503="Audit trail unavailable, or your system could not be reached (provider_unavailable)",
+            ),
         },
         summary="Settle a pending item",
     )
@@ -105,4 +79,4 @@ class HolderPendingDecideView(PartnerAPIView):
             decision=serializer.validated_data["decision"],
             note=serializer.validated_data.get("note") or "",
         )
-        return Response(pending.pending_json(item))
+        return Response(pending_json(item))

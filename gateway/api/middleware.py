@@ -39,7 +39,7 @@ class BodySizeLimitMiddleware:
     @staticmethod
     def _audit(request: HttpRequest) -> None:
         from gateway.api.auth import caller_from_meta
-        from gateway.services import rejected_attempt_record
+        from gateway.api.rejected import rejected_attempt_record
 
         caller = caller_from_meta(request.META)
         if caller is not None:

@@ -6,17 +6,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from audit.ledger import Actor, AuditWriteError
 from gateway import notices
-from gateway.api.problems import Problem, field_error, invalid_request
-from gateway.api.serializers import JUSTIFICATION_MAX, JUSTIFICATION_MIN, ProblemSerializer, StrictSerializer
-from gateway.api.views import PROBLEMS, PartnerAPIView, _caller
-from gateway.services import audit_unavailable
+from gateway.api.schema import BODY, problems
+from gateway.api.serializers import JUSTIFICATION_MAX, JUSTIFICATION_MIN, StrictSerializer
+from gateway.api.views import PartnerAPIView, _caller
+from gateway.shapes import NoticeOutSerializer, notice_json
 
 CLEAR, POSTPONE = "clear", "postpone"
 
@@ -72,16 +71,6 @@ class NoticeInSerializer(StrictSerializer):
         return attrs
 
 
-class NoticeOutSerializer(serializers.Serializer):
-    request_id = serializers.CharField()
-    cleared = serializers.BooleanField()
-    cleared_at = serializers.DateTimeField(allow_null=True)
-    inform_on = serializers.DateField(
-        help_text="The day from which the entry may be shown to its subject if it is not cleared before."
-    )
-    postponed_until = serializers.DateField(allow_null=True)
-
-
 class HolderNoticeView(PartnerAPIView):
     """Clear or postpone informing the subject of an entry. Allowed to an organisation that holds one of the
     entry's categories, or to a Veilig Thuis organisation in an active case of the subject; anyone else gets the
@@ -95,11 +84,14 @@ class HolderNoticeView(PartnerAPIView):
         request=NoticeInSerializer,
         responses={
             200: NoticeOutSerializer,
-            404: OpenApiResponse(ProblemSerializer, description="No such entry for this organisation"),
-            409: OpenApiResponse(
-                ProblemSerializer, description="Cleared already, or the informing day has passed (`already_informed`)"
+            **problems(
+                *BODY,
+                404,
+                409,
+                503,
+                s404="No such entry for this organisation",
+                s409="Cleared already, or the informing day has passed (`already_informed`)",
             ),
-            **{k: v for k, v in PROBLEMS.items() if k in (400, 401, 403, 413, 415, 429, 503)},
         },
         examples=[
             OpenApiExample("Clear", value={"action": CLEAR}, request_only=True),
@@ -120,28 +112,16 @@ class HolderNoticeView(PartnerAPIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         caller = _caller(request)
-        actor = Actor(organisation=caller.organisation.slug, client_id=caller.client_id, acting_user=caller.acting_user)
-        try:
-            if data["action"] == CLEAR:
-                notice = notices.notice_clear(organisation=caller.organisation, actor=actor, request_id=request_id[:40])
-            else:
-                notice = notices.notice_postpone(
-                    organisation=caller.organisation,
-                    actor=actor,
-                    request_id=request_id[:40],
-                    until=data["until"],
-                    reason=data["reason"],
-                )
-        except notices.NoticeError as error:
-            raise _problem(error) from None
-        except AuditWriteError:
-            raise audit_unavailable() from None
-        return Response(notices.notice_json(notice))
-
-
-def _problem(error: notices.NoticeError) -> Problem:
-    if error.code == "not_found":
-        return Problem(404, "not_found", "Not found", error.message)
-    if error.field is not None:
-        return invalid_request([field_error(error.field, error.code, error.message)])
-    return Problem(409, error.code, "Conflict", error.message)
+        if data["action"] == CLEAR:
+            notice = notices.notice_clear(
+                organisation=caller.organisation, actor=caller.actor(), request_id=request_id[:40]
+            )
+        else:
+            notice = notices.notice_postpone(
+                organisation=caller.organisation,
+                actor=caller.actor(),
+                request_id=request_id[:40],
+                until=data["until"],
+                reason=data["reason"],
+            )
+        return Response(notice_json(notice))

@@ -1,4 +1,10 @@
-"""RFC 9457 problem details for every error of the partner API (api.md, "Errors").
+"""RFC 9457 problem details for every error of the partner API (api.md, "Errors"): the one place that turns an
+error into a response.
+
+The actions below the API raise domain errors (:mod:`gateway.errors`, :class:`consent.consents.ConsentError`,
+:class:`gateway.notices.NoticeError`, :class:`audit.ledger.AuditWriteError`); DRF's errors (validation,
+authentication, throttling) and the API layer's own :class:`Problem` come here too, through
+:func:`problem_exception_handler` (``REST_FRAMEWORK["EXCEPTION_HANDLER"]``).
 
 Every error response is ``application/problem+json`` with ``type``, ``title``, ``status``, ``detail`` and, for
 invalid input, ``errors`` as a list of ``{"field", "code", "message"}``. A rejected request by an authenticated
@@ -14,6 +20,11 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+
+from audit.ledger import AuditWriteError
+from consent.consents import ConsentError
+from gateway.errors import AuditUnavailable, FieldError, GatewayError
+from gateway.notices import NoticeError
 
 PROBLEM_TYPE_BASE = "urn:veilig-delen:problem:"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -43,7 +54,7 @@ class Problem(exceptions.APIException):
 
 
 def field_error(field: str, code: str, message: str) -> dict[str, str]:
-    return {"field": field, "code": code, "message": message}
+    return FieldError(field, code, message).as_dict()
 
 
 def invalid_request(errors: list[dict[str, str]], detail: str = "The request is not valid.") -> Problem:
@@ -131,7 +142,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         return None
     request = context.get("request")
     if request is not None and response.status_code not in (401, 429):
-        from gateway.services import rejected_attempt_record
+        from gateway.api.rejected import rejected_attempt_record
 
         caller = getattr(request, "caller", None)
         if caller is not None:
@@ -146,7 +157,36 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     return response
 
 
+def _domain_problem(exc: Exception) -> Response | None:
+    """The problem for an error an action raised (nothing was released), or ``None`` when it is not one."""
+    if isinstance(exc, AuditWriteError):
+        logger.warning("audit entry not written, nothing released: %s", exc)
+        exc = AuditUnavailable()
+    if isinstance(exc, GatewayError):
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+        errors = [error.as_dict() for error in exc.errors]
+        return problem_response(exc.status, exc.code, exc.title, exc.detail, errors, headers)
+    if isinstance(exc, ConsentError):
+        return problem_response(exc.status_code, exc.code, exc.title, exc.detail, exc.errors)
+    if isinstance(exc, NoticeError):
+        if exc.code == "not_found":
+            return problem_response(404, "not_found", "Not found", exc.message)
+        if exc.field is not None:
+            return problem_response(
+                400,
+                "invalid_request",
+                "Invalid request",
+                "The request is not valid.",
+                [field_error(exc.field, exc.code, exc.message)],
+            )
+        return problem_response(409, exc.code, "Conflict", exc.message)
+    return None
+
+
 def _problem_for(exc: Exception) -> Response | None:
+    domain = _domain_problem(exc)
+    if domain is not None:
+        return domain
     if isinstance(exc, Problem):
         return problem_response(
             exc.status_code, exc.problem_code, exc.title, exc.problem_detail, exc.errors, exc.headers

@@ -1,7 +1,9 @@
-"""Request and response shapes of the partner API (api.md), used for validation and the OpenAPI schema.
+"""Request shapes of the partner API (api.md), used for validation and the OpenAPI schema; the response shapes
+live in :mod:`gateway.shapes` (the actions produce their bodies through them) and are imported from there.
 
 Validation is strict: unknown fields, unknown codes, an invalid BSN and wrong types are ``400`` problems with
-one entry per field in ``errors``.
+one entry per field in ``errors``. A valid information request becomes the action's typed input
+(:class:`gateway.request_flow.RequestInput`): ``validated_data`` is that object, never a loose dict.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from typing import Any
 from rest_framework import serializers
 
 from consent.bsn import is_valid_bsn
-from consent.policy import REASON_CODES, Policy
+from consent.policy import Policy
+from gateway.request_flow import RequestInput
 
 MAX_CATEGORIES = 20
 JUSTIFICATION_MIN = 20
@@ -85,7 +88,7 @@ class InformationRequestInSerializer(StrictSerializer):
         help_text="Optional: the holding organisation per category, where more than one holds it.",
     )
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+    def validate(self, attrs: dict[str, Any]) -> RequestInput:
         policy: Policy = self.context["policy"]
         errors: dict[str, list[serializers.ErrorDetail]] = {}
         seen: set[str] = set()
@@ -124,64 +127,29 @@ class InformationRequestInSerializer(StrictSerializer):
             ]
         if errors:
             raise serializers.ValidationError(errors)
-        attrs["justification"] = justification
-        attrs["case_reference"] = (attrs.get("case_reference") or "").strip() or None
-        attrs["providers"] = dict(attrs.get("providers") or {})
-        return attrs
+        return RequestInput(
+            subject_bsn=attrs["subject"]["bsn"],
+            categories=tuple(attrs["categories"]),
+            purpose=attrs["purpose"],
+            case_reference=(attrs.get("case_reference") or "").strip() or None,
+            emergency=bool(attrs.get("emergency")),
+            justification=justification,
+            providers=dict(attrs.get("providers") or {}),
+        )
 
 
-class LegalBasisOutSerializer(serializers.Serializer):
+class FieldErrorSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="Path of the member, e.g. `categories[1]` or `given_by[0].capacity`.")
     code = serializers.CharField()
-    reference = serializers.CharField()
-
-
-class ReasonOutSerializer(serializers.Serializer):
-    code = serializers.ChoiceField(choices=list(REASON_CODES))
     message = serializers.CharField()
 
 
-class DecisionOutSerializer(serializers.Serializer):
-    category = serializers.CharField()
-    provider = serializers.CharField(allow_null=True)
-    outcome = serializers.ChoiceField(choices=["permit", "deny", "pending", "error"])
-    rule = serializers.CharField(allow_null=True)
-    rule_version = serializers.IntegerField(allow_null=True)
-    legal_basis = LegalBasisOutSerializer(allow_null=True)
-    consent = serializers.IntegerField(allow_null=True, help_text="Id of the consent the permit rests on.")
-    reasons = ReasonOutSerializer(many=True)
-    emergency_access = serializers.BooleanField()
-
-
-class AuditRefSerializer(serializers.Serializer):
-    index = serializers.IntegerField()
-    leaf_hash = serializers.CharField()
-
-
-class InformationRequestOutSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    status = serializers.ChoiceField(choices=["released", "partial", "denied", "pending"])
-    created_at = serializers.DateTimeField()
-    purpose = serializers.CharField()
-    case_reference = serializers.CharField(allow_null=True)
-    emergency = serializers.BooleanField()
-    decisions = DecisionOutSerializer(many=True)
-    data = serializers.DictField(  # type: ignore[assignment]  # the API member is called data
-        allow_null=True,
-        help_text="Released data per permitted category (null where the holder has nothing). Present only in "
-        "the response that released it; the gateway keeps no copy.",
-    )
-    audit = AuditRefSerializer()
-
-
-class DryRunOutSerializer(serializers.Serializer):
-    decisions = DecisionOutSerializer(many=True)
-    audit = AuditRefSerializer()
-
-
 class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details (``application/problem+json``), built by :mod:`gateway.api.problems`."""
+
     type = serializers.CharField()
     title = serializers.CharField()
     status = serializers.IntegerField()
     detail = serializers.CharField()
     code = serializers.CharField()
-    errors = serializers.ListField(child=serializers.DictField(), required=False)  # type: ignore[assignment]
+    errors = FieldErrorSerializer(many=True, required=False)  # type: ignore[assignment]

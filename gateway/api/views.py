@@ -14,17 +14,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from consent.selectors import policy_current
-from gateway import services
-from gateway.api.auth import Caller
 from gateway.api.permissions import HasScope
-from gateway.api.problems import Problem, field_error, invalid_request
-from gateway.api.serializers import (
-    DryRunOutSerializer,
-    InformationRequestInSerializer,
-    InformationRequestOutSerializer,
-    ProblemSerializer,
-)
+from gateway.api.problems import field_error, invalid_request
+from gateway.api.schema import BODY, problems
+from gateway.api.serializers import InformationRequestInSerializer
+from gateway.callers import Caller
+from gateway.errors import NotFound
+from gateway.idempotency import StoredResponse
 from gateway.models import InformationRequest
+from gateway.request_flow import RequestInput, api_read_record, decision_check, information_request_submit
+from gateway.shapes import DryRunOutSerializer, InformationRequestOutSerializer, request_json
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,64}$")
 REQUEST_ID = re.compile(r"^req_[0-9A-HJKMNP-TV-Z]{26}$")
@@ -45,16 +44,8 @@ ACTING_USER_PARAMETER = OpenApiParameter(
     description="Opaque id (at most 128 characters) of the professional on whose behalf the system asks; "
     "recorded in the audit trail, never used for authorisation.",
 )
-PROBLEMS = {
-    400: OpenApiResponse(ProblemSerializer, description="Invalid request (problem details)"),
-    401: OpenApiResponse(ProblemSerializer, description="Missing, expired or invalid token"),
-    403: OpenApiResponse(ProblemSerializer, description="Token lacks the scope"),
-    409: OpenApiResponse(ProblemSerializer, description="Idempotency-Key reused with another body"),
-    413: OpenApiResponse(ProblemSerializer, description="Body over 64 KiB"),
-    415: OpenApiResponse(ProblemSerializer, description="Not application/json"),
-    429: OpenApiResponse(ProblemSerializer, description="Rate exceeded; see Retry-After"),
-    503: OpenApiResponse(ProblemSerializer, description="Audit trail unavailable; nothing released"),
-}
+# A request or a dry run: invalid input, a reused Idempotency-Key, the audit trail unavailable.
+REQUEST_PROBLEMS = problems(*BODY, 409, 503, s409="Idempotency-Key reused with another body")
 
 
 def _caller(request: Request) -> Caller:
@@ -74,13 +65,14 @@ def _idempotency_key(request: Request) -> str | None:
     return key
 
 
-def _run(request: Request, action: Callable[..., services.StoredResponse]) -> Response:
+def _run(request: Request, action: Callable[..., StoredResponse]) -> Response:
     """Validate a request body against the policy in force, then run the action (submit or dry run) with it."""
     key = _idempotency_key(request)
     policy = policy_current()
     serializer = InformationRequestInSerializer(data=request.data, context={"policy": policy})
     serializer.is_valid(raise_exception=True)
-    result = action(caller=_caller(request), payload=serializer.validated_data, policy=policy, idempotency_key=key)
+    asked: RequestInput = serializer.validated_data
+    result = action(caller=_caller(request), payload=asked, policy=policy, idempotency_key=key)
     return Response(result.body, status=result.status_code)
 
 
@@ -114,24 +106,27 @@ class InformationRequestListView(PartnerAPIView):
         responses={
             200: InformationRequestOutSerializer,
             202: OpenApiResponse(InformationRequestOutSerializer, description="At least one category is pending"),
-            **PROBLEMS,
+            **REQUEST_PROBLEMS,
         },
         summary="Request information about a person",
     )
     def post(self, request: Request) -> Response:
-        return _run(request, services.information_request_submit)
+        return _run(request, information_request_submit)
 
     @extend_schema(
         operation_id="requests_list",
-        responses={200: InformationRequestOutSerializer(many=True), 401: PROBLEMS[401], 403: PROBLEMS[403]},
+        responses={
+            200: InformationRequestOutSerializer(many=True),
+            **problems(404, 503, s404="The cursor is not valid", s503="Audit trail unavailable; nothing answered"),
+        },
         parameters=[OpenApiParameter("limit", int, description="Page size, at most 200.")],
         summary="List the organisation's own requests, newest first",
     )
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         assert page is not None
-        bodies = [services.request_json(r, None, None, None) for r in page]
-        services.api_read_record(
+        bodies = [request_json(r) for r in page]
+        api_read_record(
             caller=_caller(request),
             read="requests_list",
             detail={
@@ -151,8 +146,7 @@ class InformationRequestDetailView(PartnerAPIView):
         operation_id="requests_retrieve",
         responses={
             200: InformationRequestOutSerializer,
-            404: OpenApiResponse(ProblemSerializer),
-            401: PROBLEMS[401],
+            **problems(404, 503, s503="Audit trail unavailable; nothing answered"),
         },
         summary="Read one of the organisation's own requests",
     )
@@ -165,9 +159,9 @@ class InformationRequestDetailView(PartnerAPIView):
             else None
         )
         if stored is None:
-            raise Problem(404, "not_found", "Not found", "There is no such request for this organisation.")
-        body = services.request_json(stored, None, None, None)
-        services.api_read_record(
+            raise NotFound("There is no such request for this organisation.")
+        body = request_json(stored)
+        api_read_record(
             caller=_caller(request),
             read="request",
             subject_pseudonym_=stored.subject_pseudonym,
@@ -186,11 +180,11 @@ class DecisionCheckView(PartnerAPIView):
         operation_id="decisions_check",
         request=InformationRequestInSerializer,
         parameters=[IDEMPOTENCY_PARAMETER, ACTING_USER_PARAMETER],
-        responses={200: DryRunOutSerializer, **PROBLEMS},
+        responses={200: DryRunOutSerializer, **REQUEST_PROBLEMS},
         summary="Ask whether a request would be allowed (audited as a check)",
     )
     def post(self, request: Request) -> Response:
-        return _run(request, services.decision_check)
+        return _run(request, decision_check)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
