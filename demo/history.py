@@ -1,6 +1,6 @@
 """A short, realistic history for the demo (demo-world.md, "History"), made through the live request flow.
 
-Every request here goes through :func:`gateway.services.information_request_submit`, the same action the API
+Every request here goes through :func:`gateway.request_flow.information_request_submit`, the same action the API
 calls, so the audit entries are written exactly as for a partner's request; nothing writes audit rows itself.
 """
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from consent.models import Organisation
 from consent.selectors import policy_current
-from gateway import request_flow as services
+from gateway import request_flow
 from gateway.api.serializers import InformationRequestInSerializer
 from gateway.callers import Caller
 from gateway.models import InformationRequest
@@ -120,7 +120,7 @@ def seed_history() -> int:
         policy = policy_current()
         serializer = InformationRequestInSerializer(data=body, context={"policy": policy})
         serializer.is_valid(raise_exception=True)
-        services.information_request_submit(
+        request_flow.information_request_submit(
             caller=caller, payload=serializer.validated_data, policy=policy, idempotency_key=None
         )
         made += 1

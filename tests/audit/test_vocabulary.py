@@ -14,7 +14,7 @@ from pathlib import Path
 from audit.choices import AuditKind
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("audit", "consent", "portal", "console")
+APPS = ("audit", "consent", "gateway", "portal", "console", "demo")
 
 
 def sources() -> list[Path]:
