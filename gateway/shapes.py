@@ -18,7 +18,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from audit.models import AuditEntry
-from consent.models import Consent
+from consent.models import Consent, Preauthorisation
 from consent.policy import REASON_CODES, CategoryDecision, Policy
 from consent.selectors import policy_current
 from gateway.crypto import DELIVERY, unseal
@@ -373,3 +373,57 @@ def disclosure_received_json(stored: InformationRequest) -> dict[str, Any]:
             "data": delivered.get(decision.category),
         },
     )
+
+
+# --- Pre-authorisations -------------------------------------------------------------------------------------
+
+
+class PreauthorisationOutSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["active", "withdrawn", "expired", "scheduled"])
+    case_reference = serializers.CharField()
+    recipient_organisation = serializers.CharField(allow_null=True)
+    recipient_sector = serializers.CharField(allow_null=True)
+    categories = serializers.ListField(child=serializers.CharField())
+    purposes = serializers.ListField(child=serializers.CharField())
+    valid_from = serializers.DateField()
+    valid_until = serializers.DateField()
+    granted_at = serializers.DateTimeField()
+    withdrawn_at = serializers.DateTimeField(allow_null=True)
+
+
+class PreauthorisationListOutSerializer(serializers.Serializer):
+    results = PreauthorisationOutSerializer(many=True)
+
+
+def preauthorisation_json(row: Preauthorisation) -> dict[str, Any]:
+    """A pre-authorisation as its holder sees it (the weighing stays with the row)."""
+    today = timezone.localdate()
+    if row.withdrawn_at is not None:
+        status = "withdrawn"
+    elif row.valid_until < today:
+        status = "expired"
+    elif row.valid_from > today:
+        status = "scheduled"
+    else:
+        status = "active"
+    return shaped(
+        PreauthorisationOutSerializer,
+        {
+            "id": row.pk,
+            "status": status,
+            "case_reference": row.case.reference,
+            "recipient_organisation": row.recipient_organisation.slug if row.recipient_organisation else None,
+            "recipient_sector": row.recipient_sector.code if row.recipient_sector else None,
+            "categories": sorted(c.code for c in row.categories.all()),
+            "purposes": sorted(p.code for p in row.purposes.all()),
+            "valid_from": row.valid_from.isoformat(),
+            "valid_until": row.valid_until.isoformat(),
+            "granted_at": timestamp(row.granted_at),
+            "withdrawn_at": timestamp(row.withdrawn_at),
+        },
+    )
+
+
+def preauthorisation_list_json(rows: list[Preauthorisation]) -> dict[str, Any]:
+    return shaped(PreauthorisationListOutSerializer, {"results": [preauthorisation_json(row) for row in rows]})

@@ -16,7 +16,6 @@ from gateway.api.views import PartnerAPIView, _caller
 from gateway.request_flow import api_read_record
 from gateway.shapes import PendingItemOutSerializer, PendingListOutSerializer, pending_json, pending_list_json
 
-
 WEIGHING_MIN, WEIGHING_MAX = 20, 2000
 
 

@@ -9,17 +9,16 @@ same ``404`` as one that does not exist.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from consent.models import Case, Organisation, Sector
+from consent.models import Organisation, Sector
 from consent.policy import Policy
-from consent.preauthorisations import preauthorisation_grant, preauthorisation_withdraw
 from consent.selectors import policy_current
 from gateway.api.holder_views import WEIGHING_MAX, WEIGHING_MIN
 from gateway.api.schema import BODY, problems
@@ -114,6 +113,8 @@ class PreauthorisationListView(PartnerAPIView):
         serializer = PreauthorisationInSerializer(data=request.data, context={"policy": policy_current()})
         serializer.is_valid(raise_exception=True)
         asked: PreauthorisationInput = serializer.validated_data
+        from consent.preauthorisations import preauthorisation_grant
+
         case = case_of_holder(caller.organisation, asked.case_reference)
         granted = preauthorisation_grant(
             holder=caller.organisation,
@@ -140,7 +141,7 @@ class PreauthorisationListView(PartnerAPIView):
     )
     def get(self, request: Request) -> Response:
         caller = _caller(request)
-        rows = list(preauthorisations_active(caller.organisation, on=dt.date.today())[:500])
+        rows = list(preauthorisations_active(caller.organisation, on=timezone.localdate())[:500])
         api_read_record(caller=caller, read="preauthorisations", detail={"preauthorisations": [p.pk for p in rows]})
         return Response(preauthorisation_list_json(rows))
 
@@ -161,6 +162,8 @@ class PreauthorisationWithdrawView(PartnerAPIView):
         summary="Withdraw a pre-authorisation",
     )
     def post(self, request: Request, preauthorisation_id: int) -> Response:
+        from consent.preauthorisations import preauthorisation_withdraw
+
         caller = _caller(request)
         if preauthorisation_id > 2**62:
             raise NotFound("There is no such pre-authorisation for this organisation.")
@@ -168,6 +171,3 @@ class PreauthorisationWithdrawView(PartnerAPIView):
             holder=caller.organisation, preauthorisation_id=preauthorisation_id, actor=caller.actor()
         )
         return Response(preauthorisation_json(withdrawn))
-
-
-__all__ = ["Case", "PreauthorisationListView", "PreauthorisationWithdrawView"]
