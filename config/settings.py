@@ -138,6 +138,9 @@ GATEWAY_HOLDER_PENDING_HOURS = env_int("GATEWAY_HOLDER_PENDING_HOURS", 72, minim
 # escalated to its holder when still open after GATEWAY_URGENT_ESCALATE_MINUTES.
 GATEWAY_URGENT_EXPIRY_HOURS = env_int("GATEWAY_URGENT_EXPIRY_HOURS", 4, minimum=1, maximum=72)
 GATEWAY_URGENT_ESCALATE_MINUTES = env_int("GATEWAY_URGENT_ESCALATE_MINUTES", 30, minimum=1, maximum=24 * 60)
+# A holder's case-level pre-authorisation (e.g. Veilig Thuis lets police and OM receive the risk picture in a
+# high-risk case) runs at most this many days; the holder weighs again after that.
+GATEWAY_PREAUTHORISATION_MAX_DAYS = env_int("GATEWAY_PREAUTHORISATION_MAX_DAYS", 90, minimum=1, maximum=365)
 GATEWAY_DELIVERY_HOURS = env_int("GATEWAY_DELIVERY_HOURS", 72, minimum=1)
 GATEWAY_REVIEW_DAYS = env_int("GATEWAY_REVIEW_DAYS", 7, minimum=1)
 GATEWAY_WEBHOOK_TIMEOUT = env_float("GATEWAY_WEBHOOK_TIMEOUT", 5.0, minimum=0.1, maximum=120)

@@ -58,7 +58,7 @@ class PreauthorisationConflict(PreauthorisationError):
 
 def max_days() -> int:
     """The longest a pre-authorisation may run, in days (``GATEWAY_PREAUTHORISATION_MAX_DAYS``)."""
-    return int(getattr(settings, "GATEWAY_PREAUTHORISATION_MAX_DAYS", DEFAULT_MAX_DAYS))
+    return int(settings.GATEWAY_PREAUTHORISATION_MAX_DAYS)
 
 
 def _field(field: str, code: str, message: str) -> dict[str, str]:
