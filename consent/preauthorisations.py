@@ -28,7 +28,6 @@ from consent.choices import CasePhase
 from consent.consents import ConsentError
 from consent.models import Case, DataCategory, Organisation, Preauthorisation, Purpose, Sector
 
-DEFAULT_MAX_DAYS = 90
 WEIGHING_MIN, WEIGHING_MAX = 20, 2000
 
 
