@@ -144,6 +144,11 @@ def facets_of(columns: dict[str, Any]) -> list[tuple[str, str]]:
     found: set[tuple[str, str]] = set()
     if columns.get("organisation"):
         found.add(("requester", columns["organisation"]))
+    detail = columns.get("detail")
+    if isinstance(detail, dict) and detail.get("recipient"):
+        # A holder's push (``disclosure``): the organisation that receives stands where a requester stands, so
+        # that its privacy officers find what it was given.
+        found.add(("requester", str(detail["recipient"])[:80]))
     for decision in columns.get("decisions") or []:
         for key, member in (
             ("holder", "provider"),

@@ -45,6 +45,9 @@ def test_a_school_reports_to_veilig_thuis_on_its_own_initiative_wmo_5_2_6(partne
     entry = AuditEntry.objects.get(kind="disclosure")
     assert (entry.index, entry.leaf_hash) == (body["audit"]["index"], body["audit"]["leaf_hash"])
     assert entry.organisation == "school-regenboog" and entry.detail["recipient"] == "veilig-thuis-rr"
+    # both sides' privacy officers find it: the sender as requester and holder, the recipient on the receiving side
+    facets = set(entry.facets.values_list("key", "value"))
+    assert {("requester", "veilig-thuis-rr"), ("holder", "school-regenboog")} <= facets
     assert sorted(entry.decisions[0]["fields"]) == ["absences_unauthorised", "concerns", "school_year"]
     assert len(entry.decisions[0]["payload_sha256"]) == 64 and "moe en stil" not in entry.leaf
 
