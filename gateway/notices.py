@@ -234,10 +234,6 @@ class InformingItem:
     postponed_until: dt.date | None
     state: str
 
-    @property
-    def days_over(self) -> int:
-        return max(0, (timezone.localdate() - self.due_on).days) if self.state == OVERDUE else 0
-
 
 def informing_state(notice: NoticeFact, *, inform_days: int, today: dt.date) -> str:
     """Where the duty to inform stands for one entry (pure)."""
