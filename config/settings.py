@@ -96,6 +96,20 @@ def env_networks(name: str) -> tuple[str, ...]:
     return tuple(networks)
 
 
+def env_choices(name: str, default: frozenset[str], *, allowed: frozenset[str]) -> frozenset[str]:
+    """A comma-separated set of codes, each one of ``allowed``; ``none`` is the empty set. Any other word stops the
+    start: a misspelt code silently dropped would change whose consent counts."""
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    words = [w.strip().lower() for w in value.split(",")]
+    if words == ["none"]:
+        return frozenset()
+    if not all(words) or not set(words) <= allowed:
+        raise _unclear(name, value, f"'none' or a comma-separated list of {', '.join(sorted(allowed))}")
+    return frozenset(words)
+
+
 # The demo's well-known secrets. The system checks refuse them outside demo mode.
 DEMO_SECRET_KEY = "insecure-demo-secret-key-do-not-use-in-production"  # noqa: S105
 DEMO_PSEUDONYM_KEY = "insecure-demo-pseudonym-key"
@@ -148,6 +162,15 @@ GATEWAY_WEBHOOK_MAX_ATTEMPTS = env_int("GATEWAY_WEBHOOK_MAX_ATTEMPTS", 8, minimu
 GATEWAY_CLIENT_RATE = env_rate("GATEWAY_CLIENT_RATE", "600/min")
 # All parents with custody must consent for a minor (default); off: one of them suffices (domain.md, "Consent by age").
 GATEWAY_CONSENT_ALL_CUSTODIANS = env_bool("GATEWAY_CONSENT_ALL_CUSTODIANS", True)
+# The consent regimes (consent.choices.ConsentRegime codes, copied: settings import no app) in which a 12-15-year-old
+# who can judge their interests consents alone to a disclosure of their data, and whose entries the parents do not
+# see in the portal: medical (BW art. 7:457 with 7:465) and youth care (Jeugdwet art. 7.3.11 with 7.3.15). Unsettled
+# law, so configurable; "none" asks the child and the legal representatives (docs/legal-basis.md, issue 11 section).
+GATEWAY_CONSENT_12_15_OWN = env_choices(
+    "GATEWAY_CONSENT_12_15_OWN",
+    frozenset({"medical", "youth_care"}),
+    allowed=frozenset({"medical", "youth_care", "vt_municipality", "avg"}),
+)
 
 # --- Calls out to holders and webhooks (gateway/outbound.py) ---------------------------------------------------
 # Holder and webhook URLs must resolve to public addresses; these networks (CIDR, comma separated) are allowed in

@@ -78,8 +78,35 @@ logger = logging.getLogger(__name__)
 SELF = choices.ConsentCapacity.SELF.value
 PARENT_WITH_CUSTODY = choices.ConsentCapacity.PARENT_WITH_CUSTODY.value
 GUARDIAN = choices.ConsentCapacity.GUARDIAN.value
-LEGAL_REPRESENTATIVE = "legal_representative"  # in ``missing`` only: a parent with custody or a guardian
-REPRESENTATIVE_KINDS = (PARENT_WITH_CUSTODY, GUARDIAN)  # relation kinds that make a legal representative
+GI_GUARDIAN = choices.ConsentCapacity.GI_GUARDIAN.value
+CURATOR = choices.ConsentCapacity.CURATOR.value
+MENTOR = choices.ConsentCapacity.MENTOR.value
+LEGAL_REPRESENTATIVE = "legal_representative"  # in ``missing`` only: a representative of any kind
+# Relation kinds that make someone the subject's representative, in order of precedence (a parent with custody who
+# is also a guardian counts as the parent). A GI acting as guardian comes from its guardianship measure, keyed
+# ``org:<slug>`` (:func:`guardianship_relations`); curator and mentor from relations of those kinds.
+REPRESENTATIVE_KINDS = (PARENT_WITH_CUSTODY, GUARDIAN, GI_GUARDIAN, CURATOR, MENTOR)
+MISSING_ORDER = (*REPRESENTATIVE_KINDS, LEGAL_REPRESENTATIVE)
+ORGANISATION_KEY = "org:"
+ALL_REGIMES = frozenset(ConsentRegime.values)
+# For which regimes each capacity may consent (who may consent for what, docs/legal-basis.md, issue 11 section):
+# - a parent with custody, a guardian and a GI acting as guardian (voogdij, BW 1:245, 1:302 lid 2) are the legal
+#   representatives of a minor in every matter;
+# - a curator (curatele, BW 1:378, 1:381: since 2014 in property and personal matters) represents an adult who
+#   cannot judge in every matter, and BW 7:465 lid 3 names him first for medical treatment;
+# - a mentor (mentorschap, BW 1:450, 1:453) represents only in care, treatment and support (verzorging,
+#   verpleging, behandeling en begeleiding): the medical, youth-care and Wmo/Veilig Thuis regimes, never consent
+#   under the AVG regime (a school's, a housing association's data). A bewindvoerder (property only) is no
+#   capacity at all: his consent never counts.
+CAPACITY_REGIMES: Mapping[str, frozenset[str]] = {
+    PARENT_WITH_CUSTODY: ALL_REGIMES,
+    GUARDIAN: ALL_REGIMES,
+    GI_GUARDIAN: ALL_REGIMES,
+    CURATOR: ALL_REGIMES,
+    MENTOR: frozenset(
+        {ConsentRegime.MEDICAL.value, ConsentRegime.YOUTH_CARE.value, ConsentRegime.VT_MUNICIPALITY.value}
+    ),
+}
 SECTOR_PREFIX = "sector:"
 STRICTEST = ConsentNeeded.CHILD_AND_LEGAL_REPRESENTATIVES.value
 SYSTEM_EXPIRE = "system:consent_expire"
@@ -102,11 +129,15 @@ class RelationFact:
         )
 
 
-def legal_representatives_on(*, relations: Iterable[RelationFact], on: dt.date) -> dict[str, str]:
-    """The subject's legal representatives on ``on``: every person with a valid ``parent_with_custody`` or
-    ``guardian`` relation to the subject, mapped to that capacity (a parent without custody is none)."""
+def legal_representatives_on(
+    *, relations: Iterable[RelationFact], on: dt.date, excluded: Collection[str] = frozenset()
+) -> dict[str, str]:
+    """The subject's representatives on ``on``: everyone with a valid relation of a kind in
+    :data:`REPRESENTATIVE_KINDS` (parent with custody, guardian, GI as guardian, curator, mentor), mapped to that
+    capacity (a parent without custody is none). ``excluded`` (a suspect or alleged perpetrator in a case of the
+    subject) are left out: they are never asked and hold no veto."""
     found: dict[str, str] = {}
-    relations = list(relations)
+    relations = [r for r in relations if r.person not in excluded]
     for kind in REPRESENTATIVE_KINDS:  # a parent with custody who is also a guardian counts as the parent
         for relation in relations:
             if relation.kind == kind and relation.valid_on(on):
@@ -124,7 +155,7 @@ def giver_confirmed(
     if capacity == SELF:
         return giver == subject
     if capacity not in REPRESENTATIVE_KINDS:
-        return False
+        return False  # a bewindvoerder, a foster parent, a parent without custody: no capacity
     return any(r.person == giver and r.kind == capacity and r.valid_on(on) for r in relations)
 
 
@@ -156,7 +187,14 @@ class Missing:
         if self.capacity == GUARDIAN:
             noun = "guardian" if self.count == 1 else "guardians"
             return f"The consent of {self.count} more {noun} is still needed."
-        return "The consent of a legal representative (a parent with custody or a guardian) is still needed."
+        if self.capacity == GI_GUARDIAN:
+            return "The consent of the certified institution acting as guardian is still needed."
+        if self.capacity in (CURATOR, MENTOR):
+            return f"The consent of the {self.capacity} is still needed."
+        return (
+            "The consent of a legal representative (a parent with custody, a guardian, a curator or a mentor) is "
+            "still needed."
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {"capacity": self.capacity, "count": self.count, "message": self.message}
@@ -186,6 +224,23 @@ def _asks(needed: str, able_to_judge: bool) -> tuple[bool, bool]:
     return True, True  # child_and_legal_representatives, and anything unknown: the strictest
 
 
+def needed_for(
+    *, regime: str, band: str, rules: Mapping[tuple[str, str], str], own_12_15: Collection[str] = frozenset()
+) -> str:
+    """Whose consent ``regime`` asks in ``band``: the table's cell (a missing one: the strictest), except that a
+    12-15-year-old who can judge consents alone to a disclosure in the regimes of ``GATEWAY_CONSENT_12_15_OWN``
+    (BW 7:457 with 7:465 for medical data, Jeugdwet 7.3.11 with 7.3.15 for youth care: unsettled law, so a
+    setting). The band 12_15 is never given for someone who cannot judge (:func:`age_band`)."""
+    if band == AgeBand.FROM_12_TO_15.value and regime in own_12_15:
+        return ConsentNeeded.CHILD.value
+    return rules.get((regime, band), STRICTEST)
+
+
+def may_represent(capacity: str, regime: str) -> bool:
+    """Whether a representative in ``capacity`` may consent for data under ``regime`` (:data:`CAPACITY_REGIMES`)."""
+    return regime in CAPACITY_REGIMES.get(capacity, frozenset())
+
+
 def givers_suffice(
     *,
     age: int,
@@ -195,6 +250,7 @@ def givers_suffice(
     representatives: Mapping[str, str],
     givers: Iterable[tuple[str, str]],
     all_custodians: bool,
+    own_12_15: Collection[str] = frozenset(),
 ) -> Sufficiency:
     """Whether the confirmed ``givers`` (key, capacity) suffice for a subject of ``age`` for every regime.
 
@@ -203,31 +259,40 @@ def givers_suffice(
     ``representatives`` are the subject's legal representatives on the date (key → capacity), see
     :func:`legal_representatives_on`. With ``all_custodians`` every one of them must consent (the default: it
     is not settled that one parent with custody suffices), else one is enough. A ``self`` giver is the subject;
-    a giver counts as representative only when they are one on the date.
+    a giver counts as representative only when they are one on the date. Each regime counts only the
+    representatives whose capacity covers it (:func:`may_represent`: a mentor not for AVG-regime data), and asks
+    what it asks: a consent naming the data of several holders needs what each of their regimes asks.
+    ``own_12_15``: :func:`needed_for`.
     """
     band = age_band(age=age, able_to_judge=able_to_judge)
     regime_set = sorted(set(regimes)) or [ConsentRegime.AVG.value]
-    needs = tuple((regime, rules.get((regime, band), STRICTEST)) for regime in regime_set)
-    child_needed = representatives_needed = False
-    for _, needed in needs:
+    needs = tuple(
+        (regime, needed_for(regime=regime, band=band, rules=rules, own_12_15=own_12_15)) for regime in regime_set
+    )
+    given = list(givers)
+    consented = {key for key, capacity in given if capacity != SELF and key in representatives}
+    child_needed = False
+    outstanding: dict[str, int] = {}  # capacity -> how many more, the most any regime asks
+    for regime, needed in needs:
         child, reps = _asks(needed, able_to_judge)
         child_needed = child_needed or child
-        representatives_needed = representatives_needed or reps
+        if not reps:
+            continue
+        eligible = {key: cap for key, cap in representatives.items() if may_represent(cap, regime)}
+        if not eligible:
+            outstanding[LEGAL_REPRESENTATIVE] = 1
+        elif all_custodians:
+            for cap, count in Counter(cap for key, cap in eligible.items() if key not in consented).items():
+                outstanding[cap] = max(outstanding.get(cap, 0), count)
+        elif not consented & set(eligible):
+            kinds = set(eligible.values())
+            cap = kinds.pop() if len(kinds) == 1 else LEGAL_REPRESENTATIVE
+            outstanding[cap] = max(outstanding.get(cap, 0), 1)
 
-    given = list(givers)
     missing: list[Missing] = []
     if child_needed and not any(capacity == SELF for _, capacity in given):
         missing.append(Missing(SELF))
-    if representatives_needed:
-        consented = {key for key, capacity in given if capacity != SELF and key in representatives}
-        if not representatives:
-            missing.append(Missing(LEGAL_REPRESENTATIVE))
-        elif all_custodians:
-            outstanding = Counter(cap for key, cap in representatives.items() if key not in consented)
-            missing.extend(Missing(cap, outstanding[cap]) for cap in REPRESENTATIVE_KINDS if outstanding[cap])
-        elif not consented:
-            kinds = set(representatives.values())
-            missing.append(Missing(kinds.pop() if len(kinds) == 1 else LEGAL_REPRESENTATIVE))
+    missing.extend(Missing(cap, outstanding[cap]) for cap in MISSING_ORDER if outstanding.get(cap))
     return Sufficiency(band=band, needs=needs, missing=tuple(missing))
 
 
@@ -240,9 +305,10 @@ EXCLUDING_ROLES = frozenset({choices.CaseRole.SUSPECT.value, choices.CaseRole.AL
 @dataclass(frozen=True)
 class SubjectProfile:
     """The gateway's own facts about a subject that decide whose consent counts: the date of birth, whether they
-    can judge their own interests, the relations that make someone their legal representative (keyed by BSN,
-    with their validity), and ``excluded``: everyone who is a suspect or alleged perpetrator in a case in which
-    the subject has a role (their confirmation never counts)."""
+    can judge their own interests (recorded per person), the relations that make someone their representative
+    (keyed by BSN, a GI as guardian by ``org:<slug>``, with their validity), and ``excluded``: everyone who is a
+    suspect or alleged perpetrator in a case in which the subject has a role (never asked, no veto, and their
+    confirmation never counts)."""
 
     bsn: str
     date_of_birth: dt.date
@@ -305,6 +371,14 @@ class ConsentCheck:
         return self.confirmed and not self.contradicted
 
 
+def _cell_version(
+    rules: Mapping[tuple[str, str], tuple[str, int | None]], regime: str, band: str, needed: str
+) -> int | None:
+    """The version of the table cell applied; ``None`` when no cell was (a gap, or the 12-15 setting)."""
+    cell = rules.get((regime, band))
+    return cell[1] if cell is not None and cell[0] == needed else None
+
+
 def consent_check(
     *,
     profile: SubjectProfile,
@@ -314,13 +388,16 @@ def consent_check(
     valid_until: dt.date | None,
     rules: Mapping[tuple[str, str], tuple[str, int | None]],
     all_custodians: bool,
+    own_12_15: Collection[str] = frozenset(),
 ) -> ConsentCheck:
     """Check a consent against the subject's facts on every day of its period (:func:`check_days`).
 
-    A suspect who is a legal representative still counts among those who must consent (the law does not take
-    custody away), but their confirmation never counts: a consent that needs them cannot become active, and the
-    holder decides instead. ``rules`` maps (regime, band) to (consent needed, version); a missing cell asks the
-    strictest (:func:`givers_suffice`).
+    A custodial parent who is a suspect or alleged perpetrator in a case of the subject is never asked and holds
+    no veto (issue 11, item 7): he is left out of the representatives (the others' consent suffices; if he is the
+    only one, nobody can consent for the child and the holder decides), and his own confirmation never counts.
+    ``rules`` maps (regime, band) to (consent needed, version); a missing cell asks the strictest
+    (:func:`givers_suffice`); ``own_12_15`` is ``GATEWAY_CONSENT_12_15_OWN`` (:func:`needed_for`; a cell it
+    replaces is cited with version ``None``).
     """
     regimes = list(regimes)
     table = {key: needed for key, (needed, _) in rules.items()}
@@ -328,7 +405,7 @@ def consent_check(
     confirmed = bool(givers)
     applied: set[tuple[str, str, str, int | None]] = set()
     for day in check_days(profile=profile, valid_from=valid_from, valid_until=valid_until):
-        representatives = legal_representatives_on(relations=profile.relations, on=day)
+        representatives = legal_representatives_on(relations=profile.relations, on=day, excluded=profile.excluded)
         holds = {
             g.bsn: giver_confirmed(
                 giver=g.bsn, capacity=g.capacity, subject=profile.bsn, relations=profile.relations, on=day
@@ -347,11 +424,12 @@ def consent_check(
                 representatives=representatives,
                 givers=named,
                 all_custodians=all_custodians,
+                own_12_15=own_12_15,
             )
             for named in ([(g.bsn, g.capacity) for g in givers], counted)
         )
         applied.update(
-            (regime, claimed.band, needed, (rules.get((regime, claimed.band)) or (None, None))[1])
+            (regime, claimed.band, needed, _cell_version(rules, regime, claimed.band, needed))
             for regime, needed in claimed.needs
         )
         if not all(holds.values()) or not claimed.complete:
@@ -459,12 +537,31 @@ def all_custodians_required() -> bool:
     return bool(getattr(settings, "GATEWAY_CONSENT_ALL_CUSTODIANS", True))
 
 
+def own_consent_12_15() -> frozenset[str]:
+    """``GATEWAY_CONSENT_12_15_OWN``: the regimes in which a 12-15-year-old who can judge consents alone."""
+    return frozenset(getattr(settings, "GATEWAY_CONSENT_12_15_OWN", frozenset({"medical", "youth_care"})))
+
+
 def representative_relations(subject: Person) -> list[RelationFact]:
-    """The relations that can make someone the subject's legal representative, keyed by BSN."""
-    return [
+    """The relations that can make someone the subject's representative, keyed by BSN, and a certified
+    institution's guardianship measure on the subject (voogdij, BW 1:302 lid 2), keyed ``org:<slug>``."""
+    relations = [
         RelationFact(person=r.person.bsn, kind=r.kind, valid_from=r.valid_from, valid_until=r.valid_until)
         for r in Relation.objects.filter(other=subject, kind__in=REPRESENTATIVE_KINDS).select_related("person")
     ]
+    guardianships = subject.measures.filter(
+        kind=choices.MeasureKind.GUARDIANSHIP, organisation__sector__code="certified_institution"
+    ).select_related("organisation")
+    relations.extend(
+        RelationFact(
+            person=ORGANISATION_KEY + m.organisation.slug,
+            kind=GI_GUARDIAN,
+            valid_from=m.valid_from,
+            valid_until=m.valid_until,
+        )
+        for m in guardianships
+    )
+    return relations
 
 
 def excluded_from_confirming(subject: Person) -> frozenset[str]:
@@ -493,11 +590,51 @@ def subject_profile(subject_bsn: str) -> SubjectProfile | None:
 
 def giver_claims(consent: Consent) -> list[GiverClaim]:
     """The givers as :func:`consent_check` takes them: a confirmed giver in the capacity they confirmed in (the
-    person vouches for themselves, over what the recorder named), anyone else as named."""
-    return [
-        GiverClaim(g.bsn, g.confirmed_capacity, True) if g.confirmed_at is not None else GiverClaim(g.bsn, g.capacity)
-        for g in consent.givers.all()
-    ]
+    person vouches for themselves, over what the recorder named), anyone else as named. A giver in capacity
+    ``gi_guardian`` is the recording organisation itself (``org:<slug>``; the BSN names the youth protection worker
+    who signed): a GI acting as guardian demonstrates its own consent by recording it (AVG art. 7(1)), so it is
+    confirmed, and it counts only when that organisation holds the guardianship measure on every day."""
+    claims = []
+    for g in consent.givers.all():
+        if g.capacity == GI_GUARDIAN:
+            claims.append(GiverClaim(ORGANISATION_KEY + consent.recorded_by.slug, GI_GUARDIAN, True))
+        elif g.confirmed_at is not None:
+            claims.append(GiverClaim(g.bsn, g.confirmed_capacity, True))
+        else:
+            claims.append(GiverClaim(g.bsn, g.capacity))
+    return claims
+
+
+CONSENT_BASIS_KINDS = (choices.BasisKind.CONSENT, choices.BasisKind.EXPLICIT_CONSENT)
+
+
+def consent_regimes(consent: Consent) -> set[str]:
+    """The consent regimes a consent must satisfy: the regime follows the holder (issue 11, item 7).
+
+    For each category named, the holders are the sectors of the active consent-based sharing rules that give it
+    to a recipient the consent names; each holder's ``Sector.consent_regime`` applies (a school's data: AVG/UAVG
+    art. 5, whatever the category's regime), or the category's ``consent_regime`` when the sector names none, when
+    a rule names no holder, or when no rule is found. Data of several holders needs what each regime asks."""
+    organisations = list(consent.recipient_organisations.all())
+    sector_ids = {s.pk for s in consent.recipient_sectors.all()} | {o.sector_id for o in organisations}
+    regimes: set[str] = set()
+    for category in consent.categories.all():
+        rules = (
+            SharingRule.objects.filter(active=True, categories=category, legal_basis__kind__in=CONSENT_BASIS_KINDS)
+            .filter(
+                Q(recipient_organisation__in=organisations)
+                | Q(recipient_organisation__isnull=True, recipient_sector__in=sector_ids)
+            )
+            .select_related("provider_sector", "provider_organisation__sector")
+        )
+        found = False
+        for rule in rules:
+            sector = rule.provider_organisation.sector if rule.provider_organisation else rule.provider_sector
+            regimes.add((sector.consent_regime if sector else None) or category.consent_regime)
+            found = True
+        if not found:
+            regimes.add(category.consent_regime)
+    return regimes
 
 
 def consent_checked(
@@ -508,12 +645,13 @@ def consent_checked(
     """A stored consent checked against the subject's facts and the age table as they are now."""
     return consent_check(
         profile=profile,
-        regimes=[c.consent_regime for c in consent.categories.all()],
+        regimes=consent_regimes(consent),
         givers=giver_claims(consent),
         valid_from=consent.valid_from,
         valid_until=consent.valid_until,
         rules=age_rules() if rules is None else rules,
         all_custodians=all_custodians_required(),
+        own_12_15=own_consent_12_15(),
     )
 
 
@@ -597,8 +735,8 @@ def recorder_standing(
 
 def confirming_capacity(*, viewer: Person, subject_bsn: str, on: dt.date) -> str | None:
     """The capacity in which ``viewer`` can confirm a consent about ``subject_bsn`` on ``on``: ``self``, or the
-    legal representative's relation valid on that day (a parent with custody before a guardian); ``None`` for
-    anyone else and for a suspect or alleged perpetrator in a case in which the subject has a role."""
+    representative's relation valid on that day (a parent with custody before a guardian, a curator, a mentor);
+    ``None`` for anyone else and for a suspect or alleged perpetrator in a case in which the subject has a role."""
     if viewer.bsn == subject_bsn:
         return SELF
     subject = Person.objects.filter(bsn=subject_bsn).first()
@@ -646,6 +784,8 @@ def _audit(*, consent: Consent, actor: Actor, outcome: str, extra: Mapping[str, 
         "valid_until": consent.valid_until.isoformat() if consent.valid_until else None,
         "recorded_by": consent.recorded_by.slug,
         "evidence_sha256": _sha256(consent.evidence),
+        "consent_regimes": sorted(consent_regimes(consent)),
+        "own_consent_12_15": sorted(own_consent_12_15()),
         **extra,
     }
     if facts:
@@ -880,6 +1020,11 @@ def consent_record(
             recorded_by_user=recorded_by_user or "",
         )
         _add_givers(consent, given_by)
+        if any(g.capacity == GI_GUARDIAN for g in given_by):
+            # A GI acting as guardian is the representative itself: its recording is its confirmation
+            # (giver_claims). The status then says what the gateway knows of its own guardianship, nothing about
+            # the family it does not know already.
+            _settle_status(consent)
         index = _audit(
             consent=consent, actor=actor, outcome="recorded", extra={"standing": standing, "channel": "api"}, facts=True
         )

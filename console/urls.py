@@ -3,7 +3,7 @@ oversight, exports and verification runs."""
 
 from django.urls import URLPattern, path
 
-from console import oversight_views, urgent_views, verification_views, views
+from console import informing_views, oversight_views, urgent_views, verification_views, views
 
 app_name = "console"
 
@@ -18,6 +18,7 @@ urlpatterns: list[URLPattern] = [
     path("reviews/<int:review_id>/", views.review_decide, name="review-decide"),
     path("urgent/", urgent_views.urgent, name="urgent"),
     path("oversight/", oversight_views.oversight, name="oversight"),
+    path("informing/", informing_views.informing, name="informing"),
     path("export/", oversight_views.export, name="export"),
     path("verification/", verification_views.verification, name="verification"),
     path("verification/start/", verification_views.verification_start, name="verification-start"),

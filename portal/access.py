@@ -1,10 +1,20 @@
 """Whose entries a portal user may see (domain.md, "Family access"), as a pure function of the facts.
 
 - A person sees what concerns themselves from the age of 12 (a younger child has no own access).
-- A parent with custody (or a guardian) sees a child's entries while the child is under 16, unless the child's
-  interest opposes it (a ``child_16plus_blocks_parent`` restriction on the child).
+- A parent with custody (or a guardian) sees a child's entries while the child is under 16, or older when the child
+  cannot judge their own interests (the representative keeps access, BW 7:465 lid 2-3), unless the child objects
+  (from 12: :func:`objection_counts`) or a professional recorded that the child's interest opposes it (a
+  ``child_16plus_blocks_parent`` restriction, at any age; the code's name is older than the rule).
+- Parents of a 12-15-year-old who can judge do not see the entries of medical or youth-care data
+  (:func:`parent_sees_entry`): the regimes of ``GATEWAY_CONSENT_12_15_OWN``, in which the child decides alone
+  (BW 7:457 with 7:465; Jeugdwet 7.3.11 with 7.3.15).
 - A suspect (or alleged perpetrator) never sees entries about the victim, nor about children in a case where they
   have that role, whatever their custody.
+- In a child-abuse case (an active case in which Veilig Thuis takes part and the child is a victim or involved),
+  a parent who is not a victim in it is held back like a suspect: an entry about the child is shown to him only
+  once Veilig Thuis cleared it (:func:`parent_held`).
+- An entry with data held by the police or the prosecution appears in the portal only once that holder reviewed
+  it (cleared it: Wpg art. 25-27, Wjsg art. 39e-39f access rules; :func:`held_for_holder_review`), for everyone.
 - Entries withheld from the subject (a ``withheld_from_subject`` restriction with its legal ground and review
   date) are not shown to anyone in the portal; the portal only says how many and until when.
 - A suspect is never tipped off (Wmo 2015 art. 5.3.1 lid 2-4; UAVG art. 41(1)(i)): an entry about a person who is
@@ -31,7 +41,9 @@ SUSPECT_ROLES = frozenset({"suspect", "alleged_perpetrator"})
 class PersonFact:
     bsn: str
     age: int
-    blocks_parent: bool = False  # child_16plus_blocks_parent (or any recorded objection of the child)
+    blocks_parent: bool = False  # a child_16plus_blocks_parent restriction: the child's interest opposes access
+    able_to_judge: bool = True  # recorded per person (wilsbekwaam)
+    objects_to_parents: bool = False  # the child's own objection, made in the portal (counts from 12)
 
 
 @dataclass(frozen=True)
@@ -40,6 +52,41 @@ class CaseFact:
     roles: Mapping[str, frozenset[str]]  # BSN -> roles in the case
     active: bool = True
     organisations: frozenset[str] = frozenset()  # slugs of the lead organisation and the participants
+    sectors: frozenset[str] = frozenset()  # the sectors of those organisations
+
+
+# Roles of a child in a child-abuse case, and the role that keeps a parent's view open (the parent is the victim).
+CHILD_ROLES = frozenset({"victim", "child_involved"})
+CHILD_ABUSE_LEAD = "veilig_thuis"
+
+
+def objection_counts(child: PersonFact) -> bool:
+    """A child's own objection to parent access counts from 12 if the child can judge their interests; a
+    professional's restriction (the child's interest opposes it) counts at any age."""
+    own = child.objects_to_parents and child.age >= OWN_ACCESS_FROM and child.able_to_judge
+    return own or child.blocks_parent
+
+
+def parent_held(*, parent: str, child: str, cases: Iterable[CaseFact]) -> bool:
+    """Whether ``parent`` is held back like a suspect from ``child``'s entries: in an active case in which Veilig
+    Thuis takes part and the child is a victim or involved, the parent is not a victim (a parent who is the suspect
+    is shielded outright, :func:`shielded_from`). Until Veilig Thuis clears an entry, it is not shown to him."""
+    return any(
+        case.active
+        and CHILD_ABUSE_LEAD in case.sectors
+        and CHILD_ROLES & case.roles.get(child, frozenset())
+        and "victim" not in case.roles.get(parent, frozenset())
+        for case in cases
+    )
+
+
+def parent_sees_entry(*, child: PersonFact, entry_regimes: Iterable[str], own_12_15: Iterable[str]) -> bool:
+    """Whether a parent (or guardian) sees an entry about ``child`` given the consent regimes of its data (the
+    holder's regime, :func:`consent.consents.consent_regimes` logic): not when the child is 12-15 and can judge and
+    the entry has data of a regime in which the child decides alone (``GATEWAY_CONSENT_12_15_OWN``)."""
+    if not (OWN_ACCESS_FROM <= child.age < PARENT_ACCESS_UNTIL and child.able_to_judge):
+        return True
+    return not set(entry_regimes) & set(own_12_15)
 
 
 def shielded_from(viewer: str, cases: Iterable[CaseFact]) -> frozenset[str]:
@@ -66,7 +113,8 @@ def visible_subjects(*, viewer: PersonFact, wards: Iterable[PersonFact], cases: 
         visible[viewer.bsn] = SELF
     shielded = shielded_from(viewer.bsn, cases)
     for ward in wards:
-        if ward.bsn == viewer.bsn or ward.age >= PARENT_ACCESS_UNTIL or ward.blocks_parent or ward.bsn in shielded:
+        own_judgement = ward.age >= PARENT_ACCESS_UNTIL and ward.able_to_judge
+        if ward.bsn == viewer.bsn or own_judgement or objection_counts(ward) or ward.bsn in shielded:
             continue
         visible[ward.bsn] = PARENT
     return visible
@@ -158,6 +206,24 @@ def held_for_notice(
     """Whether an entry about ``subject`` is held back from the portal (Wmo 2015 art. 5.3.1 lid 2-4): he is a
     suspect or alleged perpetrator, nobody cleared the entry and its informing day has not come."""
     return is_suspect(subject, cases) and not notice.cleared and today < inform_on(notice, inform_days=inform_days)
+
+
+# Holders whose data reaches the person only after their own review (Wpg art. 25-27; Wjsg art. 39e-39f).
+REVIEWING_SECTORS = frozenset({"police", "prosecution"})
+
+
+def held_for_holder_review(*, holder_sectors: Iterable[str], notice: NoticeFact) -> bool:
+    """Whether an entry is held until its police or prosecution holder reviewed it: the entry has data that such a
+    holder held and nobody of those sectors cleared it. No informing day releases it: the police and the
+    prosecution decide on access under their own statutes (:func:`gateway.notices.may_inform` lets only them
+    clear such an entry)."""
+    return bool(REVIEWING_SECTORS & set(holder_sectors)) and notice.cleared_by_sector not in REVIEWING_SECTORS
+
+
+def held_from_parent(*, parent_held_back: bool, notice: NoticeFact) -> bool:
+    """Whether an entry about a child is kept from a parent held back in a child-abuse case (:func:`parent_held`):
+    until a Veilig Thuis organisation cleared it."""
+    return parent_held_back and notice.cleared_by_sector != CHILD_ABUSE_LEAD
 
 
 @dataclass(frozen=True)

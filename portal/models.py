@@ -50,3 +50,24 @@ class ConsentRequest(models.Model):
 
     def __str__(self) -> str:
         return f"consent request to {self.subject} by {self.requested_by}"
+
+
+class ParentAccessObjection(models.Model):
+    """A child's own objection, made in the portal, to their parents (or guardian) seeing their entries (issue 11,
+    item 8: from 12, not only from 16). It counts while ``withdrawn_at`` is empty and the child is 12 or older and
+    can judge their interests (:func:`portal.access.objection_counts`); made and withdrawn through
+    :mod:`portal.services`, each with a ``restriction`` audit entry."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="parent_access_objections")
+    made_at = models.DateTimeField(default=timezone.now)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person"], condition=models.Q(withdrawn_at__isnull=True), name="uniq_open_parent_objection"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"objection to parent access by {self.person}"

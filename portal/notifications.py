@@ -2,9 +2,11 @@
 
 Sent by Celery after the transaction that recorded the entry commits, and only to accounts that may see the
 person under the access rules (portal.access). Nothing is sent for an entry kept from the portal: a withheld
-entry, or an entry about a suspect before it is cleared or its informing day comes (Wmo 2015 art. 5.3.1), since
-the e-mail itself would tip him off. For the latter the e-mail is held (``EntryNotice.news_held``) and goes out
-once, when the entry can be seen: at once when a party clears it, else from the hourly beat task.
+entry, an entry with police or prosecution data before that holder reviewed it, or an entry about a suspect
+before it is cleared or its informing day comes (Wmo 2015 art. 5.3.1), since the e-mail itself would tip him off.
+For the latter two the e-mail is held (``EntryNotice.news_held``) and goes out once, when the entry can be seen:
+at once when a party clears it, else from the hourly beat task. A parent is mailed only about entries he may see
+himself (not those of a 12-15-year-old's own regimes, nor any while held back in a child-abuse case).
 """
 
 from __future__ import annotations
@@ -51,14 +53,25 @@ def recipients_for(subject: Person) -> list[PortalAccount]:
 
 def _request(request_id: str) -> InformationRequest | None:
     return (
-        InformationRequest.objects.select_related("notice").prefetch_related("decisions").filter(pk=request_id).first()
+        InformationRequest.objects.select_related("notice__cleared_by__sector")
+        .prefetch_related("decisions")
+        .filter(pk=request_id)
+        .first()
     )
 
 
-def _send(subject: Person) -> int:
+def _sees(account: PortalAccount, subject: Person, request: InformationRequest, today: dt.date) -> bool:
+    """Whether the account's person sees the entry (the holds for a parent included)."""
+    why = dict((p.pk, w) for p, w in selectors.family_visible(account.person, today)).get(subject.pk)
+    rules = selectors.subject_rules(subject, today, viewer=account.person, why=why)
+    return why is not None and selectors.entry_hold(request, rules, today)[0] is None
+
+
+def _send(subject: Person, request: InformationRequest, today: dt.date) -> int:
     sent = 0
     for account in recipients_for(subject):
-        sent += send_mail(SUBJECT, BODY.format(url=settings.GATEWAY_PORTAL_URL), None, [account.user.email])
+        if _sees(account, subject, request, today):
+            sent += send_mail(SUBJECT, BODY.format(url=settings.GATEWAY_PORTAL_URL), None, [account.user.email])
     return sent
 
 
@@ -75,13 +88,13 @@ def notify_new_entry(request_id: str) -> int:
         return 0
     today = timezone.localdate()
     held, _until = selectors.entry_hold(request, selectors.subject_rules(subject, today), today)
-    if held == selectors.HELD_FOR_NOTICE:
+    if held in (selectors.HELD_FOR_NOTICE, selectors.HELD_FOR_REVIEW):
         EntryNotice.objects.get_or_create(request=request)
         EntryNotice.objects.filter(pk=request.pk, news_sent_at__isnull=True).update(news_held=True)
         return 0
     if held:
         return 0
-    return _send(subject)
+    return _send(subject, request, today)
 
 
 def notice_news_release(request_id: str, *, today: dt.date | None = None) -> int:
@@ -102,7 +115,7 @@ def notice_news_release(request_id: str, *, today: dt.date | None = None) -> int
             today = today or timezone.localdate()
             if selectors.entry_hold(request, selectors.subject_rules(subject, today), today)[0]:
                 return 0
-            sent = _send(subject)
+            sent = _send(subject, request, today)
         EntryNotice.objects.filter(pk=request_id).update(news_sent_at=timezone.now())
         return sent
 

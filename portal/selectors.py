@@ -27,16 +27,21 @@ from consent.policy import overall_status
 from gateway.models import HolderEndpoint, InformationRequest
 from gateway.notices import inform_on, notice_fact
 from portal.access import (
+    PARENT,
     CaseFact,
     PersonFact,
     SuspectLens,
     WithheldFact,
+    held_for_holder_review,
     held_for_notice,
+    held_from_parent,
     is_withheld,
+    parent_held,
+    parent_sees_entry,
     suspect_lens,
     visible_subjects,
 )
-from portal.models import ConsentRequest, ConsentRequestStatus
+from portal.models import ConsentRequest, ConsentRequestStatus, ParentAccessObjection
 
 GUARDIAN_KINDS = (choices.RelationKind.PARENT_WITH_CUSTODY, choices.RelationKind.GUARDIAN)
 
@@ -44,7 +49,15 @@ GUARDIAN_KINDS = (choices.RelationKind.PARENT_WITH_CUSTODY, choices.RelationKind
 def _person_fact(person: Person, today: dt.date) -> PersonFact:
     age = person.age_on(today)
     blocks = person.restrictions.filter(active=True, kind=choices.RestrictionKind.CHILD_16PLUS_BLOCKS_PARENT).exists()
-    return PersonFact(bsn=person.bsn, age=age, blocks_parent=blocks)
+    objects = ParentAccessObjection.objects.filter(person=person, withdrawn_at__isnull=True).exists()
+    return PersonFact(
+        bsn=person.bsn, age=age, blocks_parent=blocks, able_to_judge=person.able_to_judge, objects_to_parents=objects
+    )
+
+
+def person_fact(person: Person, today: dt.date | None = None) -> PersonFact:
+    """The facts about ``person`` that decide who sees their entries (:mod:`portal.access`)."""
+    return _person_fact(person, today or timezone.localdate())
 
 
 def wards_of(person: Person, today: dt.date) -> list[Person]:
@@ -61,8 +74,8 @@ def case_facts(persons: list[Person]) -> list[CaseFact]:
     cases = (
         Case.objects.filter(persons__person__in=persons)
         .distinct()
-        .select_related("lead_organisation")
-        .prefetch_related("persons__person", "participants")
+        .select_related("lead_organisation__sector")
+        .prefetch_related("persons__person", "participants__sector")
     )
     facts = []
     for case in cases:
@@ -75,6 +88,7 @@ def case_facts(persons: list[Person]) -> list[CaseFact]:
                 {bsn: frozenset(r) for bsn, r in roles.items()},
                 case.phase != "closed",
                 frozenset({case.lead_organisation.slug, *(o.slug for o in case.participants.all())}),
+                frozenset({case.lead_organisation.sector.code, *(o.sector.code for o in case.participants.all())}),
             )
         )
     return facts
@@ -252,7 +266,7 @@ class _Names:
 def _requests_about(person: Person) -> QuerySet[InformationRequest]:
     return (
         InformationRequest.objects.filter(subject_bsn=person.bsn)
-        .select_related("organisation", "notice")
+        .select_related("organisation", "notice__cleared_by__sector")
         .prefetch_related("decisions")
         .order_by("-created_at", "-id")
     )
@@ -271,6 +285,17 @@ def _holder_sectors() -> dict[str, frozenset[str]]:
 
 
 @dataclass(frozen=True)
+class ViewerRules:
+    """What a parent (or guardian) viewing a child's entries is kept from (issue 11, item 8): ``held_back`` in a
+    child-abuse case (:func:`portal.access.parent_held`), and the entries of the regimes in which the 12-15-year-old
+    decides alone (``own_12_15`` applied through :func:`portal.access.parent_sees_entry`)."""
+
+    child: PersonFact
+    held_back: bool
+    own_12_15: frozenset[str]
+
+
+@dataclass(frozen=True)
 class SubjectRules:
     """Everything that decides whether and how an entry about one person is shown, read once per page."""
 
@@ -279,15 +304,38 @@ class SubjectRules:
     cases: list[CaseFact]
     lens: SuspectLens | None
     inform_days: int
+    sector_of: dict[str, str] = field(default_factory=dict)  # organisation slug -> sector code
+    regime_of_sector: dict[str, str | None] = field(default_factory=dict)  # organisation slug -> Sector.consent_regime
+    regime_of_category: dict[str, str] = field(default_factory=dict)  # category code -> consent_regime
+    viewer: ViewerRules | None = None  # set when a parent views a child
+
+    def entry_regimes(self, request: InformationRequest) -> set[str]:
+        """The consent regimes of an entry's data: the holder's, else the category's (the regime follows the
+        holder, as :func:`consent.consents.consent_regimes`); an unknown category counts as medical (fail closed)."""
+        return {
+            self.regime_of_sector.get(d.provider or "") or self.regime_of_category.get(d.category, "medical")
+            for d in request.decisions.all()
+        }
 
     @property
     def withheld_until(self) -> dt.date | None:
         return max((w.review_date for w in self.withheld if w.review_date), default=None)
 
 
-def subject_rules(person: Person, today: dt.date) -> SubjectRules:
-    """The withheld restrictions, cases, informing term and (for a suspect) the lens for entries about ``person``."""
-    cases = case_facts([person])
+def subject_rules(
+    person: Person, today: dt.date, *, viewer: Person | None = None, why: str | None = None
+) -> SubjectRules:
+    """The withheld restrictions, cases, informing term and (for a suspect) the lens for entries about ``person``;
+    with the ``viewer`` and ``why`` they see ``person`` (:func:`family_visible`), what a parent is kept from."""
+    cases = case_facts([person] if viewer is None else [person, viewer])
+    sector_of = dict(Organisation.objects.values_list("slug", "sector__code"))
+    viewer_rules = None
+    if viewer is not None and why == PARENT:
+        viewer_rules = ViewerRules(
+            child=_person_fact(person, today),
+            held_back=parent_held(parent=viewer.bsn, child=person.bsn, cases=cases),
+            own_12_15=frozenset(settings.GATEWAY_CONSENT_12_15_OWN),
+        )
     return SubjectRules(
         bsn=person.bsn,
         withheld=withheld_facts(person, today),
@@ -295,39 +343,67 @@ def subject_rules(person: Person, today: dt.date) -> SubjectRules:
         lens=suspect_lens(
             subject=person.bsn,
             cases=cases,
-            sector_of=dict(Organisation.objects.values_list("slug", "sector__code")),
+            sector_of=sector_of,
             holder_sectors=_holder_sectors(),
         ),
         inform_days=settings.GATEWAY_PORTAL_INFORM_DAYS,
+        sector_of=sector_of,
+        regime_of_sector=dict(Organisation.objects.values_list("slug", "sector__consent_regime")),
+        regime_of_category=dict(DataCategory.objects.values_list("code", "consent_regime")),
+        viewer=viewer_rules,
     )
 
 
 HELD_BY_RESTRICTION, HELD_FOR_NOTICE = "restriction", "notice"
+# Held until the police or the prosecution reviewed it: counted like the other holds, without a date.
+HELD_FOR_REVIEW = "review"
+# Kept from a parent without being counted (a count would say that something happened): while held back in a
+# child-abuse case, and for data a 12-15-year-old decides on alone (the page says so for every child of that age).
+HELD_FROM_PARENT, CHILDS_OWN = "parent", "childs_own"
+UNCOUNTED = frozenset({HELD_FROM_PARENT, CHILDS_OWN})
 
 
 def entry_hold(request: InformationRequest, rules: SubjectRules, today: dt.date) -> tuple[str | None, dt.date | None]:
-    """Why an entry is kept from the portal, and until when: a ``withheld_from_subject`` restriction, or the
-    informing term of an entry about a suspect (portal.access.held_for_notice); ``(None, None)`` when shown."""
+    """Why an entry is kept from the portal, and until when: a ``withheld_from_subject`` restriction, the police's
+    or the prosecution's review (portal.access.held_for_holder_review), the informing term of an entry about a
+    suspect (portal.access.held_for_notice), and for a parent viewing a child: a child-abuse case
+    (portal.access.held_from_parent) or the child's own regimes (portal.access.parent_sees_entry);
+    ``(None, None)`` when shown."""
     categories = [d.category for d in request.decisions.all()]
     if is_withheld(request_id=request.id, categories=categories, withheld=rules.withheld):
         return HELD_BY_RESTRICTION, rules.withheld_until
     notice = notice_fact(request)
+    holder_sectors = {rules.sector_of.get(d.provider or "", "") for d in request.decisions.all()}
+    if held_for_holder_review(holder_sectors=holder_sectors, notice=notice):
+        return HELD_FOR_REVIEW, None
     if held_for_notice(subject=rules.bsn, cases=rules.cases, notice=notice, inform_days=rules.inform_days, today=today):
         return HELD_FOR_NOTICE, inform_on(notice, inform_days=rules.inform_days)
+    if rules.viewer is not None:
+        if held_from_parent(parent_held_back=rules.viewer.held_back, notice=notice):
+            return HELD_FROM_PARENT, None
+        if not parent_sees_entry(
+            child=rules.viewer.child, entry_regimes=rules.entry_regimes(request), own_12_15=rules.viewer.own_12_15
+        ):
+            return CHILDS_OWN, None
     return None, None
 
 
-def timeline(person: Person, today: dt.date | None = None) -> Timeline:
+def timeline(
+    person: Person, today: dt.date | None = None, *, viewer: Person | None = None, why: str | None = None
+) -> Timeline:
     """Every disclosure and denial about ``person``, newest first, without those kept from the portal; those are
-    only counted, with the last day until which one of them is kept."""
+    only counted (except the :data:`UNCOUNTED` holds), with the last day until which one of them is kept.
+    ``viewer`` and ``why``: who looks, and why they may (a parent is kept from more, :func:`subject_rules`)."""
     today = today or timezone.localdate()
-    rules = subject_rules(person, today)
+    rules = subject_rules(person, today, viewer=viewer, why=why)
     names = _Names()
     shown: list[Entry] = []
     hidden = 0
     until: dt.date | None = None
     for request in _requests_about(person):
         held, held_until = entry_hold(request, rules, today)
+        if held in UNCOUNTED:
+            continue
         if held:
             hidden += 1
             until = max(filter(None, (until, held_until)), default=None)
@@ -336,13 +412,21 @@ def timeline(person: Person, today: dt.date | None = None) -> Timeline:
     return Timeline(person=person, entries=shown, withheld_count=hidden, withheld_until=until)
 
 
-def entry_for(person: Person, request_id: str, today: dt.date | None = None) -> Entry | None:
-    """One entry about ``person`` if it exists and is not kept from the portal."""
+def entry_for(
+    person: Person,
+    request_id: str,
+    today: dt.date | None = None,
+    *,
+    viewer: Person | None = None,
+    why: str | None = None,
+) -> Entry | None:
+    """One entry about ``person`` if it exists and is not kept from the portal (for ``viewer``, as in
+    :func:`timeline`)."""
     today = today or timezone.localdate()
     request = _requests_about(person).filter(id=request_id).first()
     if request is None:
         return None
-    rules = subject_rules(person, today)
+    rules = subject_rules(person, today, viewer=viewer, why=why)
     if entry_hold(request, rules, today)[0]:
         return None
     return _Names().entry(request, rules.lens)

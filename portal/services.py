@@ -19,7 +19,8 @@ from consent.consents import (
     consent_withdraw,
 )
 from consent.models import Consent, Person
-from portal.models import ConsentRequest, ConsentRequestStatus
+from portal.access import OWN_ACCESS_FROM
+from portal.models import ConsentRequest, ConsentRequestStatus, ParentAccessObjection
 
 
 class PortalError(ValueError):
@@ -41,6 +42,52 @@ def portal_view_record(
                 detail={"entries_shown": shown, "withheld": withheld},
             )
         )
+
+
+def may_object_to_parents(person: Person) -> bool:
+    """A child may object to parent access from 12, if able to judge their interests (issue 11, item 8)."""
+    return person.age_on(timezone.localdate()) >= OWN_ACCESS_FROM and person.able_to_judge
+
+
+def _objection_audit(*, username: str, objection: ParentAccessObjection, outcome: str) -> None:
+    audit_append(
+        EntryDraft(
+            kind=AuditKind.RESTRICTION,
+            actor=Actor(user=f"portal:{username}"),
+            subject=subject_pseudonym(objection.person.bsn),
+            reference=f"parent_access_objection:{objection.pk}",
+            outcome=outcome,
+            detail={"restriction_kind": "parent_access_objection", "by": "self", "active": outcome == "set"},
+        )
+    )
+
+
+def parent_access_object(*, viewer: Person, username: str) -> ParentAccessObjection:
+    """The child objects to their parents seeing their entries in the portal; it counts at once (a ``restriction``
+    entry, outcome ``set``). Refused below 12 or for someone not able to judge, and when one is already open."""
+    if not may_object_to_parents(viewer):
+        raise PortalError("not_allowed")
+    with transaction.atomic(durable=True):
+        Person.objects.select_for_update().filter(pk=viewer.pk).first()
+        if ParentAccessObjection.objects.filter(person=viewer, withdrawn_at__isnull=True).exists():
+            raise PortalError("already_objected")
+        objection = ParentAccessObjection.objects.create(person=viewer)
+        _objection_audit(username=username, objection=objection, outcome="set")
+    return objection
+
+
+def parent_access_withdraw_objection(*, viewer: Person, username: str) -> ParentAccessObjection:
+    """The child withdraws the objection: the parents see the entries again as the rules allow (``lifted``)."""
+    with transaction.atomic(durable=True):
+        objection = (
+            ParentAccessObjection.objects.select_for_update().filter(person=viewer, withdrawn_at__isnull=True).first()
+        )
+        if objection is None:
+            raise PortalError("no_objection")
+        objection.withdrawn_at = timezone.now()
+        objection.save(update_fields=["withdrawn_at"])
+        _objection_audit(username=username, objection=objection, outcome="lifted")
+    return objection
 
 
 def may_act(*, viewer: Person, consent: Consent) -> bool:

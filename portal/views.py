@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -63,9 +64,42 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required(login_url="portal:login")
+@require_http_methods(["POST"])
+def parent_access(request: HttpRequest) -> HttpResponse:
+    """The child (from 12, able to judge) objects to parent access, or withdraws the objection; audited by the
+    action."""
+    viewer = _viewer(request)
+    username = request.user.get_username()
+    try:
+        if request.POST.get("answer") == "object":
+            services.parent_access_object(viewer=viewer, username=username)
+            messages.success(request, _("Your parents can no longer see what was shared about you here."))
+        elif request.POST.get("answer") == "withdraw":
+            services.parent_access_withdraw_objection(viewer=viewer, username=username)
+            messages.success(request, _("Your parents can see what was shared about you here again."))
+        else:
+            messages.error(request, _("Choose one of the two answers."))
+    except services.PortalError:
+        messages.error(request, _("This could not be changed."))
+    return redirect("portal:person", person_id=viewer.pk)
+
+
+@login_required(login_url="portal:login")
 def person_timeline(request: HttpRequest, person_id: int) -> HttpResponse:
     viewer, person, why = _subject(request, person_id)
-    timeline = selectors.timeline(person)
+    timeline = selectors.timeline(person, viewer=viewer, why=why)
+    fact = selectors.person_fact(person)
+    own = bool(settings.GATEWAY_CONSENT_12_15_OWN)
+    context = {
+        "viewer": viewer,
+        "person": person,
+        "why": why,
+        "timeline": timeline,
+        # Said for every child of 12 to 15 who can judge, whether or not anything was kept (no oracle).
+        "childs_own_note": why == "parent" and own and 12 <= fact.age < 16 and fact.able_to_judge,
+        "may_object": why == "self" and services.may_object_to_parents(person) and fact.age < 18,
+        "objects": fact.objects_to_parents,
+    }
     services.portal_view_record(
         username=request.user.get_username(),
         subject=person,
@@ -73,13 +107,13 @@ def person_timeline(request: HttpRequest, person_id: int) -> HttpResponse:
         shown=len(timeline.entries),
         withheld=timeline.withheld_count,
     )
-    return render(request, "portal/person.html", {"viewer": viewer, "person": person, "why": why, "timeline": timeline})
+    return render(request, "portal/person.html", context)
 
 
 @login_required(login_url="portal:login")
 def entry_detail(request: HttpRequest, person_id: int, entry_id: str) -> HttpResponse:
-    viewer, person, _why = _subject(request, person_id)
-    entry = selectors.entry_for(person, entry_id[:40])
+    viewer, person, why = _subject(request, person_id)
+    entry = selectors.entry_for(person, entry_id[:40], viewer=viewer, why=why)
     if entry is None:
         raise Http404("no such entry")
     services.portal_view_record(

@@ -267,9 +267,11 @@ def test_12_a_suspect_sees_his_own_entries_once_cleared_and_never_the_victims_si
     informed_on = timezone.localdate() + dt.timedelta(days=28)
     assert "2 onderdelen" in waiting and informed_on.strftime("%Y") in waiting  # how many and until when
 
-    provider = partner("veilig-thuis-rr", "provider")
-    for request_id in (by_vt, by_victim_support):
-        assert provider.post(f"/api/v1/holder/notices/{request_id}", {"action": "clear"}).status_code == 200
+    # The police's incidents: only the police's review clears them (Wpg art. 25-27, issue 11); Veilig Thuis clears
+    # the rest as the party in his case.
+    for clearer, request_id in (("politie-rotterdam", by_vt), ("veilig-thuis-rr", by_victim_support)):
+        response = partner(clearer, "provider").post(f"/api/v1/holder/notices/{request_id}", {"action": "clear"})
+        assert response.status_code == 200
     shown = page(own)
     assert by_vt in mark.get(own).content.decode() and by_victim_support in mark.get(own).content.decode()
     assert "Veilig Thuis Rotterdam Rijnmond vroeg om informatie" in shown

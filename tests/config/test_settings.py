@@ -85,6 +85,29 @@ def test_clear_booleans_are_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     assert loaded["GATEWAY_CONSENT_ALL_CUSTODIANS"] is expected
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("", {"medical", "youth_care"}),
+        ("medical", {"medical"}),
+        (" Youth_Care , medical ", {"medical", "youth_care"}),
+        ("none", set()),
+    ],
+)
+def test_the_regimes_where_a_12_to_15_year_old_consents_alone_are_read(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, value: str, expected: set[str]
+) -> None:
+    loaded = load_settings(monkeypatch, tmp_path, GATEWAY_CONSENT_12_15_OWN=value)
+    assert loaded["GATEWAY_CONSENT_12_15_OWN"] == frozenset(expected)
+
+
+@pytest.mark.parametrize("value", ["medicl", "medical,", "medical,,youth_care", "none,medical", "all"])
+def test_an_unknown_regime_stops_the_start(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, value: str) -> None:
+    """A misspelt regime silently dropped would make the parents' consent needed again, or the other way round."""
+    with pytest.raises(ImproperlyConfigured, match="GATEWAY_CONSENT_12_15_OWN"):
+        load_settings(monkeypatch, tmp_path, GATEWAY_CONSENT_12_15_OWN=value)
+
+
 def test_every_typed_setting_refuses_an_unclear_value(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The general guard: each variable read through a typed helper stops the start, naming itself, on a value
     that is not of its kind (rather than a traceback deep in Django, or a safeguard read as off)."""
@@ -94,6 +117,7 @@ def test_every_typed_setting_refuses_an_unclear_value(monkeypatch: pytest.Monkey
         "env_float": "nan",
         "env_rate": "lots",
         "env_networks": "10.0.0.1/8",
+        "env_choices": "medicl",
     }
     reads = helper_reads()
     assert {"env_bool", "env_int", "env_float", "env_rate"} <= set(reads)

@@ -145,6 +145,112 @@ def test_givers_suffice(
     assert all(m.as_dict()["message"] for m in result.missing)
 
 
+OWN = frozenset({"medical", "youth_care"})  # GATEWAY_CONSENT_12_15_OWN's default
+MENTOR_REL = (RelationFact("mentor", "mentor", dt.date(2020, 1, 1)),)
+CURATOR_REL = (RelationFact("curator", "curator", dt.date(2020, 1, 1)),)
+GI_REL = (RelationFact("org:gi", "gi_guardian", dt.date(2020, 1, 1)),)
+BY_MENTOR, BY_CURATOR, BY_GI = ("mentor", "mentor"), ("curator", "curator"), ("org:gi", "gi_guardian")
+
+# (label, age, able to judge, regimes, relations, givers, own_12_15, missing (capacity, count)); all custodians.
+STATUTE_TABLE: list[
+    tuple[
+        str,
+        int,
+        bool,
+        tuple[str, ...],
+        tuple[RelationFact, ...],
+        tuple[tuple[str, str], ...],
+        frozenset[str],
+        list[Any],
+    ]
+] = [
+    # 12-15 and able to judge: the child alone for medical (BW 7:457 with 7:465) and youth care (Jeugdwet 7.3.11
+    # with 7.3.15) by default; the AVG regime (a school, UAVG art. 5) still asks the parents instead.
+    ("12-15, medical, the child alone (7:457 with 7:465)", 14, True, MEDICAL, PARENTS, (SELF,), OWN, []),
+    ("12-15, youth care, the child alone (7.3.11 with 7.3.15)", 14, True, YOUTH, PARENTS, (SELF,), OWN, []),
+    ("12-15, medical, the parents are not enough", 14, True, MEDICAL, PARENTS, BOTH, OWN, [("self", 1)]),
+    ("12-15, AVG (UAVG art. 5), the child alone is not enough", 14, True, AVG, PARENTS, (SELF,), OWN, [(PWC, 2)]),
+    ("12-15, medical held with AVG data: both regimes", 14, True, AVG + MEDICAL, PARENTS, (SELF,), OWN, [(PWC, 2)]),
+    ("12-15, setting off: child and parents", 14, True, MEDICAL, PARENTS, (SELF,), frozenset(), [(PWC, 2)]),
+    ("12-15, not able to judge: the parents", 14, False, MEDICAL, PARENTS, (SELF,), OWN, [(PWC, 2)]),
+    ("under 12: the setting does not apply", 10, True, MEDICAL, PARENTS, (SELF,), OWN, [(PWC, 2)]),
+    # Capacities: a mentor for care matters only (BW 1:453), a curator in every matter (BW 1:381, 7:465 lid 3),
+    # a GI acting as guardian as any guardian (BW 1:302 lid 2).
+    ("adult not able, medical, the mentor (7:465 lid 3)", 40, False, MEDICAL, MENTOR_REL, (BY_MENTOR,), OWN, []),
+    (
+        "adult not able, AVG, not the mentor",
+        40,
+        False,
+        AVG,
+        MENTOR_REL,
+        (BY_MENTOR,),
+        OWN,
+        [("legal_representative", 1)],
+    ),
+    ("adult not able, AVG, the curator", 40, False, AVG, CURATOR_REL, (BY_CURATOR,), OWN, []),
+    ("adult not able, medical, the curator", 40, False, MEDICAL, CURATOR_REL, (BY_CURATOR,), OWN, []),
+    ("adult not able, curator missing", 40, False, WMO, CURATOR_REL, (SELF,), OWN, [("curator", 1)]),
+    ("child under GI guardianship, the GI", 9, True, ALL, GI_REL, (BY_GI,), OWN, []),
+    ("child under GI guardianship, GI missing", 9, True, YOUTH, GI_REL, (SELF,), OWN, [("gi_guardian", 1)]),
+    (
+        "a bewindvoerder is no capacity",
+        40,
+        False,
+        MEDICAL,
+        (RelationFact("b", "bewindvoerder", None),),
+        (("b", "bewindvoerder"),),
+        OWN,
+        [("legal_representative", 1)],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("age", "able", "regimes", "relations", "givers", "own", "missing"),
+    [pytest.param(*row[1:], id=row[0]) for row in STATUTE_TABLE],
+)
+def test_givers_suffice_per_statute(
+    age: int,
+    able: bool,
+    regimes: tuple[str, ...],
+    relations: tuple[RelationFact, ...],
+    givers: tuple[tuple[str, str], ...],
+    own: frozenset[str],
+    missing: list[tuple[str, int]],
+) -> None:
+    result = givers_suffice(
+        age=age,
+        able_to_judge=able,
+        regimes=regimes,
+        rules=DEFAULTS,
+        representatives=legal_representatives_on(relations=relations, on=DAY),
+        givers=givers,
+        all_custodians=True,
+        own_12_15=own,
+    )
+    assert [(m.capacity, m.count) for m in result.missing] == missing
+    assert all(m.as_dict()["message"] for m in result.missing)
+
+
+def test_the_12_15_setting_is_cited_without_a_table_version() -> None:
+    """The audit entry cites the cells applied; a need the setting replaced cites no version of the table."""
+    check = consent_check(
+        profile=noor(date_of_birth=dt.date(2012, 1, 1)),
+        regimes=MEDICAL + AVG,
+        givers=[GiverClaim(CHILD, "self", True), GiverClaim(MOTHER, PWC, True), GiverClaim(FATHER, PWC, True)],
+        valid_from=DAY,
+        valid_until=DAY,
+        rules=RULES,
+        all_custodians=True,
+        own_12_15=OWN,
+    )
+    assert check.active
+    assert set(check.rules_applied) == {
+        ("avg", "12_15", "legal_representatives", 1),
+        ("medical", "12_15", "child", None),
+    }
+
+
 def test_a_missing_cell_asks_the_strictest() -> None:
     """A gap in the table never loosens: without the medical 16+ cell, the child and the parents must consent."""
     rules = {key: value for key, value in DEFAULTS.items() if key != ("medical", "16_plus")}
@@ -307,24 +413,26 @@ def test_the_days_checked_are_where_something_changes() -> None:
     assert dt.date(2023, 2, 28) in check_days(profile=born_leap, valid_from=dt.date(2020, 1, 1), valid_until=None)
 
 
-def test_a_suspects_confirmation_never_counts_but_he_is_still_asked_for() -> None:
-    """Lotte's father is the suspect in a case in which she has a role: his confirmation does not count; with
-    all custodians required the consent cannot become active (the holder decides); with one, the mother's does."""
+def test_a_suspect_parent_is_never_asked_and_holds_no_veto() -> None:
+    """Lotte's father is the suspect in a case in which she has a role (issue 11, item 7): he is not among those
+    who must consent, so the mother's consent suffices even with all custodians required; his own confirmation
+    never counts, and naming him as a giver contradicts nothing."""
     lotte = noor(date_of_birth=dt.date(2017, 9, 9), excluded=frozenset({FATHER}))
-    both = [GiverClaim(MOTHER, PWC, True), GiverClaim(FATHER, PWC, True)]
     until = DAY + dt.timedelta(days=90)
-    result = checked(lotte, both, DAY, until)
-    assert not result.contradicted and not result.confirmed
-    one = consent_check(
-        profile=lotte,
-        regimes=MEDICAL,
-        givers=both,
-        valid_from=DAY,
-        valid_until=until,
-        rules=RULES,
-        all_custodians=False,
-    )
-    assert one.active
+    assert checked(lotte, [GiverClaim(MOTHER, PWC, True)], DAY, until).active
+    both = checked(lotte, [GiverClaim(MOTHER, PWC, True), GiverClaim(FATHER, PWC, True)], DAY, until)
+    assert both.active and not both.contradicted
+    only_his = checked(lotte, [GiverClaim(FATHER, PWC, True)], DAY, until)
+    assert not only_his.confirmed
+    # The suspect is her only custodian: nobody can consent for her (the holder decides), not he.
+    alone = noor(date_of_birth=dt.date(2017, 9, 9), relations=(NOOR_PARENTS[1],), excluded=frozenset({FATHER}))
+    assert not checked(alone, [GiverClaim(FATHER, PWC, True)], DAY, until).confirmed
+
+
+def test_without_the_exclusion_the_father_would_be_asked() -> None:
+    """The same consent for a child whose father is no suspect: his consent is still needed."""
+    lotte = noor(date_of_birth=dt.date(2017, 9, 9))
+    assert not checked(lotte, [GiverClaim(MOTHER, PWC, True)], DAY, DAY + dt.timedelta(days=90)).confirmed
 
 
 def test_a_claim_the_facts_do_not_bear_out_is_contradicted_and_confirming_the_truth_repairs_it() -> None:
@@ -377,7 +485,7 @@ def _brute_force(
             g.bsn: giver_confirmed(giver=g.bsn, capacity=g.capacity, subject=CHILD, relations=profile.relations, on=day)
             for g in givers
         }
-        representatives = legal_representatives_on(relations=profile.relations, on=day)
+        representatives = legal_representatives_on(relations=profile.relations, on=day, excluded=profile.excluded)
         common = {
             "age": profile.age_on(day),
             "able_to_judge": profile.able_to_judge,

@@ -211,13 +211,13 @@ def test_an_adults_own_consent_waits_for_him_and_counts_at_once_only_for_the_rec
     assert_without_bsns([recorded, confirmed])
 
 
-def test_a_childs_consent_counts_elsewhere_only_once_the_confirmations_suffice(
+def test_a_childs_consent_counts_elsewhere_only_once_the_confirmations_suffice_bw_7_457_with_7_465(
     ggz: Any, gemeente: Any, settings: Any
 ) -> None:
-    """Daan is 14: for health data (WGBO, BW 7:450/7:465) the child and both parents with custody consent. His
-    father Mark is the suspect in case 0001, in which Daan has a role: Mark's confirmation never counts, so
-    with all custodians required the consent keeps waiting (and the holder decides), whatever Daan and Sanne do.
-    The answers never say so."""
+    """Daan is 14 (issue 11, item 7): for medical data he consents alone by default (GATEWAY_CONSENT_12_15_OWN;
+    BW 7:457 with 7:465). With the setting off, the child and the parents with custody consent, but his father
+    Mark, the suspect in case 0001 in which Daan has a role, is never asked and holds no veto: Daan's and Sanne's
+    confirmations suffice. The answers never say so."""
     givers = [
         {"bsn": DAAN, "capacity": "self"},
         {"bsn": SANNE, "capacity": "parent_with_custody"},
@@ -228,24 +228,24 @@ def test_a_childs_consent_counts_elsewhere_only_once_the_confirmations_suffice(
     assert ask_health(gemeente, DAAN, case=None)["outcome"] == "permit"  # ggz's own record, claims consistent
     assert check_health(gemeente, DAAN, "huisarts-kralingen", case=None)["outcome"] == "pending"
 
-    confirm_in_portal("daan", body["id"])
-    confirm_in_portal("sanne", body["id"])
     assert portal_client("mark").get(f"/portal/consents/{body['id']}/confirm/").status_code == 404
+    confirm_in_portal("daan", body["id"])
     listed = search(ggz, DAAN).json()["results"][0]
-    assert listed["status"] == "awaiting_confirmation"
-    assert [(g["bsn"], g["confirmed"]) for g in listed["given_by"]] == [(DAAN, True), (SANNE, True), (MARK, False)]
-    assert check_health(gemeente, DAAN, "huisarts-kralingen", case=None)["outcome"] == "pending"
+    assert listed["status"] == "active"
+    assert [(g["bsn"], g["confirmed"]) for g in listed["given_by"]] == [(DAAN, True), (SANNE, False), (MARK, False)]
+    assert check_health(gemeente, DAAN, "huisarts-kralingen", case=None)["outcome"] == "permit"
 
     entries = consent_entries()
-    assert [e.outcome for e in entries] == ["recorded", "confirmed", "confirmed"]
-    assert [e.detail["status"] for e in entries] == ["awaiting_confirmation"] * 3
-    assert entries[-1].detail["confirmations_suffice"] is False
+    assert [e.outcome for e in entries] == ["recorded", "confirmed"]
+    assert entries[-1].detail["confirmations_suffice"] is True
+    assert entries[-1].detail["own_consent_12_15"] == ["medical", "youth_care"]
     assert_without_bsns(entries)
 
-    # Where one custodian suffices, Sanne's confirmation does (Mark's would never count).
-    settings.GATEWAY_CONSENT_ALL_CUSTODIANS = False
-    other = record(ggz, subject={"bsn": DAAN}, given_by=givers[:2], case_reference=None, valid_from=days(1))
+    # The setting off: the parents too, but never Mark; Sanne's confirmation with Daan's suffices.
+    settings.GATEWAY_CONSENT_12_15_OWN = frozenset()
+    other = record(ggz, subject={"bsn": DAAN}, given_by=givers, case_reference=None, valid_from=days(1))
     confirm_in_portal("daan", other["id"])
+    assert Consent.objects.get(pk=other["id"]).status == "awaiting_confirmation"
     confirm_in_portal("sanne", other["id"])
     assert Consent.objects.get(pk=other["id"]).status == "active"
 

@@ -110,9 +110,10 @@ def test_scenario_12_a_suspect_sees_only_himself(history: dict[str, str], partne
         assert person_url(other) not in home.content.decode()
         assert mark.get(person_url(other)).status_code == 404  # not even by URL
     assert history["mark_police"] not in mark.get(person_url(MARK)).content.decode()  # until it is cleared
-    cleared = partner("veilig-thuis-rr", "provider").post(
-        f"/api/v1/holder/notices/{history['mark_police']}", {"action": "clear"}
-    )
+    # Police data: only the police's review clears it (Wpg art. 25-27, issue 11), not Veilig Thuis in his case.
+    url = f"/api/v1/holder/notices/{history['mark_police']}"
+    assert partner("veilig-thuis-rr", "provider").post(url, {"action": "clear"}).status_code == 404
+    cleared = partner("politie-rotterdam", "provider").post(url, {"action": "clear"})
     assert cleared.status_code == 200
     own = mark.get(person_url(MARK))
     assert history["mark_police"] in own.content.decode()
@@ -154,12 +155,17 @@ def test_scenario_13_the_victim_sees_herself_and_her_children_and_one_withheld_e
     assert "WGS" in body or "samenwerkingsverbanden" in body  # the basis, explained
 
 
-def test_scenario_14_a_parent_sees_the_young_child_not_the_16_year_old(history: dict[str, str]) -> None:
+def test_scenario_14_a_parent_sees_the_young_child_not_the_16_year_old(history: dict[str, str], partner: Any) -> None:
     fatima = portal_client("fatima")
     home = fatima.get("/portal/").content.decode()
     assert person_url(FATIMA) in home and person_url(ADAM) in home
     assert person_url(NOOR) not in home
     assert fatima.get(person_url(NOOR)).status_code == 404
+    # Case 0002 is a child-abuse case in which Veilig Thuis takes part and Fatima is no victim (issue 11, item 8):
+    # she sees Adam's entry once Veilig Thuis cleared it, not before.
+    assert history["adam_school"] not in fatima.get(person_url(ADAM)).content.decode()
+    url = f"/api/v1/holder/notices/{history['adam_school']}"
+    assert partner("veilig-thuis-rr", "provider").post(url, {"action": "clear"}).status_code == 200
     assert history["adam_school"] in fatima.get(person_url(ADAM)).content.decode()
     noor = portal_client("noor")
     assert history["noor_identity"] in noor.get(person_url(NOOR)).content.decode()
