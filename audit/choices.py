@@ -21,6 +21,9 @@ class AuditKind(models.TextChoices):
     FACT_CHANGE = "fact_change", "Change to family facts or accounts"
     NOTICE = "notice", "Informing the subject: cleared or postponed"
     POLICY_CHANGE = "policy_change", "Policy catalogue imported"
+    PREAUTHORISATION = "preauthorisation", "Holder's case-level pre-authorisation granted or withdrawn"
+    DISCLOSURE = "disclosure", "Holder shared on its own initiative"
+    URGENT_ESCALATION = "urgent_escalation", "Urgent holder decision escalated"
 
 
 class VerificationStatus(models.TextChoices):

@@ -86,6 +86,9 @@ class ConsentCapacity(models.TextChoices):
     SELF = "self", "Self"
     PARENT_WITH_CUSTODY = "parent_with_custody", "Parent with custody"
     GUARDIAN = "guardian", "Guardian"
+    CURATOR = "curator", "Curator (curatele, BW 1:378 ff.)"
+    MENTOR = "mentor", "Mentor (mentorschap, BW 1:450 ff.)"
+    GI_GUARDIAN = "gi_guardian", "Certified institution acting as guardian (voogdij, BW 1:302)"
 
 
 class ConsentStatus(models.TextChoices):

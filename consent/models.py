@@ -31,6 +31,31 @@ class Sector(models.Model):
     may_record_consent = models.BooleanField(
         default=False, help_text="Organisations of this sector may record consents through the API."
     )
+    special_data_exception = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="The article that lets this sector RECEIVE special-category data (AVG art. 9(2) with its "
+        "national ground, e.g. Wmo 2015 art. 5.1.6 lid 2 for Veilig Thuis); empty: none.",
+    )
+    criminal_data_exception = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="The article that lets this sector RECEIVE criminal, police or justice data (AVG art. 10 with "
+        "UAVG art. 30-33, e.g. UAVG art. 30 for the RvdK); empty: none (housing and schools have none).",
+    )
+    consent_regime = models.CharField(
+        max_length=16,
+        choices=ConsentRegime.choices,
+        null=True,
+        blank=True,
+        help_text="The consent regime of the data this sector HOLDS (a school: AVG/UAVG art. 5); empty: the "
+        "category's regime.",
+    )
+    consent_possible = models.BooleanField(
+        default=True,
+        help_text="Consent can be a basis for data this sector holds; false for police (Wpg) and prosecution "
+        "(Wjsg), whose provision rests on the statute only.",
+    )
 
     class Meta:
         ordering = ["code"]
@@ -138,6 +163,11 @@ class LegalBasis(models.Model):
     justification_required = models.BooleanField(default=False)
     emergency_only = models.BooleanField(default=False)
     needs_confirmation = models.BooleanField(default=False)
+    weighing_required = models.BooleanField(
+        default=False,
+        help_text="The holder weighs each case (e.g. Wmo 2015 art. 4.1.1 lid 2 sub d/e, Wjsg art. 39f, Wpg art. "
+        "19): approving a pending item under this basis needs a recorded weighing note.",
+    )
 
     class Meta:
         ordering = ["code"]
@@ -177,6 +207,11 @@ class SharingRule(models.Model):
     )
     requires_supervision_order = models.BooleanField(
         default=False, help_text="An active supervision order on the subject, executed by the recipient."
+    )
+    supervision_order_covers_parents = models.BooleanField(
+        default=False,
+        help_text="The supervision order may also be on a child of the subject, executed by the recipient "
+        "(Jeugdwet art. 7.3.11 lid 4: the GI may receive data about the child and about a parent or guardian).",
     )
     emergency_only = models.BooleanField(default=False)
     holder_decides = models.BooleanField(default=False, help_text="The data holder decides each request.")
@@ -427,6 +462,54 @@ class ConsentGiver(models.Model):
 
     def __str__(self) -> str:
         return f"giver ({self.capacity}) of consent {self.consent_id}"
+
+
+class Preauthorisation(models.Model):
+    """A holder's decision, taken once for one case, that a recipient may receive categories for purposes until
+    a date: it stands in for the holder's per-request judgement where the basis lets the holder weigh (e.g.
+    Veilig Thuis in a high-risk case lets police and the OM receive the risk picture, Wmo 2015 art. 4.1.1 lid 2
+    sub d). The decision cites it (:attr:`consent.policy.CategoryDecision.preauthorisation`).
+
+    Granted and withdrawn only through :mod:`consent.preauthorisations`, each with its audit entry; the
+    ``weighing`` text stays here, the entry carries its SHA-256.
+    """
+
+    holder = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="preauthorisations_granted")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="preauthorisations")
+    recipient_organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="preauthorisations_received"
+    )
+    recipient_sector = models.ForeignKey(
+        Sector, null=True, blank=True, on_delete=models.PROTECT, related_name="preauthorisations_received"
+    )
+    categories = models.ManyToManyField(DataCategory, related_name="preauthorisations")
+    purposes = models.ManyToManyField(Purpose, related_name="preauthorisations")
+    valid_from = models.DateField()
+    valid_until = models.DateField()
+    weighing = models.TextField(help_text="The holder's recorded weighing (why, for this case, in advance).")
+    granted_by_user = models.CharField(max_length=150, blank=True)
+    granted_at = models.DateTimeField(default=timezone.now)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by_user = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-granted_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(recipient_sector__isnull=False) | models.Q(recipient_organisation__isnull=False),
+                name="preauthorisation_names_recipient",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(valid_until__gte=models.F("valid_from")),
+                name="preauthorisation_period_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"preauthorisation {self.pk} by {self.holder_id} in case {self.case_id}"
+
+    def active_on(self, day: dt.date) -> bool:
+        return self.withdrawn_at is None and self.valid_from <= day <= self.valid_until
 
 
 class Restriction(models.Model):
