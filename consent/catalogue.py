@@ -49,6 +49,7 @@ from consent.models import (
     Sector,
     SharingRule,
 )
+from consent.policy import CRIMINAL_SENSITIVITIES, NO_CRIMINAL_DATA_SECTORS, SPECIAL_SENSITIVITIES
 from consent.selectors import policy_current
 from consent.services import sharing_rule_save
 
@@ -73,12 +74,21 @@ class CatalogueError(ValueError):
 
 @dataclass(frozen=True)
 class SectorSpec:
-    """A sector of the network; ``may_record_consent`` grants its clients the ``consents`` scope."""
+    """A sector of the network; ``may_record_consent`` grants its clients the ``consents`` scope.
+
+    ``special_data_exception`` and ``criminal_data_exception``: the article that lets the sector RECEIVE
+    special-category or criminal data ("" for none); ``consent_regime``: the consent regime of the data it HOLDS
+    (``None``: the category's); ``consent_possible``: consent can be a basis for its data (not police, OM).
+    """
 
     code: str
     name_nl: str
     name_en: str
     may_record_consent: bool = False
+    special_data_exception: str = ""
+    criminal_data_exception: str = ""
+    consent_regime: str | None = None
+    consent_possible: bool = True
 
 
 @dataclass(frozen=True)
@@ -134,8 +144,15 @@ BASIS_FLAGS = (
     "justification_required",
     "emergency_only",
     "needs_confirmation",
+    "weighing_required",
 )
-RULE_CONDITIONS = ("requires_case_participation", "requires_supervision_order", "emergency_only", "holder_decides")
+RULE_CONDITIONS = (
+    "requires_case_participation",
+    "requires_supervision_order",
+    "supervision_order_covers_parents",
+    "emergency_only",
+    "holder_decides",
+)
 
 
 @dataclass(frozen=True)
@@ -153,6 +170,7 @@ class LegalBasisSpec:
     justification_required: bool = False
     emergency_only: bool = False
     needs_confirmation: bool = False
+    weighing_required: bool = False
 
 
 @dataclass(frozen=True)
@@ -170,6 +188,7 @@ class RuleSpec:
     recipient_organisation: str | None = None
     requires_case_participation: bool = False
     requires_supervision_order: bool = False
+    supervision_order_covers_parents: bool = False
     emergency_only: bool = False
     holder_decides: bool = False
     valid_from: dt.date = RULE_VALID_FROM
@@ -294,6 +313,8 @@ def _reference_problems(data: Mapping[str, Any]) -> list[str]:
             problems.append(f"organisations[{i}] ({org['slug']}).sector: unknown sector {org['sector']!r}")
     for i, cat in enumerate(data["categories"]):
         problems += _duplicates(cat["fields"], "name", f"categories[{i}] ({cat['code']}).fields")
+    sector_rows = {s["code"]: s for s in data["sectors"]}
+    basis_rows = {b["code"]: b for b in data["legal_bases"]}
     for i, basis in enumerate(data["legal_bases"]):
         if basis.get("requires_explicit_consent") and not basis.get("requires_consent"):
             problems.append(f"legal_bases[{i}] ({basis['code']}): requires_explicit_consent without requires_consent")
@@ -326,6 +347,47 @@ def _reference_problems(data: Mapping[str, Any]) -> list[str]:
             cat = categories.get(code)
             if cat is not None and cat["sensitivity"] == REPORTER_IDENTITY and recipient_sector != "veilig_thuis":
                 problems.append(f"{at}.categories: {code} (the reporter's identity) goes only to Veilig Thuis")
+        problems += _law_problems(at, rule, categories, sector_rows, org_sector, basis_rows.get(rule["legal_basis"]))
+    return problems
+
+
+def _law_problems(
+    at: str,
+    rule: Mapping[str, Any],
+    categories: Mapping[str, Mapping[str, Any]],
+    sectors: Mapping[str, Mapping[str, Any]],
+    org_sector: Mapping[str, str],
+    basis: Mapping[str, Any] | None,
+) -> list[str]:
+    """What the statutes refuse whatever the covenant says (issue 11): consent for data of a holder whose data
+    allows none (police, Wpg; prosecution, Wjsg), criminal data on a consent that is not explicit (UAVG art. 32),
+    criminal data to housing or a school (no exception under UAVG art. 31-33)."""
+    if basis is None:
+        return []
+    problems = []
+    holder, recipient = rule["provider"], rule["recipient"]
+    holder_sector = holder.get("sector") or org_sector.get(holder.get("organisation", ""))
+    recipient_sector = recipient.get("sector") or org_sector.get(recipient.get("organisation", ""))
+    on_consent = (
+        basis.get("requires_consent") or basis.get("requires_explicit_consent") or basis["kind"] == "consent"
+    ) or basis["kind"] == "explicit_consent"
+    explicit = basis.get("requires_explicit_consent") or basis["kind"] == "explicit_consent"
+    if on_consent and not sectors.get(holder_sector or "", {}).get("consent_possible", True):
+        problems.append(
+            f"{at}.legal_basis: {basis['code']} rests on consent, but the data of sector {holder_sector} allows no "
+            "consent basis (consent_possible: false; Wpg, Wjsg)"
+        )
+    criminal = [c for c in rule["categories"] if categories.get(c, {}).get("sensitivity") in CRIMINAL_SENSITIVITIES]
+    if criminal and on_consent and not explicit:
+        problems.append(
+            f"{at}.legal_basis: {basis['code']} releases criminal data ({', '.join(criminal)}) on a consent that is "
+            "not explicit (UAVG art. 32 asks explicit consent)"
+        )
+    if criminal and recipient_sector in NO_CRIMINAL_DATA_SECTORS:
+        problems.append(
+            f"{at}.categories: {', '.join(criminal)} (criminal data) never goes to sector {recipient_sector}: it has "
+            "no exception to receive it (AVG art. 10, UAVG art. 31-33)"
+        )
     return problems
 
 
@@ -407,7 +469,17 @@ def catalogue_from_db() -> Catalogue:
     return Catalogue(
         version="database",
         sectors=tuple(
-            SectorSpec(s.code, s.name_nl, s.name_en, s.may_record_consent) for s in Sector.objects.order_by("code")
+            SectorSpec(
+                s.code,
+                s.name_nl,
+                s.name_en,
+                s.may_record_consent,
+                s.special_data_exception,
+                s.criminal_data_exception,
+                s.consent_regime or None,
+                s.consent_possible,
+            )
+            for s in Sector.objects.order_by("code")
         ),
         organisations=tuple(
             OrganisationSpec(o.slug, o.name, o.sector.code, o.regime, o.professional_secrecy, o.active)
@@ -484,9 +556,12 @@ class Alternative:
     valid_until: dt.date | None
 
     def covered_by(self, other: Alternative) -> bool:
-        """``other`` permits at least whatever this permits: it asks no more and its period is no shorter."""
+        """``other`` permits at least whatever this permits: it asks no more (each of its conditions is one of
+        these, or one that these imply) and its period is no shorter."""
         return (
-            set(other.conditions) <= set(self.conditions)
+            all(
+                c in self.conditions or any(s in self.conditions for s in STRICTER.get(c, ())) for c in other.conditions
+            )
             and other.valid_from <= self.valid_from
             and (other.valid_until is None or (self.valid_until is not None and self.valid_until <= other.valid_until))
         )
@@ -517,19 +592,60 @@ class Permission:
         return f"{self.status}: " + " | ".join(a.text() for a in self.alternatives)
 
 
-def _conditions(rule: RuleSpec, basis: LegalBasisSpec | None) -> tuple[str, ...]:
-    """The conditions a request must meet under ``rule``, as :func:`consent.policy.decide` checks them."""
+# A condition is met whenever a stricter one is: an order on the subject is one on "the subject or a child of it"
+# (Jeugdwet art. 7.3.11 lid 4), explicit consent is consent.
+STRICTER: dict[str, tuple[str, ...]] = {
+    "supervision_order_subject_or_child": ("supervision_order",),
+    "consent": ("explicit_consent",),
+}
+
+
+def _conditions(
+    rule: RuleSpec,
+    basis: LegalBasisSpec | None,
+    sensitivity: str = "",
+    recipient: SectorSpec | None = None,
+    *,
+    declared: bool = False,
+) -> tuple[str, ...] | None:
+    """The conditions a request for a category of ``sensitivity`` must meet under ``rule``, as
+    :func:`consent.policy.decide` checks them; ``None`` when the rule can never permit it (the recipient has no
+    exception for the data, consent where the holder's data allows none is refused by the checks above).
+
+    ``holder_decides``: the holder decides each request, or a case-level pre-authorisation of the holder does in
+    advance; ``weighing``: its approval needs a recorded weighing; ``subject_cannot_consent``: vital interest
+    for special-category or criminal data (AVG art. 9(2)(c)).
+    """
     b = basis or LegalBasisSpec(rule.legal_basis, "", "")
     emergency = rule.emergency_only or b.emergency_only
+    special = sensitivity in SPECIAL_SENSITIVITIES
+    criminal = sensitivity in CRIMINAL_SENSITIVITIES
+    if recipient is not None:
+        if criminal and recipient.code in NO_CRIMINAL_DATA_SECTORS:
+            return None
+        if (
+            declared
+            and b.kind != "explicit_consent"
+            and (
+                (special and not recipient.special_data_exception)
+                or (criminal and not recipient.criminal_data_exception)
+            )
+        ):
+            return None
+    on_consent = b.requires_consent or b.requires_explicit_consent
+    explicit = b.requires_explicit_consent or (criminal and on_consent)
+    order = ""
+    if rule.requires_supervision_order:
+        order = "supervision_order_subject_or_child" if rule.supervision_order_covers_parents else "supervision_order"
     found = [
-        ("explicit_consent" if b.requires_explicit_consent else "consent")
-        if (b.requires_consent or b.requires_explicit_consent)
-        else "",
+        ("explicit_consent" if explicit else "consent") if on_consent else "",
         "case_participation" if rule.requires_case_participation else "",
-        "supervision_order" if rule.requires_supervision_order else "",
+        order,
         "emergency_only" if emergency else "",
         "justification" if (b.justification_required or emergency) else "",
-        "holder_decides" if (rule.holder_decides or b.holder_decides) else "",
+        "subject_cannot_consent" if b.kind == "vital_interest" and (special or criminal) else "",
+        "holder_decides" if (rule.holder_decides or b.holder_decides or b.weighing_required) else "",
+        "weighing" if b.weighing_required else "",
     ]
     return tuple(c for c in found if c)
 
@@ -537,21 +653,38 @@ def _conditions(rule: RuleSpec, basis: LegalBasisSpec | None) -> tuple[str, ...]
 Key = tuple[str, str, str, str]  # (requester, holder, category, purpose)
 
 
+def _recipient_sectors(catalogue: Catalogue) -> dict[str, SectorSpec]:
+    """The sector of each party a rule can name (``sector:<code>``, ``organisation:<slug>``)."""
+    sectors = {s.code: s for s in catalogue.sectors}
+    parties = {f"sector:{code}": spec for code, spec in sectors.items()}
+    for org in catalogue.organisations:
+        if org.sector in sectors:
+            parties[f"organisation:{org.slug}"] = sectors[org.sector]
+    return parties
+
+
 def permissions(catalogue: Catalogue) -> dict[Key, Permission]:
     """Every (requester, holder, category, purpose) an active rule covers, with the ways it is permitted."""
     bases = {b.code: b for b in catalogue.legal_bases}
+    sensitivity = {c.code: c.sensitivity for c in catalogue.categories}
+    recipients = _recipient_sectors(catalogue)
+    # as the decision: a catalogue naming no recipient exception at all keeps only the fixed floor
+    declared = any(s.special_data_exception or s.criminal_data_exception for s in catalogue.sectors)
     found: dict[Key, list[Alternative]] = {}
     for rule in catalogue.rules:
         if not rule.active:
             continue
-        alternative = Alternative(
-            rule.code,
-            rule.legal_basis,
-            _conditions(rule, bases.get(rule.legal_basis)),
-            rule.valid_from,
-            rule.valid_until,
-        )
         for category in rule.categories:
+            conditions = _conditions(
+                rule,
+                bases.get(rule.legal_basis),
+                sensitivity.get(category, ""),
+                recipients.get(rule.requester),
+                declared=declared,
+            )
+            if conditions is None:
+                continue
+            alternative = Alternative(rule.code, rule.legal_basis, conditions, rule.valid_from, rule.valid_until)
             for purpose in rule.purposes:
                 found.setdefault((rule.requester, rule.holder, category, purpose), []).append(alternative)
     return {key: Permission(tuple(sorted(alts))) for key, alts in found.items()}
@@ -621,9 +754,27 @@ def _catalogue_changes(old: Catalogue, new: Catalogue) -> list[CatalogueChange]:
         was_sector = old_sectors.get(sector.code)
         if was_sector is None:
             add(CatalogueChange("changed", f"sector {sector.code} added"))
-        elif not was_sector.may_record_consent and sector.may_record_consent:
+            continue
+        if not was_sector.may_record_consent and sector.may_record_consent:
             add(CatalogueChange("widening", f"sector {sector.code} may now record consents"))
-        elif names := _changed_attributes(was_sector, sector):
+        for name, what in (("special_data_exception", "special-category"), ("criminal_data_exception", "criminal")):
+            was_value, now_value = getattr(was_sector, name), getattr(sector, name)
+            if was_value == now_value:
+                continue
+            if not was_value:
+                add(CatalogueChange("widening", f"sector {sector.code} may now receive {what} data ({now_value})"))
+            elif not now_value:
+                add(CatalogueChange("narrowing", f"sector {sector.code} may no longer receive {what} data"))
+            else:
+                add(CatalogueChange("changed", f"sector {sector.code}: {name} now {now_value}"))
+        if not was_sector.consent_possible and sector.consent_possible:
+            add(CatalogueChange("widening", f"sector {sector.code}: consent becomes a basis for the data it holds"))
+        elif was_sector.consent_possible and not sector.consent_possible:
+            add(CatalogueChange("narrowing", f"sector {sector.code}: consent is no longer a basis for its data"))
+        handled = {"special_data_exception", "criminal_data_exception", "consent_possible"}
+        if sector.may_record_consent:
+            handled.add("may_record_consent")
+        if names := _changed_attributes(was_sector, sector, skip=handled):
             add(CatalogueChange("changed", f"sector {sector.code}: {', '.join(names)} changed"))
     old_cats = {c.code: c for c in old.categories}
     for cat in new.categories:

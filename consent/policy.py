@@ -4,26 +4,41 @@ Nothing here touches the database, the clock or the network, so every decision c
 cases and replayed from the policy version it cites. Each category is decided on its own
 (``shared/spec/domain.md`` and ``api.md``):
 
-0. restrictions on the person come first: a restriction that keeps the category from the requester denies
+0. floors no rule can lower: the reporter's identity goes to Veilig Thuis only (Wmo 2015 art. 5.3.1 lid 4),
+   and housing and schools never receive criminal, police or justice data (``no_recipient_authority``);
+   then restrictions on the person: a restriction that keeps the category from the requester denies
    it with ``restricted`` when the requester may know of the restriction (it takes part in an active case
    with the person); a requester who may not know gets exactly what an unknown person would get (below);
 1. a sharing rule must let the requester receive the category from its holder (else ``no_rule``),
 2. for the purpose asked (else ``purpose_not_allowed``),
-3. and one such rule's conditions must hold: emergency only, a justification where the basis demands one,
-   case participation, an active supervision order, a consent that covers exactly this;
-4. the category is then permitted, or pending where the holder decides (the rule or basis says so, or the
-   consent it rests on was recorded by someone else and not yet confirmed by the person: the holder's
-   approval is the holder's confirmation).
+3. and one such rule's conditions must hold: emergency only, a justification where the basis demands one
+   (for a holder's push under a basis that needs a weighing, the justification is the weighing), case
+   participation, an active supervision order (on the subject, or where the rule says so on a child of the
+   subject: Jeugdwet art. 7.3.11 lid 4), the recipient's own authority to receive special-category or
+   criminal data (``no_recipient_authority``: its sector's exception, or explicit consent; AVG art. 9 and 10,
+   UAVG art. 30 and 32), vital interest for special-category or criminal data only when the subject cannot
+   consent (AVG art. 9(2)(c)), and a consent that covers exactly this (explicit for criminal data, UAVG art.
+   32; never a consent for data of a holder whose sector allows none, such as police and prosecution);
+4. the category is then permitted, or pending where the holder decides: the rule or basis says so, or the
+   basis gives the holder a weighing (``weighing_required``: Wmo 2015 art. 4.1.1 lid 2 sub d/e, Wjsg art.
+   39f, Wpg art. 19), or the consent it rests on was recorded by someone else and not yet confirmed by the
+   person (the holder's approval is the holder's confirmation). A holder's own push (``pushed``) is its
+   judgement and does not wait; a case-level pre-authorisation of the holder that covers the request stands
+   in for its judgement and is cited (:attr:`CategoryDecision.preauthorisation`). A pending category of an
+   emergency request takes the urgent lane (:attr:`CategoryDecision.urgent`), and every permitted or pending
+   category of an emergency request is marked for review (:attr:`CategoryDecision.emergency_access`).
 
 **No oracle.** The facts of a person the gateway does not know are :meth:`SubjectFacts.unknown`: no case
-roles, no orders, no restrictions (only consents recorded for that BSN, which the requester's side made).
-A known person without those gets the very same decision. A restriction the requester may not know of is
-*shielded*: the decision shown is the one computed without the restrictions (what an unknown person gets),
-marked :attr:`CategoryDecision.shielded` so that the gateway releases nothing for it, and the audit trail
-records the truth (``restricted``). A ``shielded_address`` restriction also covers the fields of other
-categories that may reveal where the person stays (:attr:`CategoryView.whereabouts`): a requester who may know
-gets the category with those fields withheld (:attr:`CategoryDecision.redact`); anyone else gets the shielded
-face.
+roles, no orders, no restrictions, no pre-authorisations, able to consent (only consents recorded for that
+BSN, which the requester's side made). A known person without those gets the very same decision; the facts that
+depend on who the person is (orders on their children, whether they can consent, pre-authorisations) are filled
+in only when the requester takes part in the active case the request names and the person has a role in it.
+A restriction the requester may not know of is *shielded*: the decision shown is the one computed without the
+restrictions (what an unknown person gets), marked :attr:`CategoryDecision.shielded` so that the gateway releases
+nothing for it, and the audit trail records the truth (``restricted``). A ``shielded_address`` restriction also
+covers the fields of other categories that may reveal where the person stays (:attr:`CategoryView.whereabouts`):
+a requester who may know gets the category with those fields withheld (:attr:`CategoryDecision.redact`); anyone
+else gets the shielded face.
 """
 
 from __future__ import annotations
@@ -42,6 +57,13 @@ EMERGENCY_BASIS_KINDS = frozenset({"vital_interest", "secrecy_override"})
 SHIELDED_ADDRESS = "shielded_address"
 REPORTER_IDENTITY = "reporter_identity"
 REPORTER_IDENTITY_SECTORS = frozenset({"veilig_thuis"})
+SPECIAL_SENSITIVITIES = frozenset({"special_art9"})
+CRIMINAL_SENSITIVITIES = frozenset({"criminal_art10", "police_wpg", "justice_wjsg"})
+# Sectors with no exception to receive criminal data whatever a rule or the catalogue says (AVG art. 10, UAVG
+# art. 31-33 give housing corporations and schools none).
+NO_CRIMINAL_DATA_SECTORS = frozenset({"housing", "education"})
+VITAL_INTEREST = "vital_interest"
+EXPLICIT_CONSENT = "explicit_consent"
 
 REASON_CODES = (
     "no_rule",
@@ -56,7 +78,10 @@ REASON_CODES = (
     "justification_required",
     "holder_declined",
     "provider_unavailable",
+    "no_recipient_authority",
 )
+
+NO_RECIPIENT_AUTHORITY_MESSAGE = "The recipient has no legal exception to receive this kind of data."
 
 # --- Policy snapshot --------------------------------------------------------------------------------------
 
@@ -66,6 +91,19 @@ class OrganisationView:
     slug: str
     sector: str
     active: bool = True
+
+
+@dataclass(frozen=True)
+class SectorView:
+    """What the decision needs of a sector: its own exceptions to RECEIVE special-category and criminal data
+    (an article, "" for none), the consent regime of the data it holds (``None``: the category's) and whether
+    consent can be a basis for its data at all (not for police, Wpg, and prosecution, Wjsg)."""
+
+    code: str
+    special_data_exception: str = ""
+    criminal_data_exception: str = ""
+    consent_regime: str | None = None
+    consent_possible: bool = True
 
 
 @dataclass(frozen=True)
@@ -91,6 +129,7 @@ class BasisView:
     holder_decides: bool = False
     justification_required: bool = False
     emergency_only: bool = False
+    weighing_required: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,6 +145,7 @@ class RuleView:
     recipient_organisation: str | None = None
     requires_case_participation: bool = False
     requires_supervision_order: bool = False
+    supervision_order_covers_parents: bool = False
     emergency_only: bool = False
     holder_decides: bool = False
     valid_from: dt.date | None = None
@@ -122,7 +162,12 @@ class RuleView:
 
 @dataclass(frozen=True)
 class Policy:
-    """All policy data a decision needs, frozen at a version (:class:`consent.models.PolicyVersion`)."""
+    """All policy data a decision needs, frozen at a version (:class:`consent.models.PolicyVersion`).
+
+    ``sectors`` is empty in a snapshot from before the sectors carried their exceptions; such a version, or a
+    catalogue that names no exception for any sector (:attr:`recipient_authority_declared`), is decided as it was
+    then: only the fixed floor (:data:`NO_CRIMINAL_DATA_SECTORS`) checks the recipient's authority.
+    """
 
     version: int
     organisations: Mapping[str, OrganisationView]
@@ -130,10 +175,22 @@ class Policy:
     purposes: frozenset[str]
     bases: Mapping[str, BasisView]
     rules: tuple[RuleView, ...]
+    sectors: Mapping[str, SectorView] = field(default_factory=dict)
 
     def sector_of(self, slug: str | None) -> str | None:
         org = self.organisations.get(slug) if slug else None
         return org.sector if org else None
+
+    def sector_view(self, code: str | None) -> SectorView:
+        """The sector's view; a sector the snapshot does not describe has no exceptions and allows consent."""
+        if code is None:
+            return SectorView("")
+        return self.sectors.get(code) or SectorView(code)
+
+    @property
+    def recipient_authority_declared(self) -> bool:
+        """The catalogue names a recipient exception for some sector, so a sector without one has none."""
+        return any(s.special_data_exception or s.criminal_data_exception for s in self.sectors.values())
 
     @classmethod
     def from_snapshot(cls, version: int, snapshot: Mapping[str, Any]) -> Policy:
@@ -168,6 +225,7 @@ class Policy:
                     holder_decides=b["holder_decides"],
                     justification_required=b["justification_required"],
                     emergency_only=b["emergency_only"],
+                    weighing_required=b.get("weighing_required", False),
                 )
                 for b in snapshot["legal_bases"]
             },
@@ -184,6 +242,7 @@ class Policy:
                     recipient_organisation=r["recipient_organisation"],
                     requires_case_participation=r["requires_case_participation"],
                     requires_supervision_order=r["requires_supervision_order"],
+                    supervision_order_covers_parents=r.get("supervision_order_covers_parents", False),
                     emergency_only=r["emergency_only"],
                     holder_decides=r["holder_decides"],
                     valid_from=date(r["valid_from"]),
@@ -192,6 +251,16 @@ class Policy:
                 )
                 for r in snapshot["rules"]
             ),
+            sectors={
+                s["code"]: SectorView(
+                    code=s["code"],
+                    special_data_exception=s.get("special_data_exception", ""),
+                    criminal_data_exception=s.get("criminal_data_exception", ""),
+                    consent_regime=s.get("consent_regime"),
+                    consent_possible=s.get("consent_possible", True),
+                )
+                for s in snapshot.get("sectors", ())
+            },
         )
 
 
@@ -235,19 +304,45 @@ class RestrictionFact:
 
 
 @dataclass(frozen=True)
+class PreauthorisationFact:
+    """A holder's case-level pre-authorisation (:class:`consent.models.Preauthorisation`), not withdrawn: the
+    recipient (an organisation or a sector) may receive these categories for these purposes in this case, in
+    the period, without the holder deciding each request."""
+
+    id: int
+    holder: str
+    recipient_organisation: str | None
+    recipient_sector: str | None
+    categories: frozenset[str]
+    purposes: frozenset[str]
+    case_reference: str
+    valid_from: dt.date
+    valid_until: dt.date
+
+
+SupervisionOrders = tuple[tuple[str, dt.date, dt.date | None], ...]  # (executing org, from, until)
+
+
+@dataclass(frozen=True)
 class SubjectFacts:
     """What the gateway knows about the subject that matters for this requester and this request.
 
     ``in_named_case``: the subject has a role in the case the request names, the case is active and the
     requester takes part in it. ``shares_active_case``: the requester takes part in some active case in which
-    the subject has a role, so it may know that a restriction exists.
+    the subject has a role, so it may know that a restriction exists. Only when ``in_named_case``:
+    ``child_supervision_orders`` (orders on the subject's children), ``can_consent`` (``False`` when the subject
+    is under 12 or not able to judge) and ``preauthorisations`` (of the named case); otherwise their defaults,
+    so that nothing about who the person is shows.
     """
 
     in_named_case: bool = False
     shares_active_case: bool = False
-    supervision_orders: tuple[tuple[str, dt.date, dt.date | None], ...] = ()  # (executing org, from, until)
+    supervision_orders: SupervisionOrders = ()
     consents: tuple[ConsentFact, ...] = ()
     restrictions: tuple[RestrictionFact, ...] = ()
+    child_supervision_orders: SupervisionOrders = ()
+    can_consent: bool = True
+    preauthorisations: tuple[PreauthorisationFact, ...] = ()
 
     @classmethod
     def unknown(cls, consents: tuple[ConsentFact, ...] = ()) -> SubjectFacts:
@@ -271,6 +366,8 @@ class DecisionRequest:
     case_reference: str | None = None
     emergency: bool = False
     has_justification: bool = False
+    # The holder shares on its own initiative (uit eigen beweging): its push is its judgement.
+    pushed: bool = False
 
 
 @dataclass(frozen=True)
@@ -301,6 +398,10 @@ class CategoryDecision:
     shielded: bool = False
     # Fields withheld at release although the category is permitted (they may reveal where the person stays).
     redact: tuple[str, ...] = ()
+    # The holder's pre-authorisation that stood in for its per-request judgement.
+    preauthorisation: int | None = None
+    # Pending for an emergency request: the urgent lane (the holder and the console see it first).
+    urgent: bool = False
 
     @property
     def reason_codes(self) -> list[str]:
@@ -356,10 +457,12 @@ def _consent_check(
     basis: BasisView,
     facts: SubjectFacts,
     requester_sector: str | None,
+    explicit_needed: bool,
 ) -> tuple[int | None, Reason | None, bool]:
     """Find a consent that covers exactly this request: ``(consent, None, needs_holder)``, where
     ``needs_holder`` says that it still waits for confirmation and so the holder decides; else the most telling
-    reason why none covers it."""
+    reason why none covers it. ``explicit_needed``: the basis or the data (criminal data, UAVG art. 32) asks for
+    explicit consent."""
     in_scope = [
         c
         for c in facts.consents
@@ -367,7 +470,7 @@ def _consent_check(
         and request.purpose in c.purposes
         and (request.requester in c.recipient_organisations or requester_sector in c.recipient_sectors)
         and (c.case_reference is None or c.case_reference == request.case_reference)
-        and (c.explicit or not basis.requires_explicit_consent)
+        and (c.explicit or not explicit_needed)
     ]
     usable = [
         c
@@ -399,7 +502,7 @@ def _consent_check(
             ),
             False,
         )
-    kind = "explicit consent" if basis.requires_explicit_consent else "consent"
+    kind = "explicit consent" if explicit_needed else "consent"
     return (
         None,
         Reason("no_consent", f"The legal basis {basis.code} needs {kind} covering {category} for {request.purpose}."),
@@ -415,6 +518,27 @@ class _Met:
     needs_holder: bool
 
 
+def _order_active(orders: SupervisionOrders, requester: str, on: dt.date) -> bool:
+    return any(org == requester and start <= on and (end is None or on <= end) for org, start, end in orders)
+
+
+def _recipient_authority(
+    request: DecisionRequest, view: CategoryView | None, basis: BasisView, policy: Policy, requester_sector: str | None
+) -> Reason | None:
+    """The recipient's own exception to receive special-category or criminal data (AVG art. 9(2) and 10 with
+    UAVG art. 30-33: Veilig Thuis Wmo 2015 art. 5.1.6 lid 2, the municipality Jeugdwet art. 7.4.0, RvdK, GI and
+    probation UAVG art. 30, the ZVH the WGS), or explicit consent under a basis of that kind. Only where the
+    catalogue declares the exceptions (:attr:`Policy.recipient_authority_declared`)."""
+    if view is None or not policy.recipient_authority_declared or basis.kind == EXPLICIT_CONSENT:
+        return None
+    sector = policy.sector_view(requester_sector)
+    if view.sensitivity in SPECIAL_SENSITIVITIES and not sector.special_data_exception:
+        return Reason("no_recipient_authority", NO_RECIPIENT_AUTHORITY_MESSAGE)
+    if view.sensitivity in CRIMINAL_SENSITIVITIES and not sector.criminal_data_exception:
+        return Reason("no_recipient_authority", NO_RECIPIENT_AUTHORITY_MESSAGE)
+    return None
+
+
 def _rule_conditions(
     request: DecisionRequest,
     category: str,
@@ -422,14 +546,19 @@ def _rule_conditions(
     rule: RuleView,
     basis: BasisView,
     facts: SubjectFacts,
+    policy: Policy,
     requester_sector: str | None,
 ) -> tuple[list[Reason], _Met]:
     reasons: list[Reason] = []
     consent_id: int | None = None
     needs_holder = False
+    view = policy.categories.get(category)
+    sensitivity = view.sensitivity if view is not None else ""
     if (rule.emergency_only or basis.emergency_only) and not request.emergency:
         reasons.append(Reason("condition_not_met", f"Rule {rule.code} applies only to emergency access."))
-    if (basis.justification_required or rule.emergency_only or basis.emergency_only) and not (
+    # A holder's push under a basis that needs its weighing: the justification it sends is that weighing.
+    weighing_by_push = request.pushed and basis.weighing_required
+    if (basis.justification_required or rule.emergency_only or basis.emergency_only or weighing_by_push) and not (
         request.has_justification
     ):
         reasons.append(
@@ -443,21 +572,70 @@ def _rule_conditions(
                 "has a role.",
             )
         )
-    if rule.requires_supervision_order and not any(
-        org == request.requester and start <= request.on and (end is None or request.on <= end)
-        for org, start, end in facts.supervision_orders
+    if rule.requires_supervision_order and not (
+        _order_active(facts.supervision_orders, request.requester, request.on)
+        or (
+            rule.supervision_order_covers_parents
+            and _order_active(facts.child_supervision_orders, request.requester, request.on)
+        )
     ):
+        on_whom = "the subject or a child of the subject" if rule.supervision_order_covers_parents else "the subject"
         reasons.append(
             Reason(
                 "condition_not_met",
-                f"Rule {rule.code} needs an active supervision order on the subject executed by the requester.",
+                f"Rule {rule.code} needs an active supervision order on {on_whom} executed by the requester.",
+            )
+        )
+    authority = _recipient_authority(request, view, basis, policy, requester_sector)
+    if authority is not None:
+        reasons.append(authority)
+    sensitive = sensitivity in SPECIAL_SENSITIVITIES or sensitivity in CRIMINAL_SENSITIVITIES
+    if basis.kind == VITAL_INTEREST and sensitive and facts.can_consent:
+        reasons.append(
+            Reason(
+                "condition_not_met",
+                f"The legal basis {basis.code} covers {category} only when the subject cannot consent "
+                "(AVG art. 9(2)(c)).",
             )
         )
     if basis.requires_consent or basis.requires_explicit_consent:
-        consent_id, reason, needs_holder = _consent_check(request, category, holder, basis, facts, requester_sector)
-        if reason is not None:
-            reasons.append(reason)
+        if not policy.sector_view(policy.sector_of(holder)).consent_possible:
+            reasons.append(
+                Reason(
+                    "condition_not_met",
+                    f"Consent is no basis for {category} as its holder keeps it (Wpg, Wjsg): rule {rule.code} "
+                    "cannot apply.",
+                )
+            )
+        else:
+            explicit_needed = basis.requires_explicit_consent or sensitivity in CRIMINAL_SENSITIVITIES
+            consent_id, reason, needs_holder = _consent_check(
+                request, category, holder, basis, facts, requester_sector, explicit_needed
+            )
+            if reason is not None:
+                reasons.append(reason)
     return reasons, _Met(consent_id, needs_holder)
+
+
+def _preauthorisation(
+    request: DecisionRequest, category: str, holder: str | None, facts: SubjectFacts, requester_sector: str | None
+) -> int | None:
+    """The holder's pre-authorisation that covers exactly this request (case, recipient, category, purpose, day)."""
+    for p in facts.preauthorisations:
+        if (
+            p.holder == holder
+            and request.case_reference is not None
+            and p.case_reference == request.case_reference
+            and (
+                (p.recipient_organisation is not None and p.recipient_organisation == request.requester)
+                or (p.recipient_sector is not None and p.recipient_sector == requester_sector)
+            )
+            and category in p.categories
+            and request.purpose in p.purposes
+            and p.valid_from <= request.on <= p.valid_until
+        ):
+            return p.id
+    return None
 
 
 FULL, PARTIAL = "full", "partial"
@@ -520,21 +698,29 @@ def _decide_by_rules(request: DecisionRequest, category: str, policy: Policy, fa
     collected: list[Reason] = []
     for rule in ordered:
         basis = policy.bases[rule.legal_basis]
-        reasons, met = _rule_conditions(request, category, holder, rule, basis, facts, requester_sector)
+        reasons, met = _rule_conditions(request, category, holder, rule, basis, facts, policy, requester_sector)
         if reasons:
             collected.extend(r for r in reasons if r.code not in {c.code for c in collected})
             continue
-        holder_decides = rule.holder_decides or basis.holder_decides or met.needs_holder
+        # The holder's judgement: its push is that judgement (and, for a consent not yet confirmed, its
+        # confirmation); a pre-authorisation of the case gave it in advance (never a confirmation of a consent).
+        holder_weighs = (rule.holder_decides or basis.holder_decides or basis.weighing_required) and not request.pushed
+        preauthorisation = (
+            _preauthorisation(request, category, holder, facts, requester_sector) if holder_weighs else None
+        )
+        waits = (holder_weighs and preauthorisation is None) or (met.needs_holder and not request.pushed)
         return CategoryDecision(
             category=category,
             provider=holder,
-            outcome=PENDING if holder_decides else PERMIT,
+            outcome=PENDING if waits else PERMIT,
             rule=rule.code,
             rule_version=rule.version,
             legal_basis=basis.code,
             consent=met.consent,
-            emergency_access=request.emergency
-            and (rule.emergency_only or basis.emergency_only or basis.kind in EMERGENCY_BASIS_KINDS),
+            # every emergency access is reviewed, whatever rule permitted it
+            emergency_access=request.emergency,
+            preauthorisation=preauthorisation,
+            urgent=waits and request.emergency,
         )
     return CategoryDecision(category=category, provider=holder, outcome=DENY, reasons=tuple(collected))
 
@@ -548,6 +734,14 @@ def decide_category(request: DecisionRequest, category: str, policy: Policy, fac
         # A reporter's identity stays with Veilig Thuis whatever a rule says (Wmo 2015 art. 5.2.6 protects the
         # reporter); a misconfigured rule cannot release it.
         return _no_rule(request, category, holder)
+    if view is not None and view.sensitivity in CRIMINAL_SENSITIVITIES and requester_sector in NO_CRIMINAL_DATA_SECTORS:
+        # Policy data only, so the same for every person: no oracle.
+        return CategoryDecision(
+            category=category,
+            provider=holder,
+            outcome=DENY,
+            reasons=(Reason("no_recipient_authority", NO_RECIPIENT_AUTHORITY_MESSAGE),),
+        )
     cover = _restriction_cover(request, view, facts, requester_sector)
     if cover is None:
         return _decide_by_rules(request, category, policy, facts)

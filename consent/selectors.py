@@ -17,14 +17,26 @@ from consent.models import (
     Consent,
     DataCategory,
     LegalBasis,
+    Measure,
     Organisation,
     Person,
     PolicyVersion,
+    Preauthorisation,
     Purpose,
+    Relation,
     Restriction,
+    Sector,
     SharingRule,
 )
-from consent.policy import ConsentFact, Policy, RestrictionFact, SubjectFacts
+from consent.policy import ConsentFact, Policy, PreauthorisationFact, RestrictionFact, SubjectFacts, SupervisionOrders
+
+# The relations that make the subject "a parent or guardian" of a child (Jeugdwet art. 7.3.11 lid 4).
+PARENT_RELATIONS = (
+    choices.RelationKind.PARENT_WITH_CUSTODY,
+    choices.RelationKind.PARENT_WITHOUT_CUSTODY,
+    choices.RelationKind.GUARDIAN,
+)
+CONSENT_AGE = 12  # below it a person cannot consent themselves (WGBO, Jeugdwet art. 7.3.4, UAVG art. 5)
 
 
 def policy_snapshot_build() -> dict[str, Any]:
@@ -37,6 +49,16 @@ def policy_snapshot_build() -> dict[str, Any]:
         "legal_basis",
     ).prefetch_related("categories", "purposes")
     return {
+        "sectors": [
+            {
+                "code": s.code,
+                "special_data_exception": s.special_data_exception,
+                "criminal_data_exception": s.criminal_data_exception,
+                "consent_regime": s.consent_regime or None,
+                "consent_possible": s.consent_possible,
+            }
+            for s in Sector.objects.order_by("code")
+        ],
         "organisations": [
             {"slug": o.slug, "sector": o.sector.code, "active": o.active}
             for o in Organisation.objects.select_related("sector").order_by("slug")
@@ -64,6 +86,7 @@ def policy_snapshot_build() -> dict[str, Any]:
                 "holder_decides": b.holder_decides,
                 "justification_required": b.justification_required,
                 "emergency_only": b.emergency_only,
+                "weighing_required": b.weighing_required,
             }
             for b in LegalBasis.objects.order_by("code")
         ],
@@ -80,6 +103,7 @@ def policy_snapshot_build() -> dict[str, Any]:
                 "recipient_organisation": r.recipient_organisation.slug if r.recipient_organisation else None,
                 "requires_case_participation": r.requires_case_participation,
                 "requires_supervision_order": r.requires_supervision_order,
+                "supervision_order_covers_parents": r.supervision_order_covers_parents,
                 "emergency_only": r.emergency_only,
                 "holder_decides": r.holder_decides,
                 "valid_from": r.valid_from.isoformat() if r.valid_from else None,
@@ -169,6 +193,61 @@ def consent_facts(*, subject_bsn: str, requester: Organisation) -> tuple[Consent
     return tuple(facts)
 
 
+def _orders(people: Q, requester: Organisation) -> SupervisionOrders:
+    """The supervision orders on ``people`` that ``requester`` executes (the only ones a rule can rely on)."""
+    return tuple(
+        (requester.slug, valid_from, valid_until)
+        for valid_from, valid_until in Measure.objects.filter(
+            people, kind=choices.MeasureKind.SUPERVISION_ORDER, organisation=requester
+        )
+        .order_by("valid_from", "pk")
+        .values_list("valid_from", "valid_until")
+    )
+
+
+def child_supervision_orders(*, person: Person, requester: Organisation, on: dt.date) -> SupervisionOrders:
+    """Supervision orders executed by ``requester`` on a child of ``person`` (a parent, with or without custody,
+    or a guardian on ``on``): Jeugdwet art. 7.3.11 lid 4 lets the GI receive data about the parent too."""
+    children = (
+        Relation.objects.filter(person=person, kind__in=PARENT_RELATIONS)
+        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=on))
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=on))
+        .values("other")
+    )
+    return _orders(Q(person__in=children), requester)
+
+
+def can_consent(*, person: Person, on: dt.date) -> bool:
+    """Whether the person can consent themselves: 12 or older and able to judge (wilsbekwaam)."""
+    return person.able_to_judge and person.age_on(on) >= CONSENT_AGE
+
+
+def preauthorisations(*, case_reference: str, on: dt.date) -> tuple[PreauthorisationFact, ...]:
+    """The pre-authorisations of the case, not withdrawn and in force on ``on``."""
+    rows = (
+        Preauthorisation.objects.filter(
+            case__reference=case_reference, withdrawn_at__isnull=True, valid_from__lte=on, valid_until__gte=on
+        )
+        .select_related("holder", "recipient_organisation", "recipient_sector", "case")
+        .prefetch_related("categories", "purposes")
+        .order_by("pk")
+    )
+    return tuple(
+        PreauthorisationFact(
+            id=p.pk,
+            holder=p.holder.slug,
+            recipient_organisation=p.recipient_organisation.slug if p.recipient_organisation else None,
+            recipient_sector=p.recipient_sector.code if p.recipient_sector else None,
+            categories=frozenset(c.code for c in p.categories.all()),
+            purposes=frozenset(x.code for x in p.purposes.all()),
+            case_reference=p.case.reference,
+            valid_from=p.valid_from,
+            valid_until=p.valid_until,
+        )
+        for p in rows
+    )
+
+
 def subject_facts(
     *,
     person: Person | None,
@@ -207,10 +286,15 @@ def subject_facts(
             "categories", "allowed_organisations", "allowed_sectors"
         )
     )
+    named = in_named_case and case_reference is not None
     return SubjectFacts(
         in_named_case=in_named_case,
         shares_active_case=shares_active_case,
         supervision_orders=orders,
         consents=consents,
         restrictions=restrictions,
+        # Facts about who the person is, only for a requester in the named case with them (no oracle).
+        child_supervision_orders=child_supervision_orders(person=person, requester=requester, on=on) if named else (),
+        can_consent=can_consent(person=person, on=on) if named else True,
+        preauthorisations=preauthorisations(case_reference=case_reference, on=on) if named and case_reference else (),
     )

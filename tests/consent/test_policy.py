@@ -491,7 +491,8 @@ def test_overall_status(outcomes: list[str], status: str) -> None:
     assert overall_status(outcomes) == status
 
 
-def test_emergency_flag_marks_only_emergency_access() -> None:
+def test_every_permitted_category_of_an_emergency_request_is_marked_for_review() -> None:
+    """Issue 11: every emergency access is reviewed, also one an ordinary rule permits; a denial is no access."""
     request = ask("victim", "risk_assessment", "vt", "acute_danger", emergency=True, has_justification=True)
     assert decide_category(request, "risk_assessment", POLICY, SubjectFacts()).emergency_access is True
     ordinary = ask(
@@ -503,7 +504,12 @@ def test_emergency_flag_marks_only_emergency_access() -> None:
         emergency=True,
         has_justification=True,
     )
-    assert decide_category(ordinary, "police_incidents", POLICY, IN_CASE).emergency_access is False
+    assert decide_category(ordinary, "police_incidents", POLICY, IN_CASE).emergency_access is True
+    assert decide_category(
+        replace(ordinary, emergency=False), "police_incidents", POLICY, IN_CASE
+    ).emergency_access is (False)
+    denied = decide_category(ordinary, "police_incidents", POLICY, SubjectFacts())
+    assert (denied.outcome, denied.emergency_access) == ("deny", False)
 
 
 # --- No oracle ------------------------------------------------------------------------------------------------
