@@ -134,6 +134,10 @@ GATEWAY_PROVIDER_RETRIES = env_int("GATEWAY_PROVIDER_RETRIES", 2, minimum=0, max
 GATEWAY_IDEMPOTENCY_HOURS = env_int("GATEWAY_IDEMPOTENCY_HOURS", 24, minimum=1)
 GATEWAY_MAX_BODY_BYTES = 64 * 1024
 GATEWAY_HOLDER_PENDING_HOURS = env_int("GATEWAY_HOLDER_PENDING_HOURS", 72, minimum=1)
+# The urgent lane (docs/api.md, "The urgent lane"): a pending item of an emergency request expires sooner and is
+# escalated to its holder when still open after GATEWAY_URGENT_ESCALATE_MINUTES.
+GATEWAY_URGENT_EXPIRY_HOURS = env_int("GATEWAY_URGENT_EXPIRY_HOURS", 4, minimum=1, maximum=72)
+GATEWAY_URGENT_ESCALATE_MINUTES = env_int("GATEWAY_URGENT_ESCALATE_MINUTES", 30, minimum=1, maximum=24 * 60)
 GATEWAY_DELIVERY_HOURS = env_int("GATEWAY_DELIVERY_HOURS", 72, minimum=1)
 GATEWAY_REVIEW_DAYS = env_int("GATEWAY_REVIEW_DAYS", 7, minimum=1)
 GATEWAY_WEBHOOK_TIMEOUT = env_float("GATEWAY_WEBHOOK_TIMEOUT", 5.0, minimum=0.1, maximum=120)
@@ -397,6 +401,10 @@ CELERY_BEAT_SCHEDULE = {
     "idempotency-purge": {"task": "gateway.idempotency_purge", "schedule": 3600.0},
     "consent-expire": {"task": "consent.consent_expire", "schedule": 3600.0},
     "holder-expire": {"task": "gateway.holder_expire", "schedule": 60.0},
+    "urgent-escalate": {
+        "task": "gateway.urgent_escalate",
+        "schedule": env_float("GATEWAY_URGENT_ESCALATE_CHECK_SECONDS", 60.0, minimum=1, maximum=3600),
+    },
     "webhook-redeliver": {
         "task": "gateway.webhook_redeliver",
         "schedule": env_float("GATEWAY_WEBHOOK_REDELIVER_SECONDS", 30.0, minimum=1, maximum=3600),

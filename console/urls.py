@@ -3,7 +3,7 @@ oversight, exports and verification runs."""
 
 from django.urls import URLPattern, path
 
-from console import oversight_views, verification_views, views
+from console import oversight_views, urgent_views, verification_views, views
 
 app_name = "console"
 
@@ -16,6 +16,7 @@ urlpatterns: list[URLPattern] = [
     path("entries/<int:index>/", views.entry_detail, name="entry"),
     path("reviews/", views.reviews, name="reviews"),
     path("reviews/<int:review_id>/", views.review_decide, name="review-decide"),
+    path("urgent/", urgent_views.urgent, name="urgent"),
     path("oversight/", oversight_views.oversight, name="oversight"),
     path("export/", oversight_views.export, name="export"),
     path("verification/", verification_views.verification, name="verification"),

@@ -1,7 +1,8 @@
 """The decision record: one category's decision as an audit leaf keeps it (the entry's ``decisions`` list).
 
 Written by the three places that decide a category: the request flow (``request`` entries), the dry run
-(``check``) and the settling of a pending item by its holder or by expiry (``holder_decision``). One definition,
+(``check``), the settling of a pending item by its holder or by expiry (``holder_decision``) and a holder's push
+(``disclosure``). One definition,
 so that a privacy officer and the verifier read every leaf the same way (docs/audit.md).
 """
 
@@ -38,6 +39,8 @@ class DecisionRecord(TypedDict):
     shielded: NotRequired[bool]
     shown: NotRequired[ShownDecision]
     withheld_fields: NotRequired[list[str]]
+    preauthorisation: NotRequired[int]
+    urgent: NotRequired[bool]
 
 
 def decision_record(
@@ -67,6 +70,10 @@ def decision_record(
         record["shown"] = {"outcome": decision.outcome, "rule": decision.rule, "reasons": list(decision.reason_codes)}
     if decision.redact:
         record["withheld_fields"] = list(decision.redact)
+    if recorded.preauthorisation is not None:
+        record["preauthorisation"] = recorded.preauthorisation  # the holder's case-level judgement it rests on
+    if decision.urgent:
+        record["urgent"] = True
     return record
 
 

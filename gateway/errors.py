@@ -61,6 +61,22 @@ class InvalidInput(GatewayError):
         super().__init__(detail, errors=errors)
 
 
+class WeighingRequired(GatewayError):
+    """An approval under a basis that gives the holder the judgement (``weighing_required``) came without the
+    holder's recorded weighing; nothing changed."""
+
+    status = 400
+    code = "weighing_required"
+    title = "Weighing required"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The legal basis of this item leaves the judgement to you: record your weighing (belangenafweging) "
+            "in weighing, 20 to 2000 characters.",
+            errors=(FieldError("weighing", "required", "A weighing of 20 to 2000 characters is required."),),
+        )
+
+
 class NotFound(GatewayError):
     """No such resource *for this caller*: the same answer whether it does not exist or is someone else's."""
 

@@ -82,6 +82,11 @@ class InformationRequest(models.Model):
     policy_version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, to_field="number")
     audit_index = models.BigIntegerField()
     audit_leaf_hash = models.CharField(max_length=64)
+    #: A push disclosure ("uit eigen beweging"): the holder that shared on its own initiative; ``organisation`` is
+    #: then the recipient (:mod:`gateway.disclosures`). Empty for a request the organisation made itself.
+    pushed_by = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="pushed_disclosures"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -104,6 +109,9 @@ class RequestDecision(models.Model):
     legal_basis = models.CharField(max_length=64, null=True)
     legal_basis_reference = models.CharField(max_length=300, null=True)
     consent_id = models.BigIntegerField(null=True)
+    preauthorisation_id = models.BigIntegerField(
+        null=True, help_text="The holder's case-level pre-authorisation the permit rests on (consent.Preauthorisation)."
+    )
     reasons = models.JSONField(default=list)
     emergency_access = models.BooleanField(default=False)
     shielded = models.BooleanField(
@@ -158,12 +166,23 @@ class PendingItem(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by_client = models.CharField(max_length=100, blank=True)
     note = models.TextField(blank=True, help_text="The holder's note; kept here, never in the audit trail.")
+    #: The urgent lane: the request was an emergency. Listed first, expires after GATEWAY_URGENT_EXPIRY_HOURS and
+    #: is escalated to the holder at ``escalate_at`` if still open (:func:`gateway.pending.urgent_escalate_due`).
+    urgent = models.BooleanField(default=False)
+    escalate_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    weighing = models.TextField(
+        blank=True,
+        help_text="The holder's recorded weighing (belangenafweging) with its decision; kept here, its SHA-256 in "
+        "the holder_decision entry.",
+    )
 
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [
             models.Index(fields=["holder", "status", "created_at"]),
             models.Index(fields=["status", "expires_at"]),
+            models.Index(fields=["urgent", "status", "escalate_at"]),
         ]
 
     def __str__(self) -> str:

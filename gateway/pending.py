@@ -7,6 +7,7 @@ holder's system lists its pending items and settles them; the gateway then fetch
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import replace
 from typing import Any
 
@@ -31,7 +32,7 @@ from consent.selectors import person_by_bsn, policy_current, subject_facts
 from gateway.callers import Caller
 from gateway.crypto import DELIVERY, seal
 from gateway.decision_record import decision_record, decision_records
-from gateway.errors import Conflict, HolderUnreachable, NotFound
+from gateway.errors import Conflict, HolderUnreachable, NotFound, WeighingRequired
 from gateway.holders import HolderUnavailable, holder_fetch
 from gateway.models import Delivery, InformationRequest, PendingItem, PendingStatus, RequestDecision
 from gateway.request_flow import releasable_fields
@@ -55,8 +56,13 @@ def pending_for_holder(caller: Caller) -> Any:
             decision__shielded=False,
         )
         .select_related("request__organisation", "decision")
-        .order_by("created_at", "id")
+        .order_by("-urgent", "created_at", "id")
     )
+
+
+def weighing_digest(weighing: str) -> str:
+    """SHA-256 of the weighing text: the trail proves which weighing was recorded without holding it."""
+    return hashlib.sha256(weighing.encode("utf-8")).hexdigest()
 
 
 def _request_status_refresh(request: InformationRequest) -> str:
@@ -72,6 +78,7 @@ def _settle(
     item_status: str,
     actor: Actor,
     note: str,
+    weighing: str = "",
     fields: list[str] | None = None,
     digest: str | None = None,
     data: Any = None,
@@ -87,12 +94,17 @@ def _settle(
         rule=decision.rule or stored.rule,
         rule_version=decision.rule_version or stored.rule_version,
         legal_basis=decision.legal_basis or stored.legal_basis,
+        preauthorisation_id=decision.preauthorisation,
         shielded=decision.shielded,
         released_fields=fields or [],
         payload_sha256=digest,
     )
     PendingItem.objects.filter(pk=item.pk).update(
-        status=item_status, decided_at=now, note=note[:2000], decided_by_client=actor.client_id or ""
+        status=item_status,
+        decided_at=now,
+        note=note[:2000],
+        weighing=weighing[:2000],
+        decided_by_client=actor.client_id or "",
     )
     if release:
         Delivery.objects.create(
@@ -114,7 +126,12 @@ def _settle(
             outcome=item_status,
             policy_version=item.request.policy_version_id,
             decisions=decision_records([decision_record(decision, fields, digest)]),
-            detail={"pending_item": item.id, "request_status": status, "note_given": bool(note)},
+            detail={
+                "pending_item": item.id,
+                "request_status": status,
+                "note_given": bool(note),
+                **({"weighing_sha256": weighing_digest(weighing)} if weighing else {}),
+            },
         )
     )
     if release:
@@ -187,13 +204,29 @@ def decide_again(item: PendingItem, policy: Policy) -> CategoryDecision:
     return decide_category(asked, item.category, policy, facts)
 
 
-def holder_decide(*, caller: Caller, item_id: str, decision: str, note: str) -> PendingItem:
+def weighing_needed(policy: Policy, decision: CategoryDecision) -> bool:
+    """Whether releasing ``decision`` on the holder's approval needs the holder's recorded weighing: its basis
+    gives the holder the judgement (``weighing_required``) and no pre-authorisation of the holder (which carries
+    its own weighing) replaced the per-request judgement."""
+    basis = policy.bases.get(decision.legal_basis) if decision.legal_basis else None
+    return (
+        basis is not None
+        and basis.weighing_required
+        and decision.preauthorisation is None
+        and decision.outcome in (PERMIT, PENDING)
+        and not decision.shielded
+    )
+
+
+def holder_decide(*, caller: Caller, item_id: str, decision: str, note: str, weighing: str = "") -> PendingItem:
     """Settle a pending item as its holder.
 
     On approval the gateway decides again (:func:`decide_again`): if the category is still permitted or left to
     the holder, it fetches it from the holder and releases it; if the decision of this moment denies it, the item
     is ``refused`` and the requester is shown that denial (for a restriction it may not know of: what an unknown
-    person would get). On decline the category is denied with ``holder_declined``.
+    person would get). On decline the category is denied with ``holder_declined``. An approval under a basis that
+    gives the holder the judgement needs ``weighing`` (:func:`weighing_needed`), else :class:`WeighingRequired`
+    and nothing changes; the weighing is kept on the item and its SHA-256 goes in the ``holder_decision`` entry.
     """
     actor = caller.actor()
     with transaction.atomic(durable=True):
@@ -203,6 +236,8 @@ def holder_decide(*, caller: Caller, item_id: str, decision: str, note: str) -> 
     if decision == APPROVE:
         policy = policy_current()
         now_decided = decide_again(item, policy)
+        if not weighing and weighing_needed(policy, now_decided):
+            raise WeighingRequired()
         if now_decided.outcome in (PERMIT, PENDING) and not now_decided.shielded:
             try:
                 result = holder_fetch(
@@ -226,14 +261,16 @@ def holder_decide(*, caller: Caller, item_id: str, decision: str, note: str) -> 
                 item_status=PendingStatus.DECLINED,
                 actor=actor,
                 note=note,
+                weighing=weighing,
             )
         elif result is not None:
             _settle(
                 item=item,
-                decision=replace(now_decided, outcome=PERMIT),
+                decision=replace(now_decided, outcome=PERMIT, urgent=False),
                 item_status=PendingStatus.APPROVED,
                 actor=actor,
                 note=note,
+                weighing=weighing,
                 fields=result.fields,
                 digest=payload_digest(result.data),
                 data=result.data,
@@ -243,15 +280,23 @@ def holder_decide(*, caller: Caller, item_id: str, decision: str, note: str) -> 
             # Shown as an approval where the holder had nothing, exactly as for a person nobody knows.
             _settle(
                 item=item,
-                decision=replace(now_decided, outcome=PERMIT),
+                decision=replace(now_decided, outcome=PERMIT, urgent=False),
                 item_status=PendingStatus.REFUSED,
                 actor=actor,
                 note=note,
+                weighing=weighing,
                 data=None,
                 release=True,
             )
         else:
-            _settle(item=item, decision=now_decided, item_status=PendingStatus.REFUSED, actor=actor, note=note)
+            _settle(
+                item=item,
+                decision=now_decided,
+                item_status=PendingStatus.REFUSED,
+                actor=actor,
+                note=note,
+                weighing=weighing,
+            )
     item.refresh_from_db()
     return item
 
@@ -282,3 +327,56 @@ def holder_expire_due(*, now: dt.datetime | None = None) -> int:
             )
             expired += 1
     return expired
+
+
+def urgent_escalate_due(*, now: dt.datetime | None = None) -> int:
+    """Escalate the urgent items still open at their escalation time, once each: an ``urgent_escalation`` entry
+    (the holder as the decision's provider, so the holder's officers see it) and the webhook ``pending.escalated``
+    to the holder, in one transaction. The body names the item, never the person."""
+    now = now or timezone.now()
+    escalated = 0
+    due = PendingItem.objects.filter(
+        urgent=True, status=PendingStatus.PENDING, escalated_at__isnull=True, escalate_at__lte=now, expires_at__gt=now
+    ).values_list("pk", flat=True)
+    for item_id in list(due):
+        with transaction.atomic(durable=True):
+            item = (
+                PendingItem.objects.select_for_update(skip_locked=True)
+                .select_related("request", "holder")
+                .filter(pk=item_id, status=PendingStatus.PENDING, escalated_at__isnull=True)
+                .first()
+            )
+            if item is None:
+                continue
+            PendingItem.objects.filter(pk=item.pk).update(escalated_at=now)
+            audit_append(
+                EntryDraft(
+                    kind=AuditKind.URGENT_ESCALATION,
+                    actor=Actor(user="system:urgent_escalate"),
+                    subject=item.request.subject_pseudonym,
+                    purpose=item.request.purpose,
+                    case_reference=item.request.case_reference or None,
+                    emergency=item.request.emergency,
+                    reference=item.request.id,
+                    outcome="escalated",
+                    policy_version=item.request.policy_version_id,
+                    decisions=[{"category": item.category, "provider": item.holder.slug}],
+                    detail={
+                        "pending_item": item.id,
+                        "open_minutes": int((now - item.created_at).total_seconds() // 60),
+                        "expires_at": item.expires_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+                    },
+                )
+            )
+            webhook_enqueue(
+                organisation=item.holder,
+                event="pending.escalated",
+                payload={
+                    "pending_item": item.id,
+                    "request_id": item.request.id,
+                    "category": item.category,
+                    "expires_at": item.expires_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+                },
+            )
+            escalated += 1
+    return escalated

@@ -300,6 +300,7 @@ def information_request_submit(
                     legal_basis=d.legal_basis,
                     legal_basis_reference=policy.bases[d.legal_basis].reference if d.legal_basis else None,
                     consent_id=d.consent,
+                    preauthorisation_id=d.preauthorisation,
                     reasons=[r.as_dict() for r in d.reasons],
                     emergency_access=d.emergency_access,
                     shielded=d.shielded,
@@ -309,7 +310,7 @@ def information_request_submit(
                 for position, d in enumerate(final)
             ]
         )
-        _follow_ups_create(stored, stored_decisions, caller)
+        _follow_ups_create(stored, stored_decisions, caller, urgent={d.category for d in final if d.urgent})
         entry_recorded.send(sender=InformationRequest, request_id=stored.id)
         body = request_json(stored, policy, final, data)
         return StoredResponse(status_code, body)
@@ -317,23 +318,40 @@ def information_request_submit(
     return _record_once(caller=caller, endpoint="requests", key=idempotency_key, digest=digest, write=write)
 
 
-def _follow_ups_create(stored: InformationRequest, decisions: list[RequestDecision], caller: Caller) -> None:
-    """In the request's transaction: a pending item for each category the holder decides, and a review item
-    when emergency access was used."""
+def pending_expiry(*, created_at: dt.datetime, urgent: bool) -> tuple[dt.datetime, dt.datetime | None]:
+    """When a new pending item expires, and (urgent lane) when it is escalated if still open."""
+    if not urgent:
+        return created_at + dt.timedelta(hours=settings.GATEWAY_HOLDER_PENDING_HOURS), None
+    return (
+        created_at + dt.timedelta(hours=settings.GATEWAY_URGENT_EXPIRY_HOURS),
+        created_at + dt.timedelta(minutes=settings.GATEWAY_URGENT_ESCALATE_MINUTES),
+    )
+
+
+def _follow_ups_create(
+    stored: InformationRequest, decisions: list[RequestDecision], caller: Caller, *, urgent: set[str]
+) -> None:
+    """In the request's transaction: a pending item for each category the holder decides (in the urgent lane for
+    the ``urgent`` categories, :mod:`gateway.pending`), and a review item when emergency access was used."""
     now = timezone.now()
-    pending = [
-        PendingItem(
-            id=f"hld_{ULID()}",
-            request=stored,
-            decision=d,
-            holder_id=Organisation.objects.values_list("pk", flat=True).get(slug=d.provider),
-            category=d.category,
-            created_at=now,
-            expires_at=now + dt.timedelta(hours=settings.GATEWAY_HOLDER_PENDING_HOURS),
+    pending = []
+    for d in decisions:
+        if d.outcome != PENDING or not d.provider:
+            continue
+        expires_at, escalate_at = pending_expiry(created_at=now, urgent=d.category in urgent)
+        pending.append(
+            PendingItem(
+                id=f"hld_{ULID()}",
+                request=stored,
+                decision=d,
+                holder_id=Organisation.objects.values_list("pk", flat=True).get(slug=d.provider),
+                category=d.category,
+                created_at=now,
+                expires_at=expires_at,
+                urgent=d.category in urgent,
+                escalate_at=escalate_at,
+            )
         )
-        for d in decisions
-        if d.outcome == PENDING and d.provider
-    ]
     PendingItem.objects.bulk_create(pending)
     if any(d.emergency_access for d in decisions):
         EmergencyReview.objects.create(

@@ -18,8 +18,9 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from audit.models import AuditEntry
-from consent.models import Consent
+from consent.models import Consent, Preauthorisation
 from consent.policy import REASON_CODES, CategoryDecision, Policy
+from consent.selectors import policy_current
 from gateway.crypto import DELIVERY, unseal
 from gateway.models import EntryNotice, InformationRequest, PendingItem, RequestDecision
 from gateway.notices import inform_on, notice_fact
@@ -56,6 +57,11 @@ class DecisionOutSerializer(serializers.Serializer):
     rule_version = serializers.IntegerField(allow_null=True)
     legal_basis = LegalBasisOutSerializer(allow_null=True)
     consent = serializers.IntegerField(allow_null=True, help_text="Id of the consent the permit rests on.")
+    preauthorisation = serializers.IntegerField(
+        allow_null=True,
+        help_text="Id of the holder's case-level pre-authorisation the permit rests on (it replaced the holder's "
+        "per-request judgement).",
+    )
     reasons = ReasonOutSerializer(many=True)
     emergency_access = serializers.BooleanField()
 
@@ -99,6 +105,7 @@ def decision_json(decision: CategoryDecision, policy: Policy) -> dict[str, Any]:
             "rule_version": decision.rule_version,
             "legal_basis": {"code": basis.code, "reference": basis.reference} if basis else None,
             "consent": decision.consent,
+            "preauthorisation": None if decision.shielded else decision.preauthorisation,
             "reasons": [r.as_dict() for r in decision.reasons],
             "emergency_access": decision.emergency_access,
         },
@@ -117,6 +124,7 @@ def stored_decision_json(d: RequestDecision) -> dict[str, Any]:
             "rule_version": d.rule_version,
             "legal_basis": {"code": d.legal_basis, "reference": d.legal_basis_reference} if d.legal_basis else None,
             "consent": d.consent_id,
+            "preauthorisation": None if d.shielded else d.preauthorisation_id,
             "reasons": d.reasons,
             "emergency_access": d.emergency_access,
         },
@@ -202,6 +210,13 @@ class PendingItemOutSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField()
     decided_at = serializers.DateTimeField(allow_null=True)
+    urgent = serializers.BooleanField(
+        help_text="The urgent lane: an emergency request. Listed first, with a short expiry and an escalation."
+    )
+    escalated_at = serializers.DateTimeField(allow_null=True, help_text="When the open urgent item was escalated.")
+    weighing_required = serializers.BooleanField(
+        help_text="The basis leaves the judgement to you: an approval needs your recorded weighing."
+    )
 
 
 class PendingListOutSerializer(serializers.Serializer):
@@ -227,10 +242,11 @@ def _consent_summary(consent_id: int | None) -> dict[str, Any] | None:
     }
 
 
-def pending_json(item: PendingItem) -> dict[str, Any]:
+def pending_json(item: PendingItem, policy: Policy | None = None) -> dict[str, Any]:
     """A pending item as its holder sees it: the request it belongs to, and what the decision rests on."""
     request = item.request
     decision = item.decision
+    basis = (policy or policy_current()).bases.get(decision.legal_basis or "")
     return shaped(
         PendingItemOutSerializer,
         {
@@ -250,12 +266,16 @@ def pending_json(item: PendingItem) -> dict[str, Any]:
             "created_at": timestamp(item.created_at),
             "expires_at": timestamp(item.expires_at),
             "decided_at": timestamp(item.decided_at),
+            "urgent": item.urgent,
+            "escalated_at": timestamp(item.escalated_at),
+            "weighing_required": bool(basis and basis.weighing_required),
         },
     )
 
 
 def pending_list_json(items: list[PendingItem]) -> dict[str, Any]:
-    return shaped(PendingListOutSerializer, {"results": [pending_json(item) for item in items]})
+    policy = policy_current()
+    return shaped(PendingListOutSerializer, {"results": [pending_json(item, policy) for item in items]})
 
 
 # --- Informing a suspect ------------------------------------------------------------------------------------
@@ -284,3 +304,126 @@ def notice_json(notice: EntryNotice) -> dict[str, Any]:
             "postponed_until": notice.postponed_until.isoformat() if notice.postponed_until else None,
         },
     )
+
+
+# --- Push disclosures ---------------------------------------------------------------------------------------
+
+
+class DisclosureSentOutSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    status = serializers.ChoiceField(choices=["released", "denied"])
+    recipient = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    purpose = serializers.CharField()
+    case_reference = serializers.CharField(allow_null=True)
+    decision = DecisionOutSerializer()
+    audit = AuditRefSerializer()
+
+
+class DisclosureReceivedOutSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    sender = serializers.CharField(help_text="The holder that shared on its own initiative.")
+    subject = serializers.DictField()
+    category = serializers.CharField()
+    purpose = serializers.CharField()
+    case_reference = serializers.CharField(allow_null=True)
+    legal_basis = LegalBasisOutSerializer(allow_null=True)
+    created_at = serializers.DateTimeField()
+    data = serializers.JSONField(  # type: ignore[assignment]  # the API member is called data
+        allow_null=True,
+        help_text="The minimised data while it is kept (GATEWAY_DELIVERY_HOURS); null afterwards.",
+    )
+
+
+def disclosure_sent_json(stored: InformationRequest, policy: Policy, decision: CategoryDecision) -> dict[str, Any]:
+    """The answer to the sender of a push: the decision as the sender is shown it (for a shielded category, what an
+    unknown person would get) and the ``disclosure`` entry that records it."""
+    return shaped(
+        DisclosureSentOutSerializer,
+        {
+            "id": stored.id,
+            "status": stored.status,
+            "recipient": stored.organisation.slug,
+            "created_at": timestamp(stored.created_at),
+            "purpose": stored.purpose,
+            "case_reference": stored.case_reference or None,
+            "decision": decision_json(decision, policy),
+            "audit": {"index": stored.audit_index, "leaf_hash": stored.audit_leaf_hash},
+        },
+    )
+
+
+def disclosure_received_json(stored: InformationRequest) -> dict[str, Any]:
+    """A released push as its recipient reads it."""
+    decision = stored.decisions.all()[0]
+    delivered = deliveries_for(stored) or {}
+    return shaped(
+        DisclosureReceivedOutSerializer,
+        {
+            "id": stored.id,
+            "sender": stored.pushed_by.slug if stored.pushed_by else "",
+            "subject": {"bsn": stored.subject_bsn},
+            "category": decision.category,
+            "purpose": stored.purpose,
+            "case_reference": stored.case_reference or None,
+            "legal_basis": {"code": decision.legal_basis, "reference": decision.legal_basis_reference}
+            if decision.legal_basis
+            else None,
+            "created_at": timestamp(stored.created_at),
+            "data": delivered.get(decision.category),
+        },
+    )
+
+
+# --- Pre-authorisations -------------------------------------------------------------------------------------
+
+
+class PreauthorisationOutSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["active", "withdrawn", "expired", "scheduled"])
+    case_reference = serializers.CharField()
+    recipient_organisation = serializers.CharField(allow_null=True)
+    recipient_sector = serializers.CharField(allow_null=True)
+    categories = serializers.ListField(child=serializers.CharField())
+    purposes = serializers.ListField(child=serializers.CharField())
+    valid_from = serializers.DateField()
+    valid_until = serializers.DateField()
+    granted_at = serializers.DateTimeField()
+    withdrawn_at = serializers.DateTimeField(allow_null=True)
+
+
+class PreauthorisationListOutSerializer(serializers.Serializer):
+    results = PreauthorisationOutSerializer(many=True)
+
+
+def preauthorisation_json(row: Preauthorisation) -> dict[str, Any]:
+    """A pre-authorisation as its holder sees it (the weighing stays with the row)."""
+    today = timezone.localdate()
+    if row.withdrawn_at is not None:
+        status = "withdrawn"
+    elif row.valid_until < today:
+        status = "expired"
+    elif row.valid_from > today:
+        status = "scheduled"
+    else:
+        status = "active"
+    return shaped(
+        PreauthorisationOutSerializer,
+        {
+            "id": row.pk,
+            "status": status,
+            "case_reference": row.case.reference,
+            "recipient_organisation": row.recipient_organisation.slug if row.recipient_organisation else None,
+            "recipient_sector": row.recipient_sector.code if row.recipient_sector else None,
+            "categories": sorted(c.code for c in row.categories.all()),
+            "purposes": sorted(p.code for p in row.purposes.all()),
+            "valid_from": row.valid_from.isoformat(),
+            "valid_until": row.valid_until.isoformat(),
+            "granted_at": timestamp(row.granted_at),
+            "withdrawn_at": timestamp(row.withdrawn_at),
+        },
+    )
+
+
+def preauthorisation_list_json(rows: list[Preauthorisation]) -> dict[str, Any]:
+    return shaped(PreauthorisationListOutSerializer, {"results": [preauthorisation_json(row) for row in rows]})

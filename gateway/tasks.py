@@ -27,6 +27,14 @@ def holder_expire() -> int:
     return holder_expire_due()
 
 
+@shared_task(name="gateway.urgent_escalate")
+def urgent_escalate() -> int:
+    """Escalate the urgent pending items still open after GATEWAY_URGENT_ESCALATE_MINUTES."""
+    from gateway.pending import urgent_escalate_due
+
+    return urgent_escalate_due()
+
+
 @shared_task(
     name="gateway.webhook_deliver",
     bind=True,

@@ -16,10 +16,19 @@ from gateway.api.views import PartnerAPIView, _caller
 from gateway.request_flow import api_read_record
 from gateway.shapes import PendingItemOutSerializer, PendingListOutSerializer, pending_json, pending_list_json
 
+WEIGHING_MIN, WEIGHING_MAX = 20, 2000
+
 
 class HolderDecisionInSerializer(StrictSerializer):
     decision = serializers.ChoiceField(choices=[pending.APPROVE, pending.DECLINE])
     note = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
+    weighing = StrictCharField(
+        min_length=WEIGHING_MIN,
+        max_length=WEIGHING_MAX,
+        required=False,
+        help_text="Your weighing (belangenafweging), 20 to 2000 characters; required to approve an item with "
+        "weighing_required. Kept with the item; the audit trail holds its SHA-256.",
+    )
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict) and not isinstance(data.get("decision", ""), str):
@@ -28,7 +37,7 @@ class HolderDecisionInSerializer(StrictSerializer):
 
 
 class HolderPendingListView(PartnerAPIView):
-    """Items waiting for this organisation's decision as data holder."""
+    """Items waiting for this organisation's decision as data holder, urgent ones first."""
 
     required_scope = "provider"
     serializer_class = PendingItemOutSerializer
@@ -64,6 +73,8 @@ class HolderPendingDecideView(PartnerAPIView):
                 404,
                 409,
                 503,
+                s400="Invalid request, or weighing_required: the basis leaves the judgement to you and the "
+                "approval has no weighing",
                 s409="Already settled or expired",
                 s503="Audit trail unavailable, or your system could not be reached (provider_unavailable)",
             ),
@@ -78,5 +89,6 @@ class HolderPendingDecideView(PartnerAPIView):
             item_id=item_id[:40],
             decision=serializer.validated_data["decision"],
             note=serializer.validated_data.get("note") or "",
+            weighing=(serializer.validated_data.get("weighing") or "").strip(),
         )
         return Response(pending_json(item))

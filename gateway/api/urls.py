@@ -5,7 +5,15 @@ from django.urls import URLPattern, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from gateway import oauth
-from gateway.api import audit_views, consent_views, holder_views, notice_views, views
+from gateway.api import (
+    audit_views,
+    consent_views,
+    disclosure_views,
+    holder_views,
+    notice_views,
+    preauthorisation_views,
+    views,
+)
 
 urlpatterns: list[URLPattern] = [
     path("oauth/token/", oauth.GatewayTokenView.as_view(), name="oauth-token"),
@@ -18,6 +26,18 @@ urlpatterns: list[URLPattern] = [
     path("api/v1/holder/pending", holder_views.HolderPendingListView.as_view(), name="holder-pending"),
     path("api/v1/holder/pending/<str:item_id>", holder_views.HolderPendingDecideView.as_view(), name="holder-decide"),
     path("api/v1/holder/notices/<str:request_id>", notice_views.HolderNoticeView.as_view(), name="holder-notice"),
+    path(
+        "api/v1/holder/preauthorisations",
+        preauthorisation_views.PreauthorisationListView.as_view(),
+        name="holder-preauthorisations",
+    ),
+    path(
+        "api/v1/holder/preauthorisations/<int:preauthorisation_id>/withdraw",
+        preauthorisation_views.PreauthorisationWithdrawView.as_view(),
+        name="holder-preauthorisation-withdraw",
+    ),
+    # Push disclosures: a holder shares on its own initiative; the recipient reads what it received
+    path("api/v1/disclosures", disclosure_views.DisclosureView.as_view(), name="disclosures"),
     # Consents
     path("api/v1/consents", consent_views.ConsentRecordView.as_view(), name="consents"),
     path("api/v1/consents/search", consent_views.ConsentSearchView.as_view(), name="consents-search"),

@@ -95,9 +95,9 @@ class InformationRequestListView(PartnerAPIView):
     pagination_class = RequestPagination
 
     def get_queryset(self) -> Any:
-        return InformationRequest.objects.filter(organisation=_caller(self.request).organisation).prefetch_related(
-            "decisions"
-        )
+        return InformationRequest.objects.filter(
+            organisation=_caller(self.request).organisation, pushed_by__isnull=True
+        ).prefetch_related("decisions")
 
     @extend_schema(
         operation_id="requests_create",
@@ -152,7 +152,9 @@ class InformationRequestDetailView(PartnerAPIView):
     )
     def get(self, request: Request, request_id: str) -> Response:
         stored = (
-            InformationRequest.objects.filter(id=request_id, organisation=_caller(request).organisation)
+            InformationRequest.objects.filter(
+                id=request_id, organisation=_caller(request).organisation, pushed_by__isnull=True
+            )
             .prefetch_related("decisions")
             .first()
             if REQUEST_ID.fullmatch(request_id)

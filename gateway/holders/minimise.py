@@ -9,7 +9,8 @@ MAX_ITEMS = 200
 MAX_STRING = 10_000
 
 
-def _valid(value: Any, kind: str) -> bool:
+def value_valid(value: Any, kind: str) -> bool:
+    """Whether ``value`` is of the declared field type (``None`` always is: no value)."""
     if value is None:
         return True
     if kind == "string":
@@ -38,7 +39,7 @@ def _valid(value: Any, kind: str) -> bool:
 def _record(raw: Any, field_types: dict[str, str], seen: set[str]) -> dict[str, Any] | None:
     if not isinstance(raw, dict):
         return None
-    kept = {name: value for name, value in raw.items() if name in field_types and _valid(value, field_types[name])}
+    kept = {name: value for name, value in raw.items() if name in field_types and value_valid(value, field_types[name])}
     seen.update(kept)
     return kept
 

@@ -23,6 +23,9 @@ CONTRACT_PATHS = {
     "/api/v1/consents/{consent_id}/withdraw": {"post"},
     "/api/v1/holder/pending": {"get"},
     "/api/v1/holder/pending/{item_id}": {"post"},
+    "/api/v1/holder/preauthorisations": {"get", "post"},
+    "/api/v1/holder/preauthorisations/{preauthorisation_id}/withdraw": {"post"},
+    "/api/v1/disclosures": {"get", "post"},
 }
 
 
@@ -35,6 +38,13 @@ def test_the_schema_validates_without_warnings(db: Any) -> None:
     create = schema["paths"]["/api/v1/requests"]["post"]
     assert create["security"] == [{"oauth2": ["requests"]}]
     assert {"200", "202", "400", "401", "403", "409", "413", "415", "429"} <= set(create["responses"])
+    disclosures = schema["paths"]["/api/v1/disclosures"]
+    assert disclosures["post"]["security"] == [{"oauth2": ["provider"]}]  # the holder shares
+    assert disclosures["get"]["security"] == [{"oauth2": ["requests"]}]  # the recipient reads
+    decide = schema["paths"]["/api/v1/holder/pending/{item_id}"]["post"]
+    ref = decide["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert "weighing" in schema["components"]["schemas"][ref]["properties"]
+    assert "400" in decide["responses"]
     flows = schema["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"]
     assert flows["tokenUrl"] == "/oauth/token/"
 
