@@ -194,12 +194,13 @@ FIXED_SLUGS = tuple(o.slug for o in ORGANISATIONS[:17])
 
 HOLDINGS: tuple[HolderSpec, ...] = (
     HolderSpec("gemeente-rotterdam", ("identity", "address", "household")),
-    HolderSpec("politie-rotterdam", ("police_incidents", "house_ban")),
+    HolderSpec("politie-rotterdam", ("police_incidents", "house_ban", "victim_incidents")),
     HolderSpec(
         "veilig-thuis-rr",
-        ("report_content", "reporter_identity", "risk_assessment", "safety_conditions", "case_status"),
+        ("report_content", "reporter_identity", "risk_assessment", "safety_conditions", "case_status", "vt_feedback"),
     ),
-    HolderSpec("om-rotterdam", ("criminal_proceedings", "criminal_record")),
+    HolderSpec("om-rotterdam", ("criminal_proceedings",)),
+    HolderSpec("justid", ("criminal_record",)),  # judicial documentation (Wjsg chapter 2) is Justid's, not the OM's
     HolderSpec("reclassering-rr", ("probation_supervision",)),
     HolderSpec("jeugdbescherming-rr", ("child_protection_measure",)),
     HolderSpec("ggz-rijnmond", ("health_summary",)),
@@ -211,6 +212,7 @@ HOLDINGS: tuple[HolderSpec, ...] = (
     HolderSpec("obs-het-kompas", ("school_attendance",)),
     HolderSpec("maascollege-kralingen", ("school_attendance",)),
     HolderSpec("woonstad-maasstad", ("housing",)),
+    HolderSpec("jeugdhulp-rijnmond", ("professional_signals",)),  # what a professional observed (Wmo 5.2.6)
     HolderSpec("slachtofferhulp", ("victim_support",)),
     HolderSpec("vrouwenopvang-rijnmond", ("shelter_stay",)),
 )
@@ -548,6 +550,21 @@ BUILTIN_RECORDS: tuple[RecordSpec, ...] = (
             "status": "Afgelopen; verlengd van 10 naar 28 dagen",
         },
     ),
+    # The incidents in which Sanne was the victim: what victim support receives (Wpg art. 18 with Bpg art. 4:2),
+    # without the narrative about the suspect.
+    RecordSpec(
+        "politie-rotterdam",
+        "victim_incidents",
+        SANNE,
+        [
+            {
+                "date": "2026-09-28",
+                "type": "Huiselijk geweld: mishandeling (art. 300 Sr)",
+                "registration_number": "PL1700-2026281457",
+            },
+            {"date": "2026-11-02", "type": "Belaging (art. 285b Sr)", "registration_number": "PL1700-2026309812"},
+        ],
+    ),
     # Veilig Thuis Rotterdam Rijnmond: its own file.
     RecordSpec(
         "veilig-thuis-rr",
@@ -665,6 +682,17 @@ BUILTIN_RECORDS: tuple[RecordSpec, ...] = (
         },
     ),
     *(RecordSpec("veilig-thuis-rr", "case_status", b, CASE_STATUS_STALKING) for b in (SANNE, MARK, DAAN, LOTTE)),
+    # The feedback Veilig Thuis owes the reporter (Wmo 2015 art. 4.1.1 lid 2 sub g): steps only, never content.
+    RecordSpec(
+        "veilig-thuis-rr",
+        "vt_feedback",
+        SANNE,
+        {
+            "steps_taken": ["Melding in behandeling genomen", "Veiligheidsbeoordeling afgerond", "Casus in MDA++"],
+            "phase": "Veiligheidsbeoordeling",
+            "informed_on": "2026-10-06",
+        },
+    ),
     # Openbaar Ministerie.
     RecordSpec(
         "om-rotterdam",
@@ -678,8 +706,20 @@ BUILTIN_RECORDS: tuple[RecordSpec, ...] = (
             "contactverbod op 2026-11-10",
         },
     ),
+    # Jeugdhulp Rijnmond: its signals about Adam, what it may report to Veilig Thuis (Wmo 2015 art. 5.2.6).
     RecordSpec(
-        "om-rotterdam",
+        "jeugdhulp-rijnmond",
+        "professional_signals",
+        ADAM,
+        {
+            "observed_on": "2026-10-14",
+            "signals": ["Blauwe plek op de bovenarm", "Schrikt bij harde stemmen"],
+            "actions_taken": "Besproken met moeder; zorgen gedeeld in het casusoverleg",
+        },
+    ),
+    # Justid: the judicial documentation.
+    RecordSpec(
+        "justid",
         "criminal_record",
         MARK,
         {

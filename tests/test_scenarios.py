@@ -89,15 +89,20 @@ def test_3_explicit_consent_releases_health_data(partner: Any) -> None:
     assert body["data"]["health_summary"]
 
 
-def test_5_police_is_on_the_shielded_address_allow_list(partner: Any) -> None:
-    """politie-rotterdam asks address about Sanne, zvh_case_meeting, case 0001 → released (WGS)."""
+def test_5_police_gets_the_shielded_address_under_its_brp_authorisation_wet_brp_art_3_3(partner: Any) -> None:
+    """politie-rotterdam asks address about Sanne, zvh_case_meeting, case 0001 → released under the police's BRP
+    authorisation (Wet BRP art. 3.3), not the WGS: the WGS governs provision to and from the Zorg- en
+    Veiligheidshuis, not a bilateral flow from the municipality to the police. The police is on the shielded
+    address's allow list."""
     body = (
         partner("politie-rotterdam")
         .ask(subject={"bsn": SANNE}, categories=["address"], purpose="zvh_case_meeting", case_reference=CASE_1)
         .json()
     )
     assert body["status"] == "released"
-    assert only(body)["legal_basis"]["code"] == "WGS"
+    decision = only(body)
+    assert decision["legal_basis"]["code"] == "BRP_3_3"
+    assert decision["rule"] == "brp-municipality-to-police"
     assert body["data"]["address"]
 
 
@@ -162,27 +167,90 @@ def test_9_no_supervision_order_no_release(partner: Any) -> None:
     assert codes(only(body)) == ["condition_not_met"]
 
 
-def test_10_emergency_access_with_a_justification(partner: Any) -> None:
-    """slachtofferhulp asks risk_assessment about Mark, acute_danger, emergency with justification → released
-    as emergency access under vital interest, and marked so in the trail."""
+WEIGHING = (
+    "Acuut gevaar voor Sanne: Mark staat met een mes bij de opvang. Slachtofferhulp heeft het risicobeeld nodig om "
+    "het veiligheidsplan nu aan te passen; belang van Sanne weegt zwaarder dan dat van Mark (Wmo 2015 art. 4.1.1 "
+    "lid 2 sub e)."
+)
+
+
+def test_10_acute_danger_waits_in_veilig_thuis_urgent_lane_and_is_released_on_wmo_4_1_1_lid_2_sub_e(
+    partner: Any,
+) -> None:
+    """slachtofferhulp asks risk_assessment about Mark, acute_danger, emergency with justification → 202 pending at
+    veilig-thuis-rr in the urgent lane (the statute gives Veilig Thuis the judgement; vital interest does not apply
+    while Veilig Thuis can weigh); Veilig Thuis approves with its weighing → released on WMO_4_1_1_2E as emergency
+    access, marked so in the trail and waiting for the privacy officer's review."""
+    from gateway.models import EmergencyReview
+
+    response = partner("slachtofferhulp").ask(
+        subject={"bsn": MARK},
+        categories=["risk_assessment"],
+        purpose="acute_danger",
+        emergency=True,
+        justification="Sanne called: Mark is outside the shelter with a knife, police are on their way.",
+    )
+    assert response.status_code == 202, response.content
+    created = response.json()
+    assert created["status"] == "pending" and created["data"] == {}
+    decision = only(created)
+    assert decision["outcome"] == "pending"
+    assert decision["provider"] == "veilig-thuis-rr"
+    assert decision["legal_basis"]["code"] == "WMO_4_1_1_2E"
+    assert decision["rule"] == "wmo4112e-vt-to-victim-support-acute"
+    assert decision["emergency_access"] is True
+    entry = AuditEntry.objects.get(index=created["audit"]["index"])
+    assert entry.emergency is True and entry.outcome == "pending"
+
+    vt = partner("veilig-thuis-rr", "provider")
+    items = vt.get("/api/v1/holder/pending").json()["results"]
+    item = items[0]  # the urgent lane is listed first
+    assert item["request_id"] == created["id"]
+    assert item["urgent"] is True
+    assert item["legal_basis"]["code"] == "WMO_4_1_1_2E"
+
+    # Sub e needs Veilig Thuis' own recorded weighing: an approval without it is refused and changes nothing.
+    bare = vt.post(f"/api/v1/holder/pending/{item['id']}", {"decision": "approve"})
+    assert bare.status_code == 400
+    assert bare["Content-Type"] == "application/problem+json"
+    assert "weighing" in [e["field"] for e in bare.json()["errors"]]
+    assert vt.get("/api/v1/holder/pending").json()["results"][0]["id"] == item["id"]
+
+    settled = vt.post(f"/api/v1/holder/pending/{item['id']}", {"decision": "approve", "weighing": WEIGHING})
+    assert settled.status_code == 200, settled.content
+    assert settled.json()["status"] == "approved"
+
+    polled = partner("slachtofferhulp").get(f"/api/v1/requests/{created['id']}").json()
+    assert polled["status"] == "released"
+    (released,) = polled["decisions"]
+    assert released["outcome"] == "permit"
+    assert released["legal_basis"]["code"] == "WMO_4_1_1_2E"
+    assert released["emergency_access"] is True
+    assert polled["data"]["risk_assessment"]
+    holder_entry = AuditEntry.objects.filter(kind="holder_decision").latest("index")
+    assert holder_entry.organisation == "veilig-thuis-rr" and holder_entry.outcome == "approved"
+    assert "Sanne" not in holder_entry.leaf  # the weighing text stays in the row; the trail keeps its hash
+    assert EmergencyReview.objects.filter(request_id=created["id"]).exists()  # every emergency access is reviewed
+
+
+def test_10b_vital_interest_is_no_longer_the_basis_for_veilig_thuis_to_victim_support_avg_art_9_2_c(
+    partner: Any,
+) -> None:
+    """The same request never cites AVG_6_1_D: Veilig Thuis' statute (Wmo 2015 art. 4.1.1 lid 2 sub e) governs, and
+    vital interest (AVG art. 6(1)(d), 9(2)(c)) is for a person who cannot consent, not for a holder's weighing."""
     body = (
         partner("slachtofferhulp")
         .ask(
             subject={"bsn": MARK},
-            categories=["risk_assessment"],
+            categories=["risk_assessment", "safety_conditions"],
             purpose="acute_danger",
             emergency=True,
             justification="Sanne called: Mark is outside the shelter with a knife, police are on their way.",
         )
         .json()
     )
-    assert body["status"] == "released"
-    decision = only(body)
-    assert decision["emergency_access"] is True
-    assert decision["legal_basis"]["code"] == "AVG_6_1_D"
-    entry = AuditEntry.objects.get(index=body["audit"]["index"])
-    assert entry.emergency is True
-    assert entry.decisions[0]["emergency_access"] is True
+    assert {d["legal_basis"]["code"] for d in body["decisions"]} == {"WMO_4_1_1_2E"}
+    assert {d["outcome"] for d in body["decisions"]} == {"pending"}
 
 
 def test_11_emergency_without_justification_is_refused_and_audited(partner: Any) -> None:
@@ -247,7 +315,10 @@ def test_12_a_suspect_sees_his_own_entries_once_cleared_and_never_the_victims_si
     if emergency.status_code == 202:  # Veilig Thuis weighs it as the holder (scenario 10)
         holder = partner("veilig-thuis-rr", "provider")
         for item in holder.get("/api/v1/holder/pending").json()["results"]:
-            holder.post(f"/api/v1/holder/pending/{item['id']}", {"decision": "approve"})
+            approved = holder.post(
+                f"/api/v1/holder/pending/{item['id']}", {"decision": "approve", "weighing": WEIGHING}
+            )
+            assert approved.status_code == 200, approved.content
     about_sanne = (
         partner("politie-rotterdam")
         .ask(subject={"bsn": SANNE}, categories=["address"], purpose="zvh_case_meeting", case_reference=CASE_1)
@@ -284,3 +355,110 @@ def test_12_a_suspect_sees_his_own_entries_once_cleared_and_never_the_victims_si
     for bsn in (SANNE, DAAN, LOTTE):
         assert mark.get(f"/portal/person/{Person.objects.get(bsn=bsn).pk}/").status_code == 404
     assert mark.get(f"{own}entry/{about_sanne}/").status_code == 404
+
+
+# --- The catalogue corrected (issue 11): each statute's flow, with its article ---------------------------------
+
+
+def test_wjsg_art_39f_criminal_proceedings_wait_for_the_prosecutor_and_records_are_not_the_oms(partner: Any) -> None:
+    """veilig-thuis-rr asks criminal_proceedings about Mark in case 0001 → 202 pending at om-rotterdam (the OM weighs
+    each provision under Wjsg art. 39f and the Aanwijzing Wjsg); criminal_record is judicial documentation (Wjsg
+    chapter 2, Justid), which Veilig Thuis is not named for → no_rule."""
+    vt = partner("veilig-thuis-rr")
+    response = vt.ask(
+        subject={"bsn": MARK},
+        categories=["criminal_proceedings"],
+        purpose="vt_safety_assessment",
+        case_reference=CASE_1,
+    )
+    assert response.status_code == 202
+    decision = only(response.json())
+    assert (decision["outcome"], decision["provider"]) == ("pending", "om-rotterdam")
+    assert decision["legal_basis"]["code"] == "WJSG_39F"
+
+    records = vt.ask(
+        subject={"bsn": MARK}, categories=["criminal_record"], purpose="vt_safety_assessment", case_reference=CASE_1
+    ).json()
+    assert records["status"] == "denied"
+    assert codes(only(records)) == ["no_rule"]
+
+
+def test_wjsg_chapter_2_probation_receives_the_criminal_record_from_justid(partner: Any) -> None:
+    """reclassering-rr asks criminal_record about Mark, probation, case 0001 → released by Justid (Wjsg chapter 2)."""
+    body = (
+        partner("reclassering-rr")
+        .ask(subject={"bsn": MARK}, categories=["criminal_record"], purpose="probation", case_reference=CASE_1)
+        .json()
+    )
+    assert body["status"] == "released"
+    decision = only(body)
+    assert (decision["provider"], decision["legal_basis"]["code"]) == ("justid", "WJSG_CH2")
+    assert body["data"]["criminal_record"]
+
+
+def test_wpg_art_18_with_bpg_4_2_victim_support_gets_the_victims_incidents_not_the_suspects_record(
+    partner: Any,
+) -> None:
+    """slachtofferhulp asks, in case 0001, victim_incidents about Sanne → released (Wpg art. 18 with Bpg art. 4:2),
+    the fields without the narrative; police_incidents or house_ban about Mark → no rule."""
+    victim_support = partner("slachtofferhulp")
+    body = victim_support.ask(
+        subject={"bsn": SANNE}, categories=["victim_incidents"], purpose="victim_support", case_reference=CASE_1
+    ).json()
+    assert body["status"] == "released"
+    assert only(body)["legal_basis"]["code"] == "WPG_18"
+    assert all(
+        set(incident) == {"date", "type", "registration_number"} for incident in body["data"]["victim_incidents"]
+    )
+
+    suspect = victim_support.ask(
+        subject={"bsn": MARK},
+        categories=["police_incidents", "house_ban"],
+        purpose="victim_support",
+        case_reference=CASE_1,
+    ).json()
+    assert suspect["status"] == "denied"
+    assert [codes(d) for d in suspect["decisions"]] == [["no_rule"], ["no_rule"]]
+
+
+def test_wpg_art_16_the_mayor_not_the_municipal_team_receives_the_house_ban(partner: Any) -> None:
+    """burgemeester-rotterdam asks house_ban about Mark for public_order → released on WPG_16_1C (Wpg art. 16 runs
+    towards the mayor; the neighbourhood team has only the police's incidental provision, Wpg art. 19, weighed by
+    the police)."""
+    mayor = partner("burgemeester-rotterdam").ask(
+        subject={"bsn": MARK}, categories=["house_ban"], purpose="public_order"
+    )
+    assert mayor.status_code == 200
+    assert mayor.json()["status"] == "released"
+    assert only(mayor.json())["legal_basis"]["code"] == "WPG_16_1C"
+
+
+def test_wmo_art_5_2_6_every_professional_may_report_youth_care_decides_itself(partner: Any) -> None:
+    """veilig-thuis-rr asks professional_signals about Adam from jeugdhulp-rijnmond → 202 pending at the youth care
+    provider (meldrecht for every professional, Wmo 2015 art. 5.2.6; the holder decides)."""
+    response = partner("veilig-thuis-rr").ask(
+        subject={"bsn": ADAM},
+        categories=["professional_signals"],
+        purpose="vt_investigation",
+        providers={"professional_signals": "jeugdhulp-rijnmond"},
+    )
+    assert response.status_code == 202
+    decision = only(response.json())
+    assert (decision["outcome"], decision["provider"]) == ("pending", "jeugdhulp-rijnmond")
+    assert decision["legal_basis"]["code"] == "WMO_5_2_6"
+
+
+def test_wmo_art_4_1_1_lid_2_sub_g_the_reporter_asks_for_feedback_and_veilig_thuis_decides(partner: Any) -> None:
+    """school-regenboog asks vt_feedback about Sanne → 202 pending at veilig-thuis-rr (only Veilig Thuis knows who
+    reported); the category carries the steps taken, never the file's content."""
+    from demo import world
+
+    response = partner("school-regenboog").ask(
+        subject={"bsn": SANNE}, categories=["vt_feedback"], purpose="report_feedback"
+    )
+    assert response.status_code == 202
+    decision = only(response.json())
+    assert (decision["outcome"], decision["provider"]) == ("pending", "veilig-thuis-rr")
+    assert decision["legal_basis"]["code"] == "WMO_4_1_1_2G"
+    (feedback,) = [c for c in world.CATEGORIES if c.code == "vt_feedback"]
+    assert {f.name for f in feedback.fields} == {"steps_taken", "phase", "informed_on"}

@@ -48,7 +48,7 @@ def _rule(data: dict[str, Any], code: str) -> dict[str, Any]:
 def test_the_shipped_file_validates_and_matches_the_models_choices() -> None:
     catalogue = catalogue_load()
     assert catalogue.version and catalogue.sha256 == hashlib.sha256(RAW).hexdigest()
-    assert (len(catalogue.organisations), len(catalogue.legal_bases), len(catalogue.rules)) == (34, 17, 41)
+    assert (len(catalogue.organisations), len(catalogue.legal_bases), len(catalogue.rules)) == (37, 21, 71)
     defs = json.loads(SCHEMA_FILE.read_text())["$defs"]
     assert defs["regime"]["enum"] == choices.Regime.values
     assert defs["field"]["properties"]["type"]["enum"] == choices.FieldType.values
@@ -177,7 +177,8 @@ def test_not_yaml_at_all_is_refused() -> None:
 def test_dropping_a_category_is_refused_before_anything_is_written(db: Any) -> None:
     data = _data()
     data["categories"] = [c for c in data["categories"] if c["code"] != "housing"]
-    _rule(data, "wgs-housing-to-zvh")["categories"] = ["victim_support"]
+    for rule in data["rules"]:
+        rule["categories"] = [c for c in rule["categories"] if c != "housing"] or ["victim_support"]
     entries = AuditEntry.objects.count()
     with pytest.raises(CatalogueError, match="category housing is in the database but not in the file"):
         policy_import(catalogue=catalogue_parse(_dump(data)))
@@ -202,13 +203,13 @@ def test_a_widening_shows_in_the_diff_and_on_the_trail(db: Any, tmp_path: Path) 
     del rule["requires_case_participation"]  # police data to Veilig Thuis without a case: a widening
     data["rules"].append(
         {
-            "code": "test-housing-to-vt",
-            "description": "Tenancy data for Veilig Thuis.",
+            "code": "test-housing-to-childcare",
+            "description": "Tenancy data for childcare.",
             "legal_basis": "WMO_5_1_6",
             "provider": {"sector": "housing"},
-            "recipient": {"sector": "veilig_thuis"},
+            "recipient": {"sector": "childcare"},
             "categories": ["housing"],
-            "purposes": ["vt_investigation"],
+            "purposes": ["care_coordination"],
         }
     )
     data["categories"][0]["fields"].append({"name": "nationality", "type": "string"})
@@ -220,7 +221,7 @@ def test_a_widening_shows_in_the_diff_and_on_the_trail(db: Any, tmp_path: Path) 
     call_command("policy_diff", str(old), str(path), stdout=(out := _Out()))
     text = out.text
     assert text.index("WIDENINGS") < text.index("NARROWINGS")
-    assert "+ WIDER sector:veilig_thuis asks sector:housing for housing (vt_investigation)" in text
+    assert "+ WIDER sector:childcare asks sector:housing for housing (care_coordination)" in text
     assert "before: denied" in text
     assert "+ WIDER category identity: field nationality added" in text
     assert "- NARROWER sector:safety_house asks sector:housing for housing (zvh_case_meeting)" in text
@@ -231,7 +232,7 @@ def test_a_widening_shows_in_the_diff_and_on_the_trail(db: Any, tmp_path: Path) 
     call_command("policy_import", str(path), "--dry-run", stdout=(dry := _Out()))
     assert "+ WIDER sector:veilig_thuis asks sector:police for house_ban (vt_investigation)" in dry.text
     assert AuditEntry.objects.filter(kind="config").count() == configs
-    assert not SharingRule.objects.filter(code="test-housing-to-vt").exists()
+    assert not SharingRule.objects.filter(code="test-housing-to-childcare").exists()
 
     call_command("policy_import", str(path), stdout=(done := _Out()))
     assert "Imported: policy version" in done.text
@@ -244,7 +245,7 @@ def test_a_widening_shows_in_the_diff_and_on_the_trail(db: Any, tmp_path: Path) 
     assert detail["policy_version_after"] == entry.policy_version == policy_current().version > version_before
     widened = {(w["requester"], w["holder"], w["category"], w["purpose"]) for w in detail["diff"]["widening"]}
     assert ("sector:veilig_thuis", "sector:police", "police_incidents", "vt_safety_assessment") in widened
-    assert ("sector:veilig_thuis", "sector:housing", "housing", "vt_investigation") in widened
+    assert ("sector:childcare", "sector:housing", "housing", "care_coordination") in widened
     assert {"kind": "widening", "change": "category identity: field nationality added (released wherever it is)"} in (
         detail["diff"]["catalogue"]
     )
