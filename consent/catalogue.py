@@ -40,6 +40,7 @@ from django.db import models, transaction
 from audit.choices import AuditKind
 from audit.config_trail import config_actor
 from audit.ledger import Actor, EntryDraft, audit_append
+from consent.choices import BasisKind
 from consent.models import (
     CategoryField,
     DataCategory,
@@ -369,9 +370,11 @@ def _law_problems(
     holder_sector = holder.get("sector") or org_sector.get(holder.get("organisation", ""))
     recipient_sector = recipient.get("sector") or org_sector.get(recipient.get("organisation", ""))
     on_consent = (
-        basis.get("requires_consent") or basis.get("requires_explicit_consent") or basis["kind"] == "consent"
-    ) or basis["kind"] == "explicit_consent"
-    explicit = basis.get("requires_explicit_consent") or basis["kind"] == "explicit_consent"
+        basis.get("requires_consent")
+        or basis.get("requires_explicit_consent")
+        or basis["kind"] in (BasisKind.CONSENT, BasisKind.EXPLICIT_CONSENT)
+    )
+    explicit = basis.get("requires_explicit_consent") or basis["kind"] == BasisKind.EXPLICIT_CONSENT
     if on_consent and not sectors.get(holder_sector or "", {}).get("consent_possible", True):
         problems.append(
             f"{at}.legal_basis: {basis['code']} rests on consent, but the data of sector {holder_sector} allows no "

@@ -144,7 +144,7 @@ def is_withheld(*, request_id: str, categories: Iterable[str], withheld: Iterabl
 # Organisations of these sectors may be named to a suspect when they lead or take part in an active case in which
 # he is the suspect: Veilig Thuis must inform him of its file (Wmo 2015 art. 5.3.1), and the others deal with
 # him as a suspect, offender or parent (police, prosecution, probation, Child Protection Board, youth protection,
-# Care and Safety House).
+# Care and Safety House, the mayor who imposes a house ban on him, Justid that keeps his criminal record).
 CASE_CHAIN_SECTORS = frozenset(
     {
         "veilig_thuis",
@@ -154,6 +154,8 @@ CASE_CHAIN_SECTORS = frozenset(
         "child_protection_board",
         "certified_institution",
         "safety_house",
+        "mayor",
+        "judicial_information",
     }
 )
 # Sectors that serve victims: never named to a suspect, and a category that only they hold is not described.
@@ -171,10 +173,11 @@ OTHER_SECTORS = frozenset(
         "forensic_medicine",
         "education",
         "housing",
+        "childcare",
     }
 )
 # Purposes a suspect may see, when the requester may be named. Every other purpose, among them ``acute_danger``
-# (an emergency about someone's safety) and ``victim_support``, and any purpose added later, reads as a neutral
+# (an emergency about someone's safety) ``victim_support`` and ``report_feedback`` (it would say that someone reported him), and any purpose added later, reads as a neutral
 # one.
 NAMED_PURPOSES = frozenset(
     {
@@ -187,6 +190,7 @@ NAMED_PURPOSES = frozenset(
         "ots_execution",
         "probation",
         "zvh_case_meeting",
+        "public_order",
     }
 )
 # Legal-basis kinds (consent.choices.BasisKind) that exist only for an emergency: their text would say one.

@@ -258,4 +258,5 @@ def test_every_sector_and_purpose_of_the_demo_world_is_classified() -> None:
     assert set().union(*sets) == {s.code for s in world.SECTORS}
     purposes = {p.code for p in world.PURPOSES}
     assert purposes >= NAMED_PURPOSES
-    assert purposes - NAMED_PURPOSES == {"acute_danger", "victim_support"}
+    # Feedback to a reporter stays neutral: to a suspect it would say that someone reported him.
+    assert purposes - NAMED_PURPOSES == {"acute_danger", "victim_support", "report_feedback"}
