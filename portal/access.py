@@ -177,8 +177,8 @@ OTHER_SECTORS = frozenset(
     }
 )
 # Purposes a suspect may see, when the requester may be named. Every other purpose, among them ``acute_danger``
-# (an emergency about someone's safety) ``victim_support`` and ``report_feedback`` (it would say that someone reported him), and any purpose added later, reads as a neutral
-# one.
+# (an emergency about someone's safety), ``victim_support``, ``report_feedback`` (it would say that someone
+# reported him) and any purpose added later, reads as a neutral one.
 NAMED_PURPOSES = frozenset(
     {
         "report_to_vt",
