@@ -19,6 +19,7 @@ from audit.pseudonym import subject_pseudonym
 from consent.models import Person
 from tests.admin.clients import verified_admin_client
 from tests.admin.walk import model_pages
+from tests.emergency import released_emergency
 
 MARK, LOTTE = "999990019", "999990032"
 
@@ -81,14 +82,15 @@ def world(partner: Any) -> None:
         providers={"school_attendance": "school-regenboog"},
     )
     assert pending.status_code == 202, pending.content
-    emergency = partner("slachtofferhulp").ask(
+    released_emergency(  # Veilig Thuis weighs it in the urgent lane (issue 11), then the review waits
+        partner,
+        "slachtofferhulp",
         subject={"bsn": MARK},
         categories=["risk_assessment"],
         purpose="acute_danger",
         emergency=True,
         justification="Seen outside the shelter; act now.",
     )
-    assert emergency.status_code == 200, emergency.content
 
 
 def views_since(start: int) -> list[AuditEntry]:

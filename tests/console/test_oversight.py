@@ -34,6 +34,7 @@ from console.oversight import (
     said,
     volume_spikes,
 )
+from tests.emergency import released_emergency
 
 NOW = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)
 MINUTE = dt.timedelta(minutes=1)
@@ -375,16 +376,16 @@ def world(partner: Any) -> dict[str, int]:
         providers={"health_summary": "ggz-rijnmond"},
     )
     assert foreign.status_code == 200, foreign.content
-    victim_support = partner("slachtofferhulp")
-    for _ in range(3):
-        response = victim_support.ask(
+    for _ in range(3):  # Veilig Thuis weighs each in the urgent lane (issue 11) and releases it
+        released_emergency(
+            partner,
+            "slachtofferhulp",
             subject={"bsn": MARK},
             categories=["risk_assessment"],
             purpose="acute_danger",
             emergency=True,
             justification="Mark was seen outside the shelter with a weapon; act now.",
         )
-        assert response.status_code == 200, response.content
     return {"foreign": foreign.json()["audit"]["index"]}
 
 

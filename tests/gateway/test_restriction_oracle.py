@@ -20,6 +20,7 @@ from consent.models import DataCategory, LegalBasis, Person, Purpose, Sector, Sh
 from consent.restrictions import restriction_set
 from gateway.models import PendingItem
 from gateway.pending import holder_expire_due
+from tests.emergency import released_after_weighing
 
 SANNE, MARK, DAAN, LOTTE, NOOR = "999990007", "999990019", "999990020", "999990032", "999990068"
 UNKNOWN = "999999990"  # valid BSN (eleven test), nobody in the demo world
@@ -128,20 +129,26 @@ def test_the_shelter_is_withheld_inside_the_risk_picture_for_a_case_partner_outs
     partner: Any,
 ) -> None:
     """Probation works on case 0001 but is outside Sanne's shielding: it gets her risk assessment and safety
-    conditions without the fields that say she is in a shelter, and is told so."""
-    probation = partner("reclassering-rr")
+    conditions without the fields that say she is in a shelter, and is told so (once Veilig Thuis has weighed it:
+    Wmo 2015 art. 4.1.1 lid 2 sub e)."""
     asked = risk_question(SANNE, purpose="probation", case_reference="CHGK-RR-2026-0001")
-    body = probation.ask(**asked).json()
+    body = released_after_weighing(partner, "reclassering-rr", **asked).json()
     assert body["status"] == "released", body
     assert "summary" not in body["data"]["risk_assessment"] and body["data"]["risk_assessment"]["risk_level"]
     assert "conditions" not in body["data"]["safety_conditions"]
     assert "opvang" not in json.dumps(body).lower()
     assert {r["code"] for d in body["decisions"] for r in d["reasons"]} == {"restricted"}
     entry = AuditEntry.objects.get(reference=body["id"], kind="request")
-    assert entry.decisions[0]["withheld_fields"] == ["summary"]
-    assert "summary" not in entry.decisions[0]["fields"]
+    assert entry.decisions[0]["withheld_fields"] == ["summary"]  # decided at the request, released on approval
+    released = [
+        d
+        for e in AuditEntry.objects.filter(kind="holder_decision", index__gt=entry.index)
+        for d in e.decisions
+        if d["category"] == "risk_assessment"
+    ]
+    assert released and all("summary" not in d["fields"] for d in released)
 
-    mark = probation.ask(**{**asked, "subject": {"bsn": MARK}}).json()
+    mark = released_after_weighing(partner, "reclassering-rr", **{**asked, "subject": {"bsn": MARK}}).json()
     assert mark["data"]["risk_assessment"]["summary"]  # no shielding on Mark: nothing withheld
 
 
@@ -149,21 +156,17 @@ def test_the_risk_picture_of_a_shielded_person_goes_as_nothing_to_a_requester_ou
     partner: Any,
 ) -> None:
     """The Child Protection Board works on no case with Sanne: a visible gap would tell it about the shielding,
-    so it gets what it would get for an unknown person."""
+    so it gets what it would get for an unknown person: both wait for Veilig Thuis' weighing (Wmo 2015 art. 4.1.1
+    lid 2 sub e), with nothing released."""
     rvdk = partner("rvdk-rotterdam")
-    answers = {bsn: rvdk.ask(**risk_question(bsn, purpose="rvdk_investigation")) for bsn in (SANNE, UNKNOWN, MARK)}
-    assert (
-        answers[SANNE].json()["data"]
-        == answers[UNKNOWN].json()["data"]
-        == {
-            "risk_assessment": None,
-            "safety_conditions": None,
-        }
-    )
+    answers = {bsn: rvdk.ask(**risk_question(bsn, purpose="rvdk_investigation")) for bsn in (SANNE, UNKNOWN)}
+    assert answers[SANNE].status_code == answers[UNKNOWN].status_code == 202
+    assert answers[SANNE].json()["data"] == answers[UNKNOWN].json()["data"] == {}
     assert [public(d) for d in answers[SANNE].json()["decisions"]] == [
         public(d) for d in answers[UNKNOWN].json()["decisions"]
     ]
-    assert answers[MARK].json()["data"]["risk_assessment"]["summary"]
+    mark = released_after_weighing(partner, "rvdk-rotterdam", **risk_question(MARK, purpose="rvdk_investigation"))
+    assert mark.json()["data"]["risk_assessment"]["summary"]
 
 
 # --- Item 4: a holder's approval decides again -------------------------------------------------------------
