@@ -271,13 +271,16 @@ def suspect_lens(
     cases: Iterable[CaseFact],
     sector_of: Mapping[str, str],
     holder_sectors: Mapping[str, frozenset[str]],
+    recipient_sectors: Mapping[str, frozenset[str]] | None = None,
 ) -> SuspectLens | None:
     """The lens for entries about ``subject``, or ``None`` when he is no suspect or alleged perpetrator.
 
     Named: organisations of the case chain (:data:`CASE_CHAIN_SECTORS`) that lead or take part in an active case
     in which he has that role; a Veilig Thuis of another region is therefore never named. Described: categories
     that at least one organisation outside the victim's side holds (``holder_sectors``: category -> the sectors
-    of its holders).
+    of its holders) and that some sharing rule gives to a recipient outside the victim's side
+    (``recipient_sectors``: category -> the sectors its rules give it to; when given). A category that only the
+    victim's side receives ("incidents concerning the victim", for victim support) would say by its name who asked.
     """
     cases = list(cases)
     if not is_suspect(subject, cases):
@@ -289,7 +292,10 @@ def suspect_lens(
         for organisation in case.organisations
         if sector_of.get(organisation) in CASE_CHAIN_SECTORS
     }
+    outside = CASE_CHAIN_SECTORS | OTHER_SECTORS
     described = {
-        category for category, sectors in holder_sectors.items() if sectors & (CASE_CHAIN_SECTORS | OTHER_SECTORS)
+        category
+        for category, sectors in holder_sectors.items()
+        if sectors & outside and (recipient_sectors is None or recipient_sectors.get(category, frozenset()) & outside)
     }
     return SuspectLens(named=frozenset(named), described=frozenset(described))

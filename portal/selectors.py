@@ -22,6 +22,7 @@ from consent.models import (
     Person,
     Purpose,
     Restriction,
+    SharingRule,
 )
 from consent.policy import overall_status
 from gateway.models import HolderEndpoint, InformationRequest
@@ -284,6 +285,19 @@ def _holder_sectors() -> dict[str, frozenset[str]]:
     return {category: frozenset(sectors) for category, sectors in found.items()}
 
 
+def _recipient_sectors() -> dict[str, frozenset[str]]:
+    """Each category with the sectors its active sharing rules give it to (a rule naming an organisation counts
+    with that organisation's sector)."""
+    found: dict[str, set[str]] = {}
+    rows = SharingRule.objects.filter(active=True).values_list(
+        "categories__code", "recipient_sector__code", "recipient_organisation__sector__code"
+    )
+    for category, sector, organisation_sector in rows:
+        if category and (sector or organisation_sector):
+            found.setdefault(category, set()).add(sector or organisation_sector)
+    return {category: frozenset(sectors) for category, sectors in found.items()}
+
+
 @dataclass(frozen=True)
 class ViewerRules:
     """What a parent (or guardian) viewing a child's entries is kept from (issue 11, item 8): ``held_back`` in a
@@ -345,6 +359,7 @@ def subject_rules(
             cases=cases,
             sector_of=sector_of,
             holder_sectors=_holder_sectors(),
+            recipient_sectors=_recipient_sectors(),
         ),
         inform_days=settings.GATEWAY_PORTAL_INFORM_DAYS,
         sector_of=sector_of,

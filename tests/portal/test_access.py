@@ -260,3 +260,22 @@ def test_every_sector_and_purpose_of_the_demo_world_is_classified() -> None:
     assert purposes >= NAMED_PURPOSES
     # Feedback to a reporter stays neutral: to a suspect it would say that someone reported him.
     assert purposes - NAMED_PURPOSES == {"acute_danger", "victim_support", "report_feedback"}
+
+
+def test_a_category_only_the_victims_side_receives_is_not_described() -> None:
+    """Held by the police but given only to victim support ("incidents concerning the victim"): its name would say
+    that victim support asked about him, so it reads as an undescribed category. Found by the suspect sweep when
+    the catalogue of issue 11 added the category."""
+    holders = {**HOLDER_SECTORS, "victim_incidents": frozenset({"police"}), "police_incidents": frozenset({"police"})}
+    recipients = {
+        "victim_incidents": frozenset({"victim_support"}),
+        "police_incidents": frozenset({"veilig_thuis", "victim_support"}),
+        "risk_assessment": frozenset({"police"}),
+    }
+    found = suspect_lens(
+        subject=MARK, cases=[STALKING], sector_of=SECTOR_OF, holder_sectors=holders, recipient_sectors=recipients
+    )
+    assert found is not None
+    assert "victim_incidents" not in found.described
+    assert {"police_incidents", "risk_assessment"} <= found.described
+    assert "forensic_medical" not in found.described  # no rule gives it outside the victim's side

@@ -20,6 +20,7 @@ from consent.models import DataCategory, Organisation, Person, Purpose
 from gateway.models import EntryNotice, HolderEndpoint, InformationRequest, PendingItem
 from gateway.notices import reviewing_holders
 from portal.notifications import notice_news_due, notify_new_entry
+from tests.emergency import WEIGHING
 from tests.portal.test_portal import PASSWORD
 
 SANNE, MARK, DAAN, LOTTE = "999990007", "999990019", "999990020", "999990032"
@@ -94,7 +95,9 @@ def ask_everything(partner: Any) -> list[str]:
                 "subject": {"bsn": MARK},
                 "categories": asked,
                 "purpose": purpose,
-                "providers": {c: holders[c][(turn + step) % len(holders[c])] for c in asked if len(holders[c]) > 1},
+                "providers": {
+                    c: holders[c][(turn + step) % len(holders[c])] for c in asked if len(holders.get(c, ())) > 1
+                },
             }
             if step % 2 == 0:
                 body["case_reference"] = CASE_1
@@ -111,7 +114,7 @@ def settle_pending(partner: Any) -> None:
     """Each holder approves what waits for it, as Veilig Thuis does in scenario 10."""
     for item in PendingItem.objects.filter(status="pending").select_related("holder"):
         holder = partner(item.holder.slug, "provider")
-        response = holder.post(f"/api/v1/holder/pending/{item.id}", {"decision": "approve"})
+        response = holder.post(f"/api/v1/holder/pending/{item.id}", {"decision": "approve", "weighing": WEIGHING})
         assert response.status_code in (200, 409, 503), response.content
 
 
