@@ -206,14 +206,14 @@ FILTER_TABLE: list[tuple[dict[str, str], set[str]]] = [
     ({"category": "police_incidents"}, {"vt_police", "vt_check"}),
     ({"purpose": "acute_danger"}, {"emergency"}),
     ({"purpose": "zvh_case_meeting"}, {"police_address", "housing_denied", "police_vt_denied"}),
-    ({"legal_basis": "WGS"}, {"police_address"}),
+    ({"legal_basis": "BRP_3_3"}, {"police_address"}),  # the BRP authorisation (issue 11), no longer the Wgs
     ({"legal_basis": "AVG_9_2_A"}, {"municipality_health"}),
     ({"legal_basis": "WPG_20"}, {"vt_police", "vt_check"}),
-    ({"outcome": "released"}, {"vt_police", "municipality_health", "police_address", "emergency", "vt_check"}),
-    ({"outcome": "pending"}, {"vt_school"}),
+    ({"outcome": "released"}, {"vt_police", "municipality_health", "police_address", "vt_check"}),
+    ({"outcome": "pending"}, {"vt_school", "emergency"}),  # the emergency waits in VT's urgent lane (issue 11)
     ({"outcome": "denied"}, {"housing_denied", "police_vt_denied"}),
     ({"outcome": "deny"}, {"housing_denied", "police_vt_denied"}),
-    ({"outcome": "permit"}, {"vt_police", "municipality_health", "police_address", "emergency", "vt_check"}),
+    ({"outcome": "permit"}, {"vt_police", "municipality_health", "police_address", "vt_check"}),
     ({"emergency": "yes"}, {"emergency"}),
     ({"kind": "check"}, {"vt_check"}),
     (
@@ -238,7 +238,7 @@ FILTER_TABLE: list[tuple[dict[str, str], set[str]]] = [
             "token:woonstad-maasstad",
         },
     ),
-    ({"organisation": VT, "outcome": "released"}, {"vt_police", "emergency", "vt_check"}),
+    ({"organisation": VT, "outcome": "released"}, {"vt_police", "vt_check"}),
     ({"kind": "request", "date_from": TODAY, "date_to": TODAY, "purpose": "acute_danger"}, {"emergency"}),
     ({"kind": "request", "date_to": YESTERDAY}, set()),
     ({"category": "address", "emergency": "no"}, {"police_address", "housing_denied"}),
@@ -288,8 +288,8 @@ def test_the_table_shows_who_asked_who_held_and_what(trail: Trail) -> None:
     assert response.status_code == 200
     (row,) = response.context["rows"]
     assert row.index == trail["emergency"] and row.requester == "slachtofferhulp"
-    assert row.holders == [VT] and row.categories == [("risk_assessment", "permit")]
-    assert row.emergency and row.outcome == "released"
+    assert row.holders == [VT] and row.categories == [("risk_assessment", "pending")]  # VT weighs (issue 11)
+    assert row.emergency and row.outcome == "pending"
     assert f'href="/privacy/entries/{trail["emergency"]}/"' in html
     assert "yes, emergency" in html
     assert html.count('scope="col"') == 9
