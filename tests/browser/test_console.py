@@ -83,7 +83,7 @@ def test_an_officer_searches_by_organisation_and_sees_an_entry_proven(
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"Entry #{index}")
     expect(page.get_by_text("✓ proven")).to_be_visible()
     main = page.locator("main")
-    expect(main).to_contain_text("WGS")
+    expect(main).to_contain_text("BRP_3_3")  # the police's BRP authorisation (issue 11)
     expect(main).to_contain_text("gemeente-rotterdam")
     expect(main).not_to_contain_text(SANNE)
     shot = save_screenshot(page, "console-entry-proven")
