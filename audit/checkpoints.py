@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from audit import merkle, signing
 from audit.models import Checkpoint, CheckpointMutex, SigningKeyRecord
-from audit.tree import consistency, tree_root, tree_size
+from audit.tree import consistency_proof_at, tree_root, tree_size
 
 logger = logging.getLogger(__name__)
 
@@ -41,10 +41,12 @@ def checkpoint_create() -> Checkpoint | None:
         latest = Checkpoint.objects.order_by("-tree_size").first()
         if size == 0 or (latest is not None and size <= latest.tree_size):
             return None
-        root = tree_root(size)
         proof: list[bytes] = []
-        if latest is not None:
-            proof = consistency(latest.tree_size, size)
+        if latest is None:
+            root = tree_root(size)
+        else:  # the new root and the proof from the latest checkpoint in one read of the tree
+            read = consistency_proof_at(latest.tree_size, size)
+            root, proof = read.second_root, read.proof
             if not merkle.verify_consistency(latest.tree_size, size, bytes.fromhex(latest.root_hash), root, proof):
                 raise CheckpointError(
                     f"the tree at {size} is not consistent with the checkpoint at {latest.tree_size}; not signing"

@@ -20,7 +20,7 @@ and are loaded with PostgreSQL ``COPY`` in one transaction, but every row is wha
   :func:`audit.merkle.completed_subtrees` while the entries stream past, keeping only a
   :class:`audit.merkle.Frontier` (O(log n) hashes);
 - a checkpoint is signed at every multiple of ``checkpoint_every`` and at N, with the gateway's own code
-  (:func:`audit.tree.tree_root`, :func:`audit.tree.consistency`, :func:`audit.checkpoints.checkpoint_body`, the
+  (:func:`audit.tree.tree_root`, :func:`audit.tree.consistency_proof_at`, :func:`audit.checkpoints.checkpoint_body`, the
   signing key and :func:`audit.signing.sign_detached`), each with its consistency proof from the previous one;
 - the audit head gets ``size`` N and ``last_at``.
 
@@ -656,13 +656,15 @@ def checkpoint_sign_at(size: int, key: Any) -> None:
     from audit.checkpoints import checkpoint_body
     from audit.models import Checkpoint
     from audit.signing import sign_detached
-    from audit.tree import consistency, tree_root
+    from audit.tree import consistency_proof_at, tree_root
 
     latest = Checkpoint.objects.order_by("-tree_size").first()
-    root = tree_root(size)
     proof: list[bytes] = []
-    if latest is not None:
-        proof = consistency(latest.tree_size, size)
+    if latest is None:
+        root = tree_root(size)
+    else:
+        read = consistency_proof_at(latest.tree_size, size)
+        root, proof = read.second_root, read.proof
         if not merkle.verify_consistency(latest.tree_size, size, bytes.fromhex(latest.root_hash), root, proof):
             raise SystemExit(f"the tree at {size} is not consistent with the checkpoint at {latest.tree_size}")
     body = checkpoint_body(settings.GATEWAY_AUDIT_ORIGIN, size, root)
