@@ -37,6 +37,7 @@ __all__ = [
     "NODE_PREFIX",
     "InMemoryStore",
     "SubtreeStore",
+    "TreeBuilder",
     "completed_subtrees",
     "consistency_proof",
     "inclusion_proof",
@@ -165,6 +166,46 @@ class Frontier:
     def put(self, level: int, index: int, value: bytes) -> None:
         """Record a newly completed subtree; it replaces the previous one at its level."""
         self._latest[level] = (index, value)
+
+
+class TreeBuilder:
+    """The tree of a stream of leaves in O(log n) memory, for verifiers that read every leaf once.
+
+    After n leaves, ``pieces`` holds the hashes of the perfect subtrees that MTH(D[n]) folds, one per set bit of
+    n, largest first: exactly the :class:`Frontier` entries that :func:`completed_subtrees` and :func:`root` read
+    for size n. :meth:`append` does what :func:`completed_subtrees` followed by storing its result does, without
+    argument checks or a store lookup per level, because a verifier calls it a million times.
+    """
+
+    __slots__ = ("pieces", "size")
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.pieces: list[bytes] = []
+
+    def append(self, leaf_hash: bytes) -> list[bytes]:
+        """Add leaf number ``size``; return the hashes it completes, level 0 (the leaf hash itself) upwards: the one
+        at level L is the subtree at position ``index >> L`` (see :func:`completed_subtrees`)."""
+        completed = [leaf_hash]
+        current = leaf_hash
+        pieces = self.pieces
+        index = self.size
+        while index & 1:
+            current = hashlib.sha256(NODE_PREFIX + pieces.pop() + current).digest()
+            completed.append(current)
+            index >>= 1
+        pieces.append(current)
+        self.size += 1
+        return completed
+
+    def root(self) -> bytes:
+        """MTH(D[size]) (RFC 9162 section 2.1.1): the right-to-left fold of the pieces, as :func:`subtree_root`."""
+        if not self.pieces:
+            return EMPTY_ROOT
+        result = self.pieces[-1]
+        for piece in reversed(self.pieces[:-1]):
+            result = node_hash(piece, result)
+        return result
 
 
 def completed_subtrees(index: int, leaf_hash: bytes, store: SubtreeStore) -> list[tuple[int, int, bytes]]:

@@ -6,34 +6,70 @@ against the recomputed tree. At every checkpoint's tree size it compares the rec
 and checks the body, the signature and the consistency proof from the previous checkpoint. The first failure
 stops the run and is named.
 
-Memory is bounded whatever the length of the trail: entries are read with ``.iterator(chunk_size=2000)`` and
-only a Merkle *frontier* is kept, the most recent perfect subtree at each level (O(log n) hashes), which is all
-that :func:`audit.merkle.completed_subtrees` and :func:`audit.merkle.root` read. Every stored ``TreeNode`` row is
-compared with the hash recomputed from the entries when that node becomes complete (one query per chunk, by
-range on the unique ``(level, position)`` index), and rows beyond the trail are counted at the end: a changed,
-missing or extra node is always detected, not only the few on the frontier.
+Memory is bounded whatever the length of the trail: entries are read as plain tuples through a server-side cursor
+(``CHUNK_SIZE`` rows at a time) and only a Merkle *frontier* is kept (:class:`audit.merkle.TreeBuilder`, O(log n)
+hashes), which is all that the next leaf and the root at a checkpoint need. Every stored ``TreeNode`` row is
+compared with the hash recomputed from the entries when that node becomes complete (one query per chunk, by range
+on the unique ``(level, position)`` index), and rows beyond the trail are counted at the end: a changed, missing or
+extra node is always detected, not only the few on the frontier.
+
+Speed: the columns' canonical bytes go through :mod:`audit.canonical` (the standard library's C encoder, proven
+byte-identical to RFC 8785 for the values it accepts; anything else through ``rfc8785``). On PostgreSQL the JSON
+columns are read as text and decoded with :func:`audit.canonical.plain_loads`, which refuses floats and unsafe
+integers while decoding, so a leaf is re-serialised without walking its values first.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from itertools import islice
+from json.encoder import encode_basestring
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
 
 from audit import merkle
+from audit.canonical import MAX_SAFE_INTEGER, NotPlainJSON, canonical_bytes, plain_loads, plain_text
 from audit.checkpoints import checkpoint_body
-from audit.ledger import canonical_bytes, leaf_object_of
+from audit.ledger import LEAF_VERSION, format_time, leaf_object
 from audit.models import AuditEntry, AuditHead, Checkpoint, SigningKeyRecord, TreeNode
 from audit.signing import verify_detached
 
 CHUNK_SIZE = 2000
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+Row = tuple[Any, ...]
+"""An entry as :func:`_entry_rows` reads it: the columns of :data:`ROW_FIELDS` in that order, except that ``at`` is
+already the leaf's time text (:func:`audit.ledger.format_time`, or None when it has none) and ``decisions`` and
+``detail`` are the JSON text of the columns."""
+
+ROW_FIELDS = (
+    "index",
+    "kind",
+    "at",
+    "organisation",
+    "client_id",
+    "acting_user",
+    "user",
+    "subject",
+    "purpose",
+    "case_reference",
+    "emergency",
+    "reference",
+    "outcome",
+    "policy_version",
+    "decisions",
+    "detail",
+    "leaf",
+    "leaf_hash",
+)
 
 
 @dataclass(frozen=True)
@@ -85,11 +121,121 @@ def trail_snapshot() -> Iterator[None]:
         yield
 
 
-def _batches(items: Iterable[AuditEntry], size: int) -> Iterator[list[AuditEntry]]:
-    """Group the streamed entries so that their tree nodes are fetched with one query per chunk."""
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch
+# ``at`` as PostgreSQL writes it for the leaf: the era, then format_time's digits (the microseconds are cut to
+# milliseconds in Python, as format_time does). Explicit, so the server's DateStyle does not matter.
+_PG_TIME = """to_char(at AT TIME ZONE 'UTC', 'AD YYYY-MM-DD"T"HH24:MI:SS.US')"""
+
+
+def _pg_time_text(text: str) -> str | None:
+    """format_time's text for a time that :data:`_PG_TIME` wrote; None for one Python cannot hold (BC, year 10000+)."""
+    if len(text) == 29 and text[:3] == "AD " and text[3] != "0":
+        return text[3:26] + "Z"
+    if not text.startswith("AD "):
+        return None
+    try:  # a year before 1000: as Python formats it (format_time, strftime's %Y)
+        moment = dt.datetime.strptime(text[3:], "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return None
+    return format_time(moment)
+
+
+def _entry_rows() -> Iterator[list[Row]]:
+    """Every entry in index order as plain tuples (:data:`Row`), ``CHUNK_SIZE`` at a time.
+
+    On PostgreSQL one server-side cursor, with the time formatted and the JSON columns as text by the server (no
+    model instances, no datetime or JSON objects built only to be serialised again); elsewhere the ORM's tuples.
+    """
+    if connection.vendor == "postgresql":
+        columns = [_PG_TIME if name == "at" else f'"{name}"' for name in ROW_FIELDS]
+        columns[ROW_FIELDS.index("decisions")] = '"decisions"::text'
+        columns[ROW_FIELDS.index("detail")] = '"detail"::text'
+        table = AuditEntry._meta.db_table
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(f'SELECT {", ".join(columns)} FROM "{table}" ORDER BY "index"')  # noqa: S608 - fixed names
+            while batch := cursor.fetchmany(CHUNK_SIZE):
+                yield [(*row[:2], _pg_time_text(row[2]), *row[3:]) for row in batch]
+        return
+    rows = (
+        AuditEntry.objects.order_by("index")
+        .annotate(decisions_text=Cast("decisions", TextField()), detail_text=Cast("detail", TextField()))
+        .values_list(*[f"{name}_text" if name in ("decisions", "detail") else name for name in ROW_FIELDS])
+        .iterator(chunk_size=CHUNK_SIZE)
+    )
+    while batch := list(islice(rows, CHUNK_SIZE)):
+        yield [(*row[:2], format_time(row[2]), *row[3:]) for row in batch]
+
+
+def _member(value: str | None) -> str:
+    """A string or null member as RFC 8785 writes it (the C escaper of :mod:`json`, see :mod:`audit.canonical`)."""
+    return "null" if value is None else encode_basestring(value)
+
+
+def columns_canonical(row: Row) -> bytes | None:
+    """The RFC 8785 bytes of the leaf object (:func:`audit.ledger.leaf_object`) that the row's columns give, or None
+    when a value has no JCS form (a NaN, an integer beyond 2**53, a time Python cannot hold) and so cannot agree
+    with any leaf.
+
+    The fast path writes the object's members in RFC 8785 order around the two JSON columns, which go through the
+    standard library's encoder (:func:`audit.canonical.plain_bytes`); anything unusual (a float, a large integer,
+    a column of another type) takes :func:`leaf_canonical`. ``tests/audit/test_verification_speed_paths.py`` holds
+    both to ``rfc8785.dumps(leaf_object(...))``: a difference would fail entries, never pass a wrong one.
+    """
+    (index, kind, at, organisation, client_id, acting_user, user, subject, purpose) = row[:9]
+    (case_reference, emergency, reference, outcome, policy_version, decisions_text, detail_text) = row[9:16]
+    if (
+        type(index) is not int
+        or not 0 <= index <= MAX_SAFE_INTEGER
+        or type(emergency) is not bool
+        or not (policy_version is None or type(policy_version) is int)
+        or at is None
+    ):
+        return leaf_canonical(row)
+    try:
+        decisions, detail = plain_loads(decisions_text), plain_loads(detail_text)
+        text = (
+            f'{{"actor":{{"acting_user":{_member(acting_user)},"client_id":{_member(client_id)},'
+            f'"organisation":{_member(organisation)},"user":{_member(user)}}},"at":{_member(at)},'
+            f'"case_reference":{_member(case_reference)},"decisions":{plain_text(decisions)},'
+            f'"detail":{plain_text(detail)},"emergency":{"true" if emergency else "false"},"index":{index},'
+            f'"kind":{_member(kind)},"outcome":{_member(outcome)},'
+            f'"policy_version":{"null" if policy_version is None else policy_version},"purpose":{_member(purpose)},'
+            f'"reference":{_member(reference)},"subject":{_member(subject)},"v":{LEAF_VERSION}}}'
+        )
+        return text.encode("utf-8")
+    except (NotPlainJSON, TypeError, ValueError):
+        return leaf_canonical(row)
+
+
+def leaf_canonical(row: Row) -> bytes | None:
+    """:func:`columns_canonical` the plain way: :func:`audit.ledger.leaf_object` and
+    :func:`audit.canonical.canonical_bytes` (``rfc8785`` for what the fast encoder does not take)."""
+    (index, kind, at, organisation, client_id, acting_user, user, subject, purpose) = row[:9]
+    (case_reference, emergency, reference, outcome, policy_version, decisions_text, detail_text) = row[9:16]
+    if at is None:
+        return None
+    try:
+        value = leaf_object(
+            index=index,
+            kind=kind,
+            at=_EPOCH,  # the row's time is already the leaf's text; set below
+            organisation=organisation,
+            client_id=client_id,
+            acting_user=acting_user,
+            user=user,
+            subject=subject,
+            purpose=purpose,
+            case_reference=case_reference,
+            emergency=emergency,
+            reference=reference,
+            outcome=outcome,
+            policy_version=policy_version,
+            decisions=json.loads(decisions_text),
+            detail=json.loads(detail_text),
+        )
+        value["at"] = at
+        return canonical_bytes(value)
+    except Exception:  # a value JCS cannot express, or a column that is not what the model says
+        return None
 
 
 def _nodes_completed_in(start: int, end: int) -> Q:
@@ -112,8 +258,8 @@ class _Verifier:
 
     def __init__(self, progress: Callable[[int, int], None] | None = None) -> None:
         self.progress = progress
-        self.frontier = merkle.Frontier()
-        self.size = 0
+        self.tree = merkle.TreeBuilder()
+        self.size = 0  # entries that passed every check; the tree may hold one more, the entry that failed
         self.checkpoints_checked = 0
         self.previous: tuple[int, bytes] | None = None
         self.keys: dict[str, str | None] = {}
@@ -139,21 +285,22 @@ class _Verifier:
         head = AuditHead.objects.filter(pk=1).values_list("size", flat=True).first()
         if head is None:
             raise _Failure("the head row is missing")
-        checkpoints = iter(Checkpoint.objects.order_by("pk").iterator(chunk_size=CHUNK_SIZE))
+        if self.progress is not None:
+            self.progress(0, head)
+        checkpoints = Checkpoint.objects.order_by("pk").iterator(chunk_size=CHUNK_SIZE)
         pending = next(checkpoints, None)
-        entries = AuditEntry.objects.order_by("index").iterator(chunk_size=CHUNK_SIZE)
-        for batch in _batches(entries, CHUNK_SIZE):
+        for batch in _entry_rows():
             stored = {
                 (level, position): value
                 for level, position, value in TreeNode.objects.filter(
                     _nodes_completed_in(self.size, self.size + len(batch))
                 ).values_list("level", "position", "hash")
             }
-            for entry in batch:
+            for row in batch:
                 while pending is not None and pending.tree_size <= self.size:
                     self._check_checkpoint(pending)
                     pending = next(checkpoints, None)
-                self._check_entry(entry, head, stored)
+                self._check_entry(row, head, stored)
             if self.progress is not None:
                 self.progress(self.size, head)
         while pending is not None and pending.tree_size <= self.size:
@@ -171,33 +318,31 @@ class _Verifier:
         if extra:
             raise _Failure(f"tree: {extra} stored tree nodes do not belong to the {self.size} entries")
 
-    def _check_entry(self, entry: AuditEntry, head: int, stored: dict[tuple[int, int], str]) -> None:
+    def _check_entry(self, row: Row, head: int, stored: dict[tuple[int, int], str]) -> None:
         """audit.md "Leaves and the tree" and "Verification", for one entry, in this order: the index is the
         next one, within the head; the leaf hash matches the bytes; the leaf's "index" is the row's; the columns
         give the same canonical bytes; the stored subtree hashes this leaf completes match the recomputed ones."""
         index = self.size
-        if entry.index != index:
-            raise _Failure(f"index gap: expected {index}, found {entry.index}", index=index)
+        if row[0] != index:
+            raise _Failure(f"index gap: expected {index}, found {row[0]}", index=index)
         if index >= head:
             raise _Failure(f"entry {index}: beyond the head row's size {head}", index=index)
-        leaf = entry.leaf.encode("utf-8")
+        leaf = row[16].encode("utf-8")
         leaf_hash = hashlib.sha256(merkle.LEAF_PREFIX + leaf).digest()
-        if entry.leaf_hash != leaf_hash.hex():
+        if row[17] != leaf_hash.hex():
             raise _Failure(f"entry {index}: leaf hash does not match its bytes", index=index)
-        try:
-            parsed = json.loads(leaf)
-        except ValueError:
-            raise _Failure(f"entry {index}: the leaf is not JSON", index=index) from None
-        found = parsed.get("index") if isinstance(parsed, dict) else None
-        if type(found) is not int or found != index:
-            raise _Failure(f"entry {index}: the leaf says index {found!r}", index=index)
-        try:
-            columns = canonical_bytes(leaf_object_of(entry))
-        except Exception:  # a column value JCS cannot express (a NaN, an integer beyond 2**53): cannot agree
-            columns = None
-        if columns != leaf:
+        if columns_canonical(row) != leaf:
+            # Equal bytes would also have proved the leaf JSON with this index; name what is wrong instead.
+            try:
+                parsed = json.loads(leaf)
+            except ValueError:
+                raise _Failure(f"entry {index}: the leaf is not JSON", index=index) from None
+            found = parsed.get("index") if isinstance(parsed, dict) else None
+            if type(found) is not int or found != index:
+                raise _Failure(f"entry {index}: the leaf says index {found!r}", index=index)
             raise _Failure(f"entry {index}: the columns differ from the signed leaf", index=index)
-        for level, position, value in merkle.completed_subtrees(index, leaf_hash, self.frontier):
+        position = index
+        for level, value in enumerate(self.tree.append(leaf_hash)):
             node = stored.get((level, position))
             if node is None:
                 raise _Failure(
@@ -208,7 +353,7 @@ class _Verifier:
                     f"entry {index}: tree node at level {level}, position {position} differs from the entries",
                     index=index,
                 )
-            self.frontier.put(level, position, value)
+            position >>= 1
         self.size += 1
 
     def _public_key(self, fingerprint: str) -> str | None:
@@ -233,7 +378,9 @@ class _Verifier:
                 f"checkpoint at {size}: tree size does not increase (previous checkpoint at {self.previous[0]})",
                 checkpoint=size,
             )
-        root = merkle.root(self.frontier, size)
+        if size != self.size:  # checked as soon as the entries reach its size: only a negative size gets here
+            raise _Failure(f"checkpoint at {size}: not a tree size of the trail", checkpoint=size)
+        root = self.tree.root()
         if checkpoint.root_hash != root.hex():
             raise _Failure(f"checkpoint at {size}: root differs from the entries", checkpoint=size)
         if checkpoint.body != checkpoint_body(checkpoint.origin, size, root):
