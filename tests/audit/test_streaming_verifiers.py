@@ -108,3 +108,28 @@ def test_audit_verify_shows_progress_on_request_and_not_with_json(db: Any, capsy
     assert "entries" in capsys.readouterr().err and "intact" in out.getvalue()
     call_command("audit_verify", "--json", stdout=io.StringIO())
     assert capsys.readouterr().err == ""
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.integers(-5, 10**12) | st.booleans(),
+    st.text(max_size=40) | st.integers(),
+    st.text(st.sampled_from('0123456789abcdefABX\\"\u00e9'), min_size=60, max_size=68) | st.none(),
+    st.booleans(),
+    st.sampled_from(["", "\n", " \n", "x"]),
+)
+def test_the_fast_line_reader_agrees_with_json(index: Any, leaf: Any, stated: Any, ascii_only: bool, end: str) -> None:
+    """Whatever _export_line reads from a line is what json.loads reads; lines of any other shape are left to it."""
+    from audit.offline_verify import _export_line
+
+    item: dict[str, Any] = {"index": index, "leaf": leaf}
+    if stated is not None:
+        item["leaf_hash"] = stated
+    line = json.dumps(item, ensure_ascii=ascii_only, separators=(",", ":")) + end
+    fast = _export_line(line)
+    if fast is not None:
+        parsed = json.loads(line)
+        assert fast == (parsed["index"], parsed["leaf"], parsed["leaf_hash"])
+        assert type(fast[0]) is int and type(parsed["index"]) is int
+    elif type(index) is int and index >= 0 and isinstance(leaf, str) and isinstance(stated, str) and end in ("", "\n"):
+        assert len(stated) != 64 or '"' in stated or "\\" in stated  # only these well-formed lines are left over

@@ -1,0 +1,372 @@
+"""Benchmark: verification and proofs as the trail grows (issue 12, items 3 and 4; ``docs/performance.md``).
+
+Run from the project root against PostgreSQL (the database is created when missing)::
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/vd_bench_verify .venv/bin/python benchmarks/verify.py \\
+        --sizes 10000,100000,1000000
+
+One database grows through the sizes in increasing order: ``migrate``, the demo world, then for each N
+:func:`benchmarks.trail.fill_trail` extends the trail to N entries (with every tree node and a signed checkpoint
+every ``--checkpoint-every`` entries and at N), and in the same run it measures:
+
+1. **the floor**: SHA-256 of ``0x00 || leaf`` for every leaf and of ``0x01 || left || right`` for every interior
+   node of the tree, in one Python loop with :mod:`hashlib` (the leaves are read from the database and encoded
+   before the clock starts, chunk by chunk, so reading is not counted);
+2. **audit_verify**: :func:`audit.verification.verify_trail` in this process (the time the ratio uses), then
+   ``manage.py audit_verify`` as a child process for its wall time and peak memory (maximum resident set size);
+3. **the offline verifier**: ``manage.py audit_export`` to a temporary folder, then
+   ``python audit/offline_verify.py`` on it as a child process (wall time, peak memory);
+4. **proofs** through the real API with Django's test ``Client`` in this process and a real token of scope
+   ``audit``: ``--proofs`` inclusion proofs of random entries in the tree of size N and as many consistency proofs
+   from a random size to N: p50 and p99 of the time each request takes, and the SQL statements per request.
+
+It writes a Markdown report per N to stdout and to ``benchmarks/results/verify-<N>.md``. The ratios (verify /
+floor, offline / floor) are the figures to compare; absolute times move with the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import math
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+
+from benchmarks.trail import database_ensure, log, trail_load, world_prepare  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
+AUDITOR = "om-rotterdam"  # a demo organisation with the audit scope
+FLOOR_CHUNK = 20_000
+
+
+@dataclass
+class Child:
+    """A child process's wall time, peak memory and exit status."""
+
+    seconds: float
+    peak_mb: float
+    status: int
+    output: str
+
+
+@dataclass
+class Proofs:
+    kind: str
+    times_ms: list[float] = field(default_factory=list)
+    queries: list[int] = field(default_factory=list)
+
+    def percentile(self, share: float) -> float:
+        ordered = sorted(self.times_ms)
+        return ordered[max(math.ceil(share * len(ordered)) - 1, 0)]
+
+
+@dataclass
+class Measured:
+    size: int
+    load: Any
+    floor: float
+    verify: float
+    verify_ok: bool
+    verify_child: Child
+    export: float
+    offline: Child
+    proofs: list[Proofs]
+
+
+def _peak_kb(pid: int) -> int | None:
+    """The process's peak resident set size so far (VmHWM, which starts again at exec), or None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def run_child(command: Sequence[str]) -> Child:
+    """Run ``command``; its wall time, its own peak resident memory and its output. The peak is read from /proc
+    while it runs: ``wait4``'s ru_maxrss would also count this large process's pages that the child shared between
+    fork and exec."""
+    peak = 0
+    with tempfile.TemporaryFile() as output:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)  # noqa: S603
+        while process.poll() is None:
+            peak = max(peak, _peak_kb(process.pid) or 0)
+            time.sleep(0.02)
+        seconds = time.perf_counter() - started
+        output.seek(0)
+        text = output.read().decode("utf-8", "replace")
+    return Child(seconds, peak / 1024, process.returncode, text.strip()[-500:])
+
+
+def floor_seconds() -> float:
+    """The floor: hashlib over every leaf and interior node, in one loop, timed chunk by chunk (module docstring)."""
+    from django.db import connection, transaction
+
+    sha256 = hashlib.sha256
+    pieces: list[bytes] = []
+    size = 0
+    spent = 0.0
+    with transaction.atomic(), connection.chunked_cursor() as cursor:
+        cursor.execute('SELECT leaf FROM audit_auditentry ORDER BY "index"')
+        while rows := cursor.fetchmany(FLOOR_CHUNK):
+            leaves = [row[0].encode("utf-8") for row in rows]
+            started = time.perf_counter()
+            for leaf in leaves:
+                current = sha256(b"\x00" + leaf).digest()
+                index = size
+                while index & 1:
+                    current = sha256(b"\x01" + pieces.pop() + current).digest()
+                    index >>= 1
+                pieces.append(current)
+                size += 1
+            spent += time.perf_counter() - started
+    return spent
+
+
+def partner_token() -> str:
+    """A real OAuth token of the demo auditor, as a partner system obtains it (client credentials)."""
+    import base64
+
+    from django.test import Client, override_settings
+
+    basic = base64.b64encode(f"{AUDITOR}:demo-secret-{AUDITOR}".encode()).decode()
+    # A world seeded with the production settings hashed the demo secrets with PBKDF2; the test settings know MD5.
+    hashers = ["django.contrib.auth.hashers.PBKDF2PasswordHasher", "django.contrib.auth.hashers.MD5PasswordHasher"]
+    with override_settings(PASSWORD_HASHERS=hashers):
+        response = Client().post(
+            "/oauth/token/",
+            {"grant_type": "client_credentials", "scope": "audit"},
+            HTTP_AUTHORIZATION=f"Basic {basic}",
+        )
+    if response.status_code != 200:
+        raise SystemExit(f"no token for {AUDITOR}: {response.status_code} {response.content[:200]!r}")
+    return str(response.json()["access_token"])
+
+
+def measure_proofs(size: int, count: int, seed: int) -> list[Proofs]:
+    """``count`` inclusion and ``count`` consistency proofs at tree size ``size`` through the API (one warm-up
+    each); the time of each request in this process and its SQL statements."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {partner_token()}")
+    rng = random.Random(seed)
+    cases = {
+        "inclusion": [
+            ("/api/v1/audit/proofs/inclusion", {"index": rng.randrange(size), "tree_size": size})
+            for _ in range(count + 1)
+        ],
+        "consistency": [
+            ("/api/v1/audit/proofs/consistency", {"first": rng.randrange(1, size + 1), "second": size})
+            for _ in range(count + 1)
+        ],
+    }
+    results = []
+    for kind, requests in cases.items():
+        proofs = Proofs(kind)
+        for number, (path, params) in enumerate(requests):
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                response = client.get(path, params)
+                elapsed = time.perf_counter() - started
+            if response.status_code != 200:
+                raise SystemExit(f"{path} {params}: {response.status_code} {response.content[:300]!r}")
+            if number:  # the first is the warm-up
+                proofs.times_ms.append(elapsed * 1000)
+                proofs.queries.append(len(queries.captured_queries))
+        results.append(proofs)
+    return results
+
+
+def measure(size: int, *, checkpoint_every: int, proofs: int, keep_export: bool) -> Measured:
+    from audit.export import audit_export
+    from audit.verification import verify_trail
+
+    load = trail_load(size, checkpoint_every=checkpoint_every)
+    log(f"[{size:,}] floor ...")
+    floor = floor_seconds()
+    log(f"[{size:,}] floor {floor:.2f} s; audit_verify in this process ...")
+    started = time.perf_counter()
+    result = verify_trail()
+    verify = time.perf_counter() - started
+    if not result.ok or result.entries_checked != size:
+        raise SystemExit(f"audit_verify failed at {size}: {result}")
+    log(f"[{size:,}] audit_verify {verify:.2f} s ({verify / floor:.1f}x); as a command ...")
+    verify_child = run_child([sys.executable, "manage.py", "audit_verify"])
+    folder = Path(tempfile.mkdtemp(prefix=f"vd-verify-{size}-"))
+    try:
+        log(f"[{size:,}] export ...")
+        started = time.perf_counter()
+        audit_export(folder)
+        export = time.perf_counter() - started
+        log(f"[{size:,}] offline verifier ...")
+        offline = run_child([sys.executable, str(ROOT / "audit" / "offline_verify.py"), "--no-progress", str(folder)])
+        if offline.status != 0:
+            raise SystemExit(f"the offline verifier failed at {size}: {offline.output}")
+    finally:
+        if not keep_export:
+            shutil.rmtree(folder, ignore_errors=True)
+    log(f"[{size:,}] offline {offline.seconds:.2f} s ({offline.seconds / floor:.1f}x); proofs ...")
+    measured_proofs = measure_proofs(size, proofs, seed=size)
+    return Measured(size, load, floor, verify, result.ok, verify_child, export, offline, measured_proofs)
+
+
+def facts() -> dict[str, str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        version = cursor.fetchone()[0]
+        cursor.execute("SHOW shared_buffers")
+        buffers = cursor.fetchone()[0]
+    memory = cpu = ""
+    with open("/proc/meminfo") as meminfo:
+        for line in meminfo:
+            if line.startswith("MemTotal:"):
+                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    with open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    load = os.getloadavg()
+    return {
+        "code": code_state(),
+        "machine": f"{os.cpu_count()} cores ({cpu}), {memory} memory, load average {load[0]:.1f} at the end",
+        "python": platform.python_version(),
+        "postgresql": f"{version} (shared_buffers {buffers}, settings as installed)",
+    }
+
+
+def code_state() -> str:
+    def git(*args: str) -> str:
+        try:
+            done = subprocess.run(  # noqa: S603
+                ["git", *args],  # noqa: S607
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=30,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return ""
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    changed = git("diff", "--name-only", "HEAD", "--", "audit", "gateway/api/audit_views.py", "benchmarks")
+    return f"commit {commit}" + (f", with local changes to {', '.join(changed.split())}" if changed else "")
+
+
+def report(measured: Measured, facts_: dict[str, str], args: argparse.Namespace) -> str:
+    m = measured
+    per_leaf = m.floor / m.size * 1e6
+    lines = [
+        f"# Verification and proofs at {m.size:,} entries",
+        "",
+        f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: `benchmarks/verify.py --sizes "
+        f"{args.sizes}` (see the module docstring for what is measured).",
+        "",
+        *(f"- {key}: {value}" for key, value in facts_.items()),
+    ]
+    if m.load.loaded:
+        lines.append(
+            f"- load: {m.load.loaded:,} entries in {m.load.seconds:.1f} s, {m.load.checkpoints} checkpoints "
+            f"(every {args.checkpoint_every:,} and at {m.size:,})"
+        )
+    else:
+        lines.append("- load: the trail was already at this size")
+    lines += [
+        "",
+        "| measurement | time | ratio to the floor | peak memory |",
+        "| --- | ---: | ---: | ---: |",
+        f"| floor: hashlib over {m.size:,} leaves and {m.size - m.size.bit_count():,} interior nodes "
+        f"({per_leaf:.2f} µs a leaf) | {m.floor:.2f} s | 1.0x | |",
+        f"| `verify_trail()` in process (every leaf from its columns, every tree row, every checkpoint) | "
+        f"{m.verify:.2f} s | **{m.verify / m.floor:.1f}x** | |",
+        f"| `manage.py audit_verify` as a command (with Django's start) | {m.verify_child.seconds:.2f} s | "
+        f"{m.verify_child.seconds / m.floor:.1f}x | {m.verify_child.peak_mb:.0f} MB |",
+        f"| `manage.py audit_export` (in process) | {m.export:.2f} s | | |",
+        f"| `python audit/offline_verify.py` on the export | {m.offline.seconds:.2f} s | "
+        f"**{m.offline.seconds / m.floor:.1f}x** | {m.offline.peak_mb:.0f} MB |",
+        "",
+        f"Proofs through the API at tree size {m.size:,} ({len(m.proofs[0].times_ms)} random requests of each, "
+        "Django test client in process, a real token of scope `audit`; time of the whole request in the server "
+        "code, p99 by nearest rank):",
+        "",
+        "| proof | p50 | p99 | max | SQL statements per request |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for proofs in m.proofs:
+        counts = sorted(set(proofs.queries))
+        span = str(counts[0]) if len(counts) == 1 else f"{counts[0]} to {counts[-1]}"
+        lines.append(
+            f"| {proofs.kind} | {statistics.median(proofs.times_ms):.2f} ms | {proofs.percentile(0.99):.2f} ms | "
+            f"{max(proofs.times_ms):.2f} ms | {span} |"
+        )
+    lines += [
+        "",
+        f"`audit_verify` output: {m.verify_child.output.splitlines()[-1] if m.verify_child.output else ''}",
+        f"offline verifier output: {m.offline.output.splitlines()[0] if m.offline.output else ''}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000", help="trail sizes, increasing (comma-separated)")
+    parser.add_argument("--proofs", type=int, default=500, help="requests per kind of proof (default 500)")
+    parser.add_argument("--checkpoint-every", type=int, default=100_000, help="entries between signed checkpoints")
+    parser.add_argument("--recreate", action="store_true", help="drop and create the (*bench*) database first")
+    parser.add_argument("--keep-export", action="store_true", help="keep the export folders (their paths are logged)")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    if sizes != sorted(sizes):
+        raise SystemExit("--sizes must increase: one database grows through them")
+
+    database_ensure(os.environ.get("DATABASE_URL", ""), recreate=args.recreate)
+    import django
+
+    django.setup()
+    from audit.models import AuditHead
+
+    world_prepare()
+    head = AuditHead.objects.get(pk=1).size
+    if head > sizes[0]:
+        raise SystemExit(f"the trail already holds {head:,} entries, more than {sizes[0]:,}: use --recreate")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for size in sizes:
+        measured = measure(
+            size, checkpoint_every=args.checkpoint_every, proofs=args.proofs, keep_export=args.keep_export
+        )
+        text = report(measured, facts(), args)
+        path = RESULTS / f"verify-{size}.md"
+        path.write_text(text, encoding="utf-8")
+        print(text, flush=True)
+        log(f"written to {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
