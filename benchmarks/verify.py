@@ -333,7 +333,8 @@ def code_state() -> str:
         return done.stdout.strip()
 
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    changed = git("diff", "--name-only", "HEAD", "--", "audit", "gateway/api/audit_views.py", "benchmarks")
+    paths = ("audit", "gateway/api/audit_views.py", "benchmarks", ":!benchmarks/results")
+    changed = git("diff", "--name-only", "HEAD", "--", *paths)
     return f"commit {commit}" + (f", with local changes to {', '.join(changed.split())}" if changed else "")
 
 
