@@ -285,8 +285,6 @@ class _Verifier:
         head = AuditHead.objects.filter(pk=1).values_list("size", flat=True).first()
         if head is None:
             raise _Failure("the head row is missing")
-        if self.progress is not None:
-            self.progress(0, head)
         checkpoints = Checkpoint.objects.order_by("pk").iterator(chunk_size=CHUNK_SIZE)
         pending = next(checkpoints, None)
         for batch in _entry_rows():
