@@ -250,7 +250,7 @@ def _export_line(line: str) -> tuple[int, str, str] | None:
     if line.find(_HASH_START, end, end + 14) != end or line[end + 78 : end + 80] != '"}':
         return None
     stated = line[end + 14 : end + 78]
-    if "\\" in stated or '"' in stated or line[end + 80 :] not in ("", "\n"):
+    if "\\" in stated or '"' in stated or not stated.isprintable() or line[end + 80 :] not in ("", "\n"):
         return None
     return int(digits), leaf, stated
 
