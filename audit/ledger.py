@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import rfc8785
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
-from audit.models import AuditEntry, AuditFacet, AuditHead, AuditKind, TreeNode
-from audit.tree import nodes_for_append
+from audit import merkle
+from audit.models import AuditEntry, AuditFacet, AuditKind, TreeNode
 
 LEAF_VERSION = 1
 
@@ -162,6 +164,137 @@ def facets_of(columns: dict[str, Any]) -> list[tuple[str, str]]:
     return sorted(found)
 
 
+# Advancing the head: the next index and the entry's time (now, but never before the last entry's).
+_ADVANCE = """
+UPDATE audit_audithead SET size = size + 1,
+    last_at = CASE WHEN last_at IS NULL OR last_at < %(now)s THEN %(now)s ELSE last_at END
+WHERE id = 1 RETURNING size - 1, last_at
+"""
+# The subtree hashes a new leaf at index ``idx`` combines with (:func:`audit.merkle.completed_subtrees`): at each
+# level L while the bits 0..L of idx are all set, the stored left sibling (L, (idx >> L) - 1). Levels 0..61 (a tree
+# of 2**62 leaves). On PostgreSQL in the same statement as the head; on SQLite a second one.
+_ADVANCE_PG = """
+WITH RECURSIVE g(l) AS (SELECT 0 UNION ALL SELECT l + 1 FROM g WHERE l < 61),
+h AS (
+    UPDATE audit_audithead SET size = size + 1,
+        last_at = CASE WHEN last_at IS NULL OR last_at < %(now)s THEN %(now)s ELSE last_at END
+    WHERE id = 1 RETURNING size - 1 AS idx, last_at
+)
+SELECT h.idx, h.last_at, t.level, t.hash FROM h
+LEFT JOIN g ON (h.idx + 1) %% (CAST(1 AS BIGINT) << (g.l + 1)) = 0
+LEFT JOIN audit_treenode t ON t.level = g.l AND t.position = (h.idx >> g.l) - 1
+"""
+_SIBLINGS = """
+WITH RECURSIVE g(l) AS (SELECT 0 UNION ALL SELECT l + 1 FROM g WHERE l < 61)
+SELECT t.level, t.hash FROM g JOIN audit_treenode t ON t.level = g.l AND t.position = (%(idx)s >> g.l) - 1
+WHERE (%(idx)s + 1) %% (1 << (g.l + 1)) = 0
+"""
+
+
+def _as_time(value: Any) -> dt.datetime:
+    if isinstance(value, str):  # SQLite returns the stored text
+        parsed = parse_datetime(value)
+        if parsed is None:
+            raise AuditWriteError(f"the audit head holds a time that is not one: {value!r}")
+        value = parsed
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, dt.UTC)
+    return value
+
+
+def _head_advance() -> tuple[int, dt.datetime, dict[tuple[int, int], bytes]]:
+    """Take the next index and the entry's time, which also locks the head row until the caller's transaction
+    ends (concurrent writers queue here; a rollback releases the index with no gap), and read the stored subtree
+    hashes the new leaf completes subtrees with. One statement on PostgreSQL, two on SQLite.
+
+    The time is now to the millisecond, but never before the last entry's: the trail's time never runs back, so
+    index order is time order even when the clock steps back."""
+    now = timezone.now()
+    now = now.replace(microsecond=(now.microsecond // 1000) * 1000)
+    value = connection.ops.adapt_datetimefield_value(now)
+    siblings: dict[tuple[int, int], bytes] = {}
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_ADVANCE_PG, {"now": value})
+            rows = cursor.fetchall()
+            if not rows:
+                raise AuditWriteError("the audit head row is missing")
+            index, at = int(rows[0][0]), _as_time(rows[0][1])
+            found = [(level, hash_) for _i, _at, level, hash_ in rows if hash_ is not None]
+        else:
+            cursor.execute(_ADVANCE, {"now": value})
+            row = cursor.fetchone()
+            if row is None:
+                raise AuditWriteError("the audit head row is missing")
+            index, at = int(row[0]), _as_time(row[1])
+            found = []
+            if index % 2:
+                cursor.execute(_SIBLINGS, {"idx": index})
+                found = list(cursor.fetchall())
+    for level, hash_ in found:
+        siblings[(int(level), (index >> int(level)) - 1)] = bytes.fromhex(hash_)
+    return index, at, siblings
+
+
+_INSERT_PG = """
+WITH e AS (
+    INSERT INTO audit_auditentry ("index", kind, at, organisation, client_id, acting_user, "user", subject, purpose,
+        case_reference, emergency, reference, outcome, policy_version, decisions, detail, leaf, leaf_hash)
+    VALUES (%(index)s, %(kind)s, %(at)s, %(organisation)s, %(client_id)s, %(acting_user)s, %(user)s, %(subject)s,
+        %(purpose)s, %(case_reference)s, %(emergency)s, %(reference)s, %(outcome)s, %(policy_version)s,
+        %(decisions)s::jsonb, %(detail)s::jsonb, %(leaf)s, %(leaf_hash)s)
+), n AS (
+    INSERT INTO audit_treenode (level, position, hash)
+    SELECT * FROM unnest(%(node_levels)s::smallint[], %(node_positions)s::bigint[], %(node_hashes)s::varchar[])
+)
+INSERT INTO audit_auditfacet (entry_index, key, value)
+SELECT %(index)s, k, v FROM unnest(%(facet_keys)s::varchar[], %(facet_values)s::varchar[]) AS f(k, v)
+"""
+
+
+def _rows_insert(entry: AuditEntry, nodes: list[tuple[int, int, bytes]], facets: list[tuple[str, str]]) -> None:
+    """Write the entry, the subtree hashes it completes and its facets: one statement on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        entry.save(force_insert=True)
+        TreeNode.objects.bulk_create([TreeNode(level=lv, position=pos, hash=h.hex()) for lv, pos, h in nodes])
+        AuditFacet.objects.bulk_create([AuditFacet(entry=entry, key=key, value=value) for key, value in facets])
+        return
+    params = {
+        field: getattr(entry, field)
+        for field in (
+            "index",
+            "kind",
+            "organisation",
+            "client_id",
+            "acting_user",
+            "user",
+            "subject",
+            "purpose",
+            "case_reference",
+            "emergency",
+            "reference",
+            "outcome",
+            "policy_version",
+            "leaf",
+            "leaf_hash",
+        )
+    }
+    params |= {
+        "at": connection.ops.adapt_datetimefield_value(entry.at),
+        "decisions": json.dumps(entry.decisions),
+        "detail": json.dumps(entry.detail),
+        "node_levels": [level for level, _p, _h in nodes],
+        "node_positions": [position for _l, position, _h in nodes],
+        "node_hashes": [value.hex() for _l, _p, value in nodes],
+        "facet_keys": [key for key, _v in facets],
+        "facet_values": [value for _k, value in facets],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_PG, params)
+    entry._state.adding = False
+    entry._state.db = connection.alias
+
+
 def audit_append(draft: EntryDraft) -> AuditEntry:
     """Append one entry at the next index, inside the caller's transaction.
 
@@ -173,13 +306,9 @@ def audit_append(draft: EntryDraft) -> AuditEntry:
     if draft.kind not in AuditKind.values:
         raise AuditWriteError(f"unknown audit kind {draft.kind!r}")
     try:
-        with transaction.atomic():
-            head = AuditHead.objects.select_for_update().get(pk=1)
-            index = head.size
-            now = timezone.now()
-            at = now.replace(microsecond=(now.microsecond // 1000) * 1000)
-            if head.last_at is not None and at < head.last_at:
-                at = head.last_at  # the clock stepped back: the trail's time never does, so index order is time order
+        # No savepoint of its own: a failure here must fail the caller's whole transaction anyway.
+        with transaction.atomic(savepoint=False):
+            index, at, siblings = _head_advance()
             columns: dict[str, Any] = {
                 "index": index,
                 "kind": draft.kind,
@@ -199,12 +328,10 @@ def audit_append(draft: EntryDraft) -> AuditEntry:
                 "detail": draft.detail,
             }
             leaf = canonical_bytes(leaf_object(**columns))
-            entry = AuditEntry.objects.create(**columns, leaf=leaf.decode("utf-8"), leaf_hash=leaf_hash_hex(leaf))
-            TreeNode.objects.bulk_create(nodes_for_append(index, entry.leaf_hash))
-            AuditFacet.objects.bulk_create(
-                [AuditFacet(entry=entry, key=key, value=value) for key, value in facets_of(columns)]
-            )
-            AuditHead.objects.filter(pk=1).update(size=index + 1, last_at=at)
+            digest = hashlib.sha256(b"\x00" + leaf).digest()
+            entry = AuditEntry(**columns, leaf=leaf.decode("utf-8"), leaf_hash=digest.hex())
+            nodes = merkle.completed_subtrees(index, digest, merkle.InMemoryStore(siblings))
+            _rows_insert(entry, nodes, facets_of(columns))
     except AuditWriteError:
         raise
     except Exception as exc:  # any database failure: the caller must not release
