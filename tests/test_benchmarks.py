@@ -106,6 +106,13 @@ def test_checkpoint_delays_take_the_first_checkpoint_covering_each_entry() -> No
     assert bench.checkpoint_delays(entries, checkpoints) == [4.0, 3.0, 7.0, None]
 
 
+def test_first_seen_takes_the_first_sample_past_each_index() -> None:
+    t0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    samples = [(10, t0), (10, t0 + dt.timedelta(seconds=1)), (13, t0 + dt.timedelta(seconds=2))]
+    seen = bench.first_seen([9, 10, 12, 13], samples)
+    assert seen == [t0, t0 + dt.timedelta(seconds=2), t0 + dt.timedelta(seconds=2), None]
+
+
 def test_percentile_is_nearest_rank() -> None:
     values = [float(v) for v in range(1, 101)]
     assert bench.percentile(values, 50) == 50.0
