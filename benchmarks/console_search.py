@@ -9,15 +9,10 @@ In one run it:
 
 1. Prepares a real database: ``migrate`` and the demo world (:func:`demo.seed.seed_world`), so the
    organisations, categories, rules and officers are the ones the console knows.
-2. Fills the trail up to N entries with synthetic but realistic ones, loaded with PostgreSQL ``COPY``. This
-   bypasses :func:`audit.ledger.audit_append` on purpose: the benchmark measures reads, and a million appends
-   through the Merkle tree would take hours. Each row is still what ``audit_append`` writes: ``leaf`` is the
-   RFC 8785 canonical JSON of the row's columns (:func:`audit.ledger.leaf_object`, ``canonical_bytes``,
-   ``leaf_hash_hex``) and its facets are :func:`audit.ledger.facets_of`. Tree nodes are not written (search does
-   not read them), so ``audit_verify`` does not pass on this database: it is for benchmarks only. The entries
-   span ``DAYS`` days after the seeded ones, time rising with the index as in a real trail (so into the future of
-   the load). ``audit_audithead`` gets ``size`` N (and ``last_at``). The load is one transaction; a trail that
-   already holds N entries is not loaded again, so a re-run measures at once.
+2. Fills the trail up to N entries with :func:`benchmarks.trail.trail_load`: synthetic but realistic entries
+   loaded with PostgreSQL ``COPY``, each row what ``audit_append`` writes, with every tree node and a signed
+   checkpoint every ``--checkpoint-every`` entries, so ``audit_verify`` passes (see that module). A trail that
+   already holds N entries is not loaded again, so a re-run measures at once; a shorter one is extended.
 3. Times the console's queries through the real code path (:class:`console.filters.EntryFilterForm`,
    :func:`console.filters.filtered_entries`, :func:`console.access.scoped_entries`): one page as the
    search view reads it (``[:51]``: 50 rows and one to know whether there is an older page; keyset ``index < X``
@@ -36,617 +31,26 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
-import io
-import json
 import math
-import multiprocessing
 import os
 import platform
-import random
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
 
+from benchmarks.trail import LoadReport, World, database_ensure, log, trail_load, world_facts, world_prepare  # noqa: E402
+
 RESULTS = ROOT / "benchmarks" / "results"
-SEED = 20261124
 PAGE = 51  # the search view reads 50 rows + 1 to know whether there is an older page
 CAPPED = 1001
-SUBJECTS = 50_000
-DAYS = 365
-BATCH = 10_000
-
-ENTRY_COLUMNS = (
-    "index",
-    "kind",
-    "at",
-    "organisation",
-    "client_id",
-    "acting_user",
-    "user",
-    "subject",
-    "purpose",
-    "case_reference",
-    "emergency",
-    "reference",
-    "outcome",
-    "policy_version",
-    "decisions",
-    "detail",
-    "leaf",
-    "leaf_hash",
-)
-ENTRY_COPY = "COPY audit_auditentry ({}) FROM STDIN".format(", ".join(f'"{c}"' for c in ENTRY_COLUMNS))
-FACET_COPY = "COPY audit_auditfacet (entry_index, key, value) FROM STDIN"
-
-# Share of each kind in the synthetic trail: partner traffic dominates (requests, dry runs, tokens).
-KIND_SHARES = {
-    "request": 0.46,
-    "check": 0.18,
-    "token": 0.22,
-    "holder_decision": 0.04,
-    "rejected": 0.03,
-    "portal_view": 0.03,
-    "console_view": 0.015,
-    "consent": 0.015,
-    "restriction": 0.005,
-    "review": 0.005,
-}
-# How much each organisation asks, relative to 1: a few busy ones, a few quiet ones.
-ORG_WEIGHTS = {
-    "veilig-thuis-rr": 14.0,
-    "politie-rotterdam": 10.0,
-    "gemeente-rotterdam": 9.0,
-    "zvh-rr": 6.0,
-    "jeugdbescherming-rr": 4.0,
-    "reclassering-rr": 3.0,
-    "william-schrikker-gi": 2.0,
-    "rvdk-rotterdam": 2.0,
-    "gemeente-maassluis": 0.3,
-    "veilig-thuis-haaglanden": 0.3,
-    "verslavingsreclassering": 0.3,
-}
-DENY_REASONS = ("restricted", "not_case_participant", "purpose_not_allowed", "condition_not_met", "no_consent")
-CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-# --- The database -----------------------------------------------------------------------------------------
-
-
-def database_ensure(url: str, *, recreate: bool) -> str:
-    """Create the database named in ``url`` when it is missing (``--recreate``: drop it first)."""
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if parts.scheme not in ("postgres", "postgresql") or not name:
-        raise SystemExit("DATABASE_URL must name a PostgreSQL database, e.g. postgres://postgres@127.0.0.1/vd_bench")
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
-        if exists and recreate:
-            if not name.startswith("vd_bench"):
-                raise SystemExit(f"--recreate drops only benchmark databases (vd_bench*), not {name!r}")
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
-            exists = False
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            log(f"created database {name}")
-    return name
-
-
-def world_prepare() -> None:
-    from django.core.management import call_command
-
-    from demo.seed import seed_world
-
-    call_command("migrate", verbosity=0, interactive=False)
-    seed_world()
-
-
-# --- The synthetic trail ----------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class Rule:
-    """A sharing rule of the seeded world, with who may ask under it and who holds each category."""
-
-    code: str
-    version: int
-    legal_basis: str
-    holder_decides: bool
-    emergency_only: bool
-    categories: tuple[str, ...]
-    purposes: tuple[str, ...]
-    requesters: tuple[str, ...]
-    providers: dict[str, tuple[str, ...]]
-
-
-@dataclasses.dataclass
-class World:
-    """What the generator draws from: the seeded organisations, rules, categories, and the persons."""
-
-    organisations: dict[str, str]  # slug -> sector
-    rules: list[Rule]
-    fields: dict[str, list[str]]
-    holders: dict[str, tuple[str, ...]]
-    policy_version: int
-    bsns: list[str]
-    subject_weights: list[float]
-
-
-def bsn_pool(count: int) -> list[str]:
-    """``count`` distinct nine-digit numbers that pass the eleven test, the same on every run."""
-    rng = random.Random(SEED)
-    found: dict[str, None] = {}
-    weights = (9, 8, 7, 6, 5, 4, 3, 2)
-    while len(found) < count:
-        head = f"{rng.randrange(10_000_000, 100_000_000):08d}"
-        check = sum(int(d) * w for d, w in zip(head, weights, strict=True)) % 11
-        if check < 10:
-            found[head + str(check)] = None
-    return list(found)
-
-
-def world_facts() -> World:
-    from consent.models import CategoryField, DataCategory, Organisation, PolicyVersion, SharingRule
-    from demo import world as demo
-
-    organisations = dict(Organisation.objects.values_list("slug", "sector__code"))
-    fields: dict[str, list[str]] = {code: [] for code in DataCategory.objects.values_list("code", flat=True)}
-    for category, name in CategoryField.objects.order_by("category__code", "position").values_list(
-        "category__code", "name"
-    ):
-        fields[category].append(name)
-    holders = {code: demo.holders_of(code) for code in fields}
-    rules = []
-    for rule in (
-        SharingRule.objects.filter(active=True)
-        .select_related(
-            "legal_basis", "provider_sector", "provider_organisation", "recipient_sector", "recipient_organisation"
-        )
-        .prefetch_related("categories", "purposes")
-    ):
-        if rule.recipient_organisation is not None:
-            requesters: tuple[str, ...] = (rule.recipient_organisation.slug,)
-        else:
-            sector = rule.recipient_sector.code if rule.recipient_sector else ""
-            requesters = tuple(slug for slug, s in organisations.items() if s == sector)
-        providers = {}
-        for code in (c.code for c in rule.categories.all()):
-            found = tuple(
-                h
-                for h in holders[code]
-                if (rule.provider_organisation is not None and h == rule.provider_organisation.slug)
-                or (rule.provider_sector is not None and organisations.get(h) == rule.provider_sector.code)
-            )
-            if found:
-                providers[code] = found
-        if requesters and providers:
-            rules.append(
-                Rule(
-                    code=rule.code,
-                    version=rule.version,
-                    legal_basis=rule.legal_basis.code,
-                    holder_decides=rule.holder_decides,
-                    emergency_only=rule.emergency_only,
-                    categories=tuple(sorted(providers)),
-                    purposes=tuple(sorted(p.code for p in rule.purposes.all())),
-                    requesters=requesters,
-                    providers=providers,
-                )
-            )
-    version = PolicyVersion.objects.order_by("-number").values_list("number", flat=True).first() or 1
-    bsns = bsn_pool(SUBJECTS)
-    rng = random.Random(SEED + 1)
-    weights = [rng.lognormvariate(0.0, 1.0) for _ in bsns]
-    return World(organisations, rules, fields, holders, version, bsns, weights)
-
-
-def _cum(weights: Sequence[float]) -> list[float]:
-    total, out = 0.0, []
-    for w in weights:
-        total += w
-        out.append(total)
-    return out
-
-
-def _copy_text(value: Any) -> str:
-    """One field in PostgreSQL's COPY text format."""
-    if value is None:
-        return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    text = str(value)
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return text
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-class TrailGenerator:
-    """Builds COPY rows for entries ``[first, total)``, spread evenly over ``DAYS`` days from ``start``.
-
-    Index order is time order, as in a real trail. Every draw comes from a generator seeded by the batch, so the
-    same batch always gives the same rows.
-    """
-
-    def __init__(self, world: World, *, first: int, total: int, start: dt.datetime) -> None:
-        from audit.pseudonym import subject_pseudonym
-
-        self.world = world
-        self.first = first
-        self.count = max(total - first, 1)
-        self.start_ms = int((start - EPOCH).total_seconds() * 1000)
-        self.span_ms = DAYS * 86_400_000
-        self.step_ms = max(self.span_ms // self.count, 1)
-        self.kinds = list(KIND_SHARES)
-        self.kind_cum = _cum(list(KIND_SHARES.values()))
-        self.subjects = [subject_pseudonym(b) for b in world.bsns]
-        self.subject_cum = _cum(world.subject_weights)
-        self.orgs = sorted(world.organisations)
-        self.org_cum = _cum([ORG_WEIGHTS.get(o, 1.0) for o in self.orgs])
-        self.rules_of: dict[str, list[Rule]] = {}
-        self.emergency_rules_of: dict[str, list[Rule]] = {}
-        for rule in world.rules:
-            for org in rule.requesters:
-                target = self.emergency_rules_of if rule.emergency_only else self.rules_of
-                target.setdefault(org, []).append(rule)
-        self.requesters = sorted(self.rules_of)
-        self.requester_cum = _cum([ORG_WEIGHTS.get(o, 1.0) for o in self.requesters])
-        self.holder_rules = [r for r in world.rules if r.holder_decides]
-        self.categories = sorted(world.fields)
-
-    # -- draws
-
-    def _ulid(self, rng: random.Random, at_ms: int) -> str:
-        value = (at_ms << 80) | rng.getrandbits(80)
-        return "".join(CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
-
-    def _subject(self, rng: random.Random) -> str:
-        return rng.choices(self.subjects, cum_weights=self.subject_cum)[0]
-
-    def _org(self, rng: random.Random) -> str:
-        return rng.choices(self.orgs, cum_weights=self.org_cum)[0]
-
-    def _case(self, rng: random.Random, at: dt.datetime) -> str | None:
-        return f"CHGK-RR-{at.year}-{rng.randrange(1, 4000):04d}" if rng.random() < 0.35 else None
-
-    def _decision(
-        self, rng: random.Random, rule: Rule | None, category: str, provider: str | None, outcome: str, *, request: bool
-    ) -> dict[str, Any]:
-        reasons: list[str] = []
-        if outcome == "deny":
-            reasons = ["no_rule"] if rule is None else [rng.choice(DENY_REASONS)]
-        elif outcome == "error":
-            reasons = ["provider_unavailable"]
-        released = request and outcome == "permit"
-        consent = None
-        if rule is not None and rule.legal_basis in ("AVG_6_1_A", "AVG_9_2_A") and outcome == "permit":
-            consent = rng.randrange(1, 20_000)
-        return {
-            "category": category,
-            "provider": provider,
-            "outcome": outcome,
-            "rule": rule.code if rule else None,
-            "rule_version": rule.version if rule else None,
-            "legal_basis": rule.legal_basis if rule else None,
-            "consent": consent,
-            "reasons": reasons,
-            "emergency_access": bool(rule and rule.emergency_only),
-            "fields": list(self.world.fields[category]) if released else None,
-            "payload_sha256": f"{rng.getrandbits(256):064x}" if released else None,
-        }
-
-    def _ask(self, rng: random.Random, kind: str, at: dt.datetime, at_ms: int) -> dict[str, Any]:
-        """A request or a dry run (``check``): one requester, one to three categories, a decision for each."""
-        from consent.policy import overall_status
-
-        request = kind == "request"
-        requester = rng.choices(self.requesters, cum_weights=self.requester_cum)[0]
-        emergency = rng.random() < 0.015
-        decisions = []
-        if rng.random() < 0.08:
-            covered = {c for r in self.rules_of[requester] for c in r.categories}
-            category = rng.choice([c for c in self.categories if c not in covered] or self.categories)
-            holders = self.world.holders[category]
-            provider = rng.choice(holders) if holders else None
-            decisions.append(self._decision(rng, None, category, provider, "deny", request=request))
-            purpose = None
-        else:
-            pool = self.emergency_rules_of.get(requester) if emergency else None
-            rule = rng.choice(pool or self.rules_of[requester])
-            size = min(len(rule.categories), rng.choices((1, 2, 3), weights=(6, 3, 1))[0])
-            for category in rng.sample(rule.categories, size):
-                if rule.holder_decides:
-                    outcome = "pending"
-                else:
-                    draw = rng.random()
-                    outcome = "permit" if draw < 0.84 else "deny" if draw < 0.97 or not request else "error"
-                provider = rng.choice(rule.providers[category])
-                decisions.append(self._decision(rng, rule, category, provider, outcome, request=request))
-            purpose = rng.choice(rule.purposes) if rule.purposes else None
-        return {
-            "organisation": requester,
-            "client_id": requester,
-            "acting_user": f"mw-{rng.randrange(1000, 10_000)}" if rng.random() < 0.8 else None,
-            "subject": self._subject(rng),
-            "purpose": purpose,
-            "case_reference": self._case(rng, at),
-            "emergency": emergency,
-            "reference": f"req_{self._ulid(rng, at_ms)}" if request else None,
-            "outcome": overall_status(d["outcome"] for d in decisions),
-            "policy_version": self.world.policy_version,
-            "decisions": decisions,
-        }
-
-    def _holder_decision(self, rng: random.Random, at: dt.datetime, at_ms: int) -> dict[str, Any]:
-        rule = rng.choice(self.holder_rules)
-        category = rng.choice(rule.categories)
-        holder = rng.choice(rule.providers[category])
-        release = rng.random() < 0.75
-        decision = self._decision(rng, rule, category, holder, "permit" if release else "deny", request=True)
-        return {
-            "organisation": holder,
-            "client_id": holder,
-            "subject": self._subject(rng),
-            "purpose": rng.choice(rule.purposes) if rule.purposes else None,
-            "case_reference": self._case(rng, at),
-            "reference": f"req_{self._ulid(rng, at_ms - rng.randrange(1, 86_400_000))}",
-            "outcome": "released" if release else "denied",
-            "policy_version": self.world.policy_version,
-            "decisions": [decision],
-            "detail": {
-                "pending_item": f"hld_{self._ulid(rng, at_ms)}",
-                "request_status": "released" if release else "denied",
-                "note_given": rng.random() < 0.5,
-            },
-        }
-
-    def _columns(self, rng: random.Random, index: int, at: dt.datetime, at_ms: int) -> dict[str, Any]:
-        kind = rng.choices(self.kinds, cum_weights=self.kind_cum)[0]
-        columns: dict[str, Any] = {
-            "index": index,
-            "kind": kind,
-            "at": at,
-            "organisation": None,
-            "client_id": None,
-            "acting_user": None,
-            "user": None,
-            "subject": None,
-            "purpose": None,
-            "case_reference": None,
-            "emergency": False,
-            "reference": None,
-            "outcome": None,
-            "policy_version": None,
-            "decisions": [],
-            "detail": {},
-        }
-        if kind in ("request", "check"):
-            columns.update(self._ask(rng, kind, at, at_ms))
-        elif kind == "holder_decision":
-            columns.update(self._holder_decision(rng, at, at_ms))
-        elif kind == "token":
-            org = self._org(rng)
-            scope = "provider" if rng.random() < 0.3 else "requests audit consents provider"
-            columns.update(
-                organisation=org, client_id=org, outcome="issued", detail={"scope": scope, "expires_in": 600}
-            )
-        elif kind == "rejected":
-            org = rng.choices(self.requesters, cum_weights=self.requester_cum)[0]
-            code = rng.choice(("invalid_request", "invalid_bsn", "unknown_category", "forbidden"))
-            columns.update(
-                organisation=org,
-                client_id=org,
-                outcome=code,
-                detail={
-                    "method": "POST",
-                    "path": "/api/v1/requests",
-                    "status": 403 if code == "forbidden" else 400,
-                    "errors": [] if code == "forbidden" else [{"field": "subject.bsn", "code": code}],
-                },
-            )
-        elif kind == "portal_view":
-            columns.update(
-                user=f"portal-{rng.randrange(1, 5000)}",
-                subject=self._subject(rng),
-                outcome=rng.choice(("list", "entry")),
-                detail={"entries_shown": rng.randrange(0, 60), "withheld": rng.randrange(0, 3)},
-            )
-        elif kind == "console_view":
-            columns.update(user="privacy", outcome="search", detail={"filters": {}, "page": 1})
-        elif kind == "consent":
-            org = rng.choice(("jeugdhulp-rijnmond", "gemeente-rotterdam", "veilig-thuis-rr", "jeugdhulp-maaspoort"))
-            columns.update(
-                organisation=org,
-                client_id=org,
-                subject=self._subject(rng),
-                case_reference=self._case(rng, at),
-                reference=f"consent:{rng.randrange(1, 20_000)}",
-                outcome=rng.choice(("recorded", "recorded", "recorded", "withdrawn")),
-                detail={"recorded_by": org, "evidence_sha256": f"{rng.getrandbits(256):064x}"},
-            )
-        elif kind == "restriction":
-            columns.update(
-                user=f"portal-{rng.randrange(1, 5000)}",
-                subject=self._subject(rng),
-                reference=f"restriction:{rng.randrange(1, 5000)}",
-                outcome=rng.choice(("set", "lifted")),
-                detail={"restriction_kind": "objection", "categories": [rng.choice(self.categories)], "active": True},
-            )
-        else:  # review
-            columns.update(
-                user="privacy",
-                subject=self._subject(rng),
-                emergency=True,
-                reference=f"req_{self._ulid(rng, at_ms - 86_400_000 * rng.randrange(1, 14))}",
-                outcome=rng.choice(("justified", "justified", "unjustified")),
-                detail={"requester": rng.choice(self.requesters), "overdue": rng.random() < 0.1},
-            )
-        return columns
-
-    def batch(self, lo: int, hi: int) -> tuple[str, str]:
-        """COPY text for the entries ``[lo, hi)`` and for their facets."""
-        from audit.ledger import canonical_bytes, facets_of, format_time, leaf_hash_hex, leaf_object
-
-        rng = random.Random(SEED * 1_000_003 + lo)
-        entries = io.StringIO()
-        facets = io.StringIO()
-        for index in range(lo, hi):
-            at_ms = self.start_ms + ((index - self.first) * self.span_ms) // self.count + rng.randrange(self.step_ms)
-            at = EPOCH + dt.timedelta(milliseconds=at_ms)
-            columns = self._columns(rng, index, at, at_ms)
-            leaf = canonical_bytes(leaf_object(**columns))
-            row = [
-                index,
-                columns["kind"],
-                format_time(at),
-                columns["organisation"],
-                columns["client_id"],
-                columns["acting_user"],
-                columns["user"],
-                columns["subject"],
-                columns["purpose"],
-                columns["case_reference"],
-                columns["emergency"],
-                columns["reference"],
-                columns["outcome"],
-                columns["policy_version"],
-                _json(columns["decisions"]),
-                _json(columns["detail"]),
-                leaf.decode("utf-8"),
-                leaf_hash_hex(leaf),
-            ]
-            entries.write("\t".join(_copy_text(v) for v in row))
-            entries.write("\n")
-            for key, value in facets_of(columns):
-                facets.write(f"{index}\t{_copy_text(key)}\t{_copy_text(value)}\n")
-        return entries.getvalue(), facets.getvalue()
-
-
-_GENERATOR: TrailGenerator | None = None
-
-
-def _generate(bounds: tuple[int, int]) -> tuple[str, str]:
-    """One batch, in a worker process (forked with ``_GENERATOR`` set)."""
-    assert _GENERATOR is not None
-    return _GENERATOR.batch(*bounds)
-
-
-@dataclasses.dataclass
-class LoadReport:
-    loaded: int
-    seconds: float
-    entries_seconds: float = 0.0
-    facets_copy_seconds: float = 0.0
-    index_seconds: float = 0.0
-    vacuum_seconds: float = 0.0
-
-
-def _secondary_indexes(conn: Any, table: str) -> list[tuple[str, str]]:
-    """Indexes of ``table`` that back no constraint: dropped for the load and rebuilt after it, as they were."""
-    return conn.execute(
-        """
-        SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
-        WHERE x.indrelid = %s::regclass
-          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid AND c.conrelid = x.indrelid)
-        ORDER BY i.relname
-        """,
-        [table],
-    ).fetchall()
-
-
-def trail_load(url: str, total: int) -> LoadReport:
-    """Fill the trail up to ``total`` entries with COPY, in one transaction (see the module docstring)."""
-    import psycopg
-    from django.db import connections
-    from django.utils import timezone
-
-    from audit.models import AuditEntry, AuditHead
-
-    existing = AuditEntry.objects.count()
-    synthetic = AuditEntry.objects.filter(kind="request").exists()
-    if existing >= total:
-        log(f"trail holds {existing} entries (>= {total}): not loading")
-        return LoadReport(loaded=0, seconds=0.0)
-    if synthetic:
-        raise SystemExit(
-            f"the trail holds {existing} synthetic entries, fewer than {total}: use a new database or --recreate"
-        )
-    world = world_facts()
-    # The synthetic year starts after the seeded entries: the trail's time never runs back (audit_append), so
-    # index order stays time order, as the console's period filter may rely on. It reaches into the future of the
-    # load; nothing measured depends on the wall clock.
-    last = AuditEntry.objects.order_by("-index").values_list("at", flat=True).first() or timezone.now()
-    generator = TrailGenerator(world, first=existing, total=total, start=last + dt.timedelta(seconds=1))
-    report = LoadReport(loaded=total - existing, seconds=0.0)
-    started = time.perf_counter()
-    global _GENERATOR
-    _GENERATOR = generator
-    connections.close_all()  # the workers are forked: they must not share this process's connection
-    done = 0
-    with multiprocessing.get_context("fork").Pool(processes=os.cpu_count() or 2) as pool, psycopg.connect(url) as conn:
-        batches = pool.imap(_generate, [(lo, min(lo + BATCH, total)) for lo in range(existing, total, BATCH)])
-        conn.execute("SET synchronous_commit = off")
-        conn.execute("SET maintenance_work_mem = '1GB'")
-        conn.execute("LOCK TABLE audit_audithead IN EXCLUSIVE MODE")
-        # Django's foreign keys are DEFERRABLE INITIALLY DEFERRED: checked at the end of each COPY instead of
-        # queued to the commit, where the queued events would also block rebuilding the indexes.
-        conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        dropped = _secondary_indexes(conn, "audit_auditentry") + _secondary_indexes(conn, "audit_auditfacet")
-        for name, _ in dropped:
-            conn.execute(f'DROP INDEX "{name}"')
-        with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as facet_file:
-            with conn.cursor().copy(ENTRY_COPY) as copy:
-                for entries, facets in batches:
-                    copy.write(entries)
-                    facet_file.write(facets)
-                    done += BATCH
-                    if done % 100_000 < BATCH:
-                        log(
-                            f"  {min(done, report.loaded):>9,} entries generated and copied "
-                            f"({time.perf_counter() - started:6.1f} s)"
-                        )
-            t0 = time.perf_counter()
-            report.entries_seconds = t0 - started
-            facet_file.seek(0)
-            with conn.cursor().copy(FACET_COPY) as copy:
-                while chunk := facet_file.read(1 << 22):
-                    copy.write(chunk)
-            report.facets_copy_seconds = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        for _, definition in dropped:
-            conn.execute(definition)
-        report.index_seconds = time.perf_counter() - t0
-        conn.execute("UPDATE audit_audithead SET size = %s WHERE id = 1", [total])
-        if "last_at" in {f.name for f in AuditHead._meta.get_fields()}:
-            conn.execute("UPDATE audit_audithead SET last_at = (SELECT max(at) FROM audit_auditentry) WHERE id = 1")
-    t0 = time.perf_counter()
-    with psycopg.connect(url, autocommit=True) as conn:
-        # An append-only table is vacuumed by autovacuum's insert threshold too; doing it now sets the
-        # visibility map (index-only scans) and the statistics, as on a trail that has been live for a while.
-        conn.execute("VACUUM (ANALYZE) audit_auditentry")
-        conn.execute("VACUUM (ANALYZE) audit_auditfacet")
-    report.vacuum_seconds = time.perf_counter() - t0
-    report.seconds = time.perf_counter() - started
-    return report
 
 
 # --- The queries ------------------------------------------------------------------------------------------
@@ -844,10 +248,6 @@ def search_indexes() -> list[str]:
 # --- Report -----------------------------------------------------------------------------------------------
 
 
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def machine() -> dict[str, str]:
     from django.db import connection
 
@@ -933,8 +333,9 @@ def report_markdown(
     if load.loaded:
         lines.append(
             f"- load: {load.loaded:,} entries in {load.seconds:.1f} s (generate and COPY entries "
-            f"{load.entries_seconds:.1f} s, COPY facets {load.facets_copy_seconds:.1f} s, "
-            f"indexes {load.index_seconds:.1f} s, VACUUM ANALYZE {load.vacuum_seconds:.1f} s)"
+            f"{load.entries_seconds:.1f} s, COPY facets {load.facets_copy_seconds:.1f} s, COPY tree nodes "
+            f"{load.nodes_copy_seconds:.1f} s, indexes {load.index_seconds:.1f} s, {load.checkpoints} checkpoints "
+            f"{load.checkpoint_seconds:.1f} s, VACUUM ANALYZE {load.vacuum_seconds:.1f} s)"
         )
     else:
         lines.append("- load: skipped, the trail was already loaded")
@@ -996,6 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=3.0, help="seconds per measurement before fewer runs")
     parser.add_argument("--recreate", action="store_true", help="drop and create the (vd_bench*) database first")
     parser.add_argument("--no-experiments", action="store_true", help="skip the candidate fixes")
+    parser.add_argument("--checkpoint-every", type=int, default=100_000, help="entries between signed checkpoints")
     args = parser.parse_args(argv)
 
     url = os.environ.get("DATABASE_URL", "")
@@ -1010,9 +412,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     world_prepare()
     log(f"database ready ({time.perf_counter() - started:.1f} s)")
-    load = trail_load(url, args.entries)
-    if load.loaded:
-        log(f"loaded {load.loaded:,} entries in {load.seconds:.1f} s")
+    load = trail_load(args.entries, checkpoint_every=args.checkpoint_every)
 
     world = world_facts()
     head = AuditHead.objects.get(pk=1).size
