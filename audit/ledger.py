@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from audit import merkle
-from audit.models import AuditEntry, AuditFacet, AuditKind, TreeNode
+from audit.models import AuditEntry, AuditFacet, AuditHead, AuditKind, TreeNode
 
 LEAF_VERSION = 1
 
@@ -164,30 +164,14 @@ def facets_of(columns: dict[str, Any]) -> list[tuple[str, str]]:
     return sorted(found)
 
 
-# Advancing the head: the next index and the entry's time (now, but never before the last entry's).
+# Advancing the head: the next index, the entry's time (now, but never before the last entry's) and the frontier
+# the new leaf combines with. The lock this UPDATE takes orders all appends; under READ COMMITTED the row it returns
+# is the latest committed one even after waiting for that lock, which a read of the tree in the same statement would
+# not be (its snapshot is taken before the wait). That is why the frontier lives in this row.
 _ADVANCE = """
 UPDATE audit_audithead SET size = size + 1,
     last_at = CASE WHEN last_at IS NULL OR last_at < %(now)s THEN %(now)s ELSE last_at END
-WHERE id = 1 RETURNING size - 1, last_at
-"""
-# The subtree hashes a new leaf at index ``idx`` combines with (:func:`audit.merkle.completed_subtrees`): at each
-# level L while the bits 0..L of idx are all set, the stored left sibling (L, (idx >> L) - 1). Levels 0..61 (a tree
-# of 2**62 leaves). On PostgreSQL in the same statement as the head; on SQLite a second one.
-_ADVANCE_PG = """
-WITH RECURSIVE g(l) AS (SELECT 0 UNION ALL SELECT l + 1 FROM g WHERE l < 61),
-h AS (
-    UPDATE audit_audithead SET size = size + 1,
-        last_at = CASE WHEN last_at IS NULL OR last_at < %(now)s THEN %(now)s ELSE last_at END
-    WHERE id = 1 RETURNING size - 1 AS idx, last_at
-)
-SELECT h.idx, h.last_at, t.level, t.hash FROM h
-LEFT JOIN g ON (h.idx + 1) %% (CAST(1 AS BIGINT) << (g.l + 1)) = 0
-LEFT JOIN audit_treenode t ON t.level = g.l AND t.position = (h.idx >> g.l) - 1
-"""
-_SIBLINGS = """
-WITH RECURSIVE g(l) AS (SELECT 0 UNION ALL SELECT l + 1 FROM g WHERE l < 61)
-SELECT t.level, t.hash FROM g JOIN audit_treenode t ON t.level = g.l AND t.position = (%(idx)s >> g.l) - 1
-WHERE (%(idx)s + 1) %% (1 << (g.l + 1)) = 0
+WHERE id = 1 RETURNING size - 1, last_at, frontier
 """
 
 
@@ -202,38 +186,22 @@ def _as_time(value: Any) -> dt.datetime:
     return value
 
 
-def _head_advance() -> tuple[int, dt.datetime, dict[tuple[int, int], bytes]]:
-    """Take the next index and the entry's time, which also locks the head row until the caller's transaction
-    ends (concurrent writers queue here; a rollback releases the index with no gap), and read the stored subtree
-    hashes the new leaf completes subtrees with. One statement on PostgreSQL, two on SQLite.
-
-    The time is now to the millisecond, but never before the last entry's: the trail's time never runs back, so
-    index order is time order even when the clock steps back."""
+def _head_advance() -> tuple[int, dt.datetime, dict[str, str]]:
+    """Take the next index, the entry's time and the Merkle frontier in one statement (:data:`_ADVANCE`), which
+    also locks the head row until the caller's transaction ends: concurrent writers queue here, and a rollback
+    releases the index with no gap. The time never runs back, so index order is time order even when the clock
+    steps back."""
     now = timezone.now()
     now = now.replace(microsecond=(now.microsecond // 1000) * 1000)
-    value = connection.ops.adapt_datetimefield_value(now)
-    siblings: dict[tuple[int, int], bytes] = {}
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(_ADVANCE_PG, {"now": value})
-            rows = cursor.fetchall()
-            if not rows:
-                raise AuditWriteError("the audit head row is missing")
-            index, at = int(rows[0][0]), _as_time(rows[0][1])
-            found = [(level, hash_) for _i, _at, level, hash_ in rows if hash_ is not None]
-        else:
-            cursor.execute(_ADVANCE, {"now": value})
-            row = cursor.fetchone()
-            if row is None:
-                raise AuditWriteError("the audit head row is missing")
-            index, at = int(row[0]), _as_time(row[1])
-            found = []
-            if index % 2:
-                cursor.execute(_SIBLINGS, {"idx": index})
-                found = list(cursor.fetchall())
-    for level, hash_ in found:
-        siblings[(int(level), (index >> int(level)) - 1)] = bytes.fromhex(hash_)
-    return index, at, siblings
+        cursor.execute(_ADVANCE, {"now": connection.ops.adapt_datetimefield_value(now)})
+        row = cursor.fetchone()
+    if row is None:
+        raise AuditWriteError("the audit head row is missing")
+    index, at, frontier = int(row[0]), _as_time(row[1]), row[2]
+    if isinstance(frontier, str):
+        frontier = json.loads(frontier)
+    return index, at, dict(frontier or {})
 
 
 _INSERT_PG = """
@@ -246,18 +214,24 @@ WITH e AS (
 ), n AS (
     INSERT INTO audit_treenode (level, position, hash)
     SELECT * FROM unnest(%(node_levels)s::smallint[], %(node_positions)s::bigint[], %(node_hashes)s::varchar[])
+), f AS (
+    INSERT INTO audit_auditfacet (entry_index, key, value)
+    SELECT %(index)s, k, v FROM unnest(%(facet_keys)s::varchar[], %(facet_values)s::varchar[]) AS f(k, v)
 )
-INSERT INTO audit_auditfacet (entry_index, key, value)
-SELECT %(index)s, k, v FROM unnest(%(facet_keys)s::varchar[], %(facet_values)s::varchar[]) AS f(k, v)
+UPDATE audit_audithead SET frontier = %(frontier)s::jsonb WHERE id = 1
 """
 
 
-def _rows_insert(entry: AuditEntry, nodes: list[tuple[int, int, bytes]], facets: list[tuple[str, str]]) -> None:
-    """Write the entry, the subtree hashes it completes and its facets: one statement on PostgreSQL."""
+def _rows_insert(
+    entry: AuditEntry, nodes: list[tuple[int, int, bytes]], facets: list[tuple[str, str]], frontier: dict[str, str]
+) -> None:
+    """Write the entry, the subtree hashes it completes, its facets and the new frontier: one statement on
+    PostgreSQL, four on SQLite."""
     if connection.vendor != "postgresql":
         entry.save(force_insert=True)
         TreeNode.objects.bulk_create([TreeNode(level=lv, position=pos, hash=h.hex()) for lv, pos, h in nodes])
         AuditFacet.objects.bulk_create([AuditFacet(entry=entry, key=key, value=value) for key, value in facets])
+        AuditHead.objects.filter(pk=1).update(frontier=frontier)
         return
     params = {
         field: getattr(entry, field)
@@ -288,6 +262,7 @@ def _rows_insert(entry: AuditEntry, nodes: list[tuple[int, int, bytes]], facets:
         "node_hashes": [value.hex() for _l, _p, value in nodes],
         "facet_keys": [key for key, _v in facets],
         "facet_values": [value for _k, value in facets],
+        "frontier": json.dumps(frontier),
     }
     with connection.cursor() as cursor:
         cursor.execute(_INSERT_PG, params)
@@ -308,7 +283,7 @@ def audit_append(draft: EntryDraft) -> AuditEntry:
     try:
         # No savepoint of its own: a failure here must fail the caller's whole transaction anyway.
         with transaction.atomic(savepoint=False):
-            index, at, siblings = _head_advance()
+            index, at, frontier = _head_advance()
             columns: dict[str, Any] = {
                 "index": index,
                 "kind": draft.kind,
@@ -330,8 +305,13 @@ def audit_append(draft: EntryDraft) -> AuditEntry:
             leaf = canonical_bytes(leaf_object(**columns))
             digest = hashlib.sha256(b"\x00" + leaf).digest()
             entry = AuditEntry(**columns, leaf=leaf.decode("utf-8"), leaf_hash=digest.hex())
-            nodes = merkle.completed_subtrees(index, digest, merkle.InMemoryStore(siblings))
-            _rows_insert(entry, nodes, facets_of(columns))
+            # After ``index`` leaves the latest subtree at level L is (L, index // 2**L - 1): the left siblings.
+            siblings = merkle.InMemoryStore(
+                {(int(level), (index >> int(level)) - 1): bytes.fromhex(value) for level, value in frontier.items()}
+            )
+            nodes = merkle.completed_subtrees(index, digest, siblings)
+            frontier |= {str(level): value.hex() for level, _position, value in nodes}
+            _rows_insert(entry, nodes, facets_of(columns), frontier)
     except AuditWriteError:
         raise
     except Exception as exc:  # any database failure: the caller must not release
