@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import rfc8785
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
+from audit import merkle
 from audit.models import AuditEntry, AuditFacet, AuditHead, AuditKind, TreeNode
-from audit.tree import nodes_for_append
 
 LEAF_VERSION = 1
 
@@ -162,6 +164,112 @@ def facets_of(columns: dict[str, Any]) -> list[tuple[str, str]]:
     return sorted(found)
 
 
+# Advancing the head: the next index, the entry's time (now, but never before the last entry's) and the frontier
+# the new leaf combines with. The lock this UPDATE takes orders all appends; under READ COMMITTED the row it returns
+# is the latest committed one even after waiting for that lock, which a read of the tree in the same statement would
+# not be (its snapshot is taken before the wait). That is why the frontier lives in this row.
+_ADVANCE = """
+UPDATE audit_audithead SET size = size + 1,
+    last_at = CASE WHEN last_at IS NULL OR last_at < %(now)s THEN %(now)s ELSE last_at END
+WHERE id = 1 RETURNING size - 1, last_at, frontier
+"""
+
+
+def _as_time(value: Any) -> dt.datetime:
+    if isinstance(value, str):  # SQLite returns the stored text
+        parsed = parse_datetime(value)
+        if parsed is None:
+            raise AuditWriteError(f"the audit head holds a time that is not one: {value!r}")
+        value = parsed
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, dt.UTC)
+    return value
+
+
+def _head_advance() -> tuple[int, dt.datetime, dict[str, str]]:
+    """Take the next index, the entry's time and the Merkle frontier in one statement (:data:`_ADVANCE`), which
+    also locks the head row until the caller's transaction ends: concurrent writers queue here, and a rollback
+    releases the index with no gap. The time never runs back, so index order is time order even when the clock
+    steps back."""
+    now = timezone.now()
+    now = now.replace(microsecond=(now.microsecond // 1000) * 1000)
+    with connection.cursor() as cursor:
+        cursor.execute(_ADVANCE, {"now": connection.ops.adapt_datetimefield_value(now)})
+        row = cursor.fetchone()
+    if row is None:
+        raise AuditWriteError("the audit head row is missing")
+    index, at, frontier = int(row[0]), _as_time(row[1]), row[2]
+    if isinstance(frontier, str):
+        frontier = json.loads(frontier)
+    return index, at, dict(frontier or {})
+
+
+_INSERT_PG = """
+WITH e AS (
+    INSERT INTO audit_auditentry ("index", kind, at, organisation, client_id, acting_user, "user", subject, purpose,
+        case_reference, emergency, reference, outcome, policy_version, decisions, detail, leaf, leaf_hash)
+    VALUES (%(index)s, %(kind)s, %(at)s, %(organisation)s, %(client_id)s, %(acting_user)s, %(user)s, %(subject)s,
+        %(purpose)s, %(case_reference)s, %(emergency)s, %(reference)s, %(outcome)s, %(policy_version)s,
+        %(decisions)s::jsonb, %(detail)s::jsonb, %(leaf)s, %(leaf_hash)s)
+), n AS (
+    INSERT INTO audit_treenode (level, position, hash)
+    SELECT * FROM unnest(%(node_levels)s::smallint[], %(node_positions)s::bigint[], %(node_hashes)s::varchar[])
+), f AS (
+    INSERT INTO audit_auditfacet (entry_index, key, value)
+    SELECT %(index)s, k, v FROM unnest(%(facet_keys)s::varchar[], %(facet_values)s::varchar[]) AS f(k, v)
+)
+UPDATE audit_audithead SET frontier = %(frontier)s::jsonb WHERE id = 1
+"""
+
+
+def _rows_insert(
+    entry: AuditEntry, nodes: list[tuple[int, int, bytes]], facets: list[tuple[str, str]], frontier: dict[str, str]
+) -> None:
+    """Write the entry, the subtree hashes it completes, its facets and the new frontier: one statement on
+    PostgreSQL, four on SQLite."""
+    if connection.vendor != "postgresql":
+        entry.save(force_insert=True)
+        TreeNode.objects.bulk_create([TreeNode(level=lv, position=pos, hash=h.hex()) for lv, pos, h in nodes])
+        AuditFacet.objects.bulk_create([AuditFacet(entry=entry, key=key, value=value) for key, value in facets])
+        AuditHead.objects.filter(pk=1).update(frontier=frontier)
+        return
+    params = {
+        field: getattr(entry, field)
+        for field in (
+            "index",
+            "kind",
+            "organisation",
+            "client_id",
+            "acting_user",
+            "user",
+            "subject",
+            "purpose",
+            "case_reference",
+            "emergency",
+            "reference",
+            "outcome",
+            "policy_version",
+            "leaf",
+            "leaf_hash",
+        )
+    }
+    params |= {
+        "at": connection.ops.adapt_datetimefield_value(entry.at),
+        "decisions": json.dumps(entry.decisions),
+        "detail": json.dumps(entry.detail),
+        "node_levels": [level for level, _p, _h in nodes],
+        "node_positions": [position for _l, position, _h in nodes],
+        "node_hashes": [value.hex() for _l, _p, value in nodes],
+        "facet_keys": [key for key, _v in facets],
+        "facet_values": [value for _k, value in facets],
+        "frontier": json.dumps(frontier),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_PG, params)
+    entry._state.adding = False
+    entry._state.db = connection.alias
+
+
 def audit_append(draft: EntryDraft) -> AuditEntry:
     """Append one entry at the next index, inside the caller's transaction.
 
@@ -173,13 +281,9 @@ def audit_append(draft: EntryDraft) -> AuditEntry:
     if draft.kind not in AuditKind.values:
         raise AuditWriteError(f"unknown audit kind {draft.kind!r}")
     try:
-        with transaction.atomic():
-            head = AuditHead.objects.select_for_update().get(pk=1)
-            index = head.size
-            now = timezone.now()
-            at = now.replace(microsecond=(now.microsecond // 1000) * 1000)
-            if head.last_at is not None and at < head.last_at:
-                at = head.last_at  # the clock stepped back: the trail's time never does, so index order is time order
+        # No savepoint of its own: a failure here must fail the caller's whole transaction anyway.
+        with transaction.atomic(savepoint=False):
+            index, at, frontier = _head_advance()
             columns: dict[str, Any] = {
                 "index": index,
                 "kind": draft.kind,
@@ -199,12 +303,15 @@ def audit_append(draft: EntryDraft) -> AuditEntry:
                 "detail": draft.detail,
             }
             leaf = canonical_bytes(leaf_object(**columns))
-            entry = AuditEntry.objects.create(**columns, leaf=leaf.decode("utf-8"), leaf_hash=leaf_hash_hex(leaf))
-            TreeNode.objects.bulk_create(nodes_for_append(index, entry.leaf_hash))
-            AuditFacet.objects.bulk_create(
-                [AuditFacet(entry=entry, key=key, value=value) for key, value in facets_of(columns)]
+            digest = hashlib.sha256(b"\x00" + leaf).digest()
+            entry = AuditEntry(**columns, leaf=leaf.decode("utf-8"), leaf_hash=digest.hex())
+            # After ``index`` leaves the latest subtree at level L is (L, index // 2**L - 1): the left siblings.
+            siblings = merkle.InMemoryStore(
+                {(int(level), (index >> int(level)) - 1): bytes.fromhex(value) for level, value in frontier.items()}
             )
-            AuditHead.objects.filter(pk=1).update(size=index + 1, last_at=at)
+            nodes = merkle.completed_subtrees(index, digest, siblings)
+            frontier |= {str(level): value.hex() for level, _position, value in nodes}
+            _rows_insert(entry, nodes, facets_of(columns), frontier)
     except AuditWriteError:
         raise
     except Exception as exc:  # any database failure: the caller must not release

@@ -18,6 +18,11 @@ class AuditHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     size = models.BigIntegerField(default=0)
     last_at = models.DateTimeField(null=True, blank=True, help_text="Time of the last entry: time never runs back.")
+    frontier = models.JSONField(
+        default=dict,
+        help_text="The latest completed subtree hash per level ({level: hex}), what the next leaf combines with. "
+        "Kept with the lock that orders appends, so an append needs no read of the tree.",
+    )
 
     def __str__(self) -> str:
         return f"audit head at {self.size}"

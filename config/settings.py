@@ -289,12 +289,24 @@ TEMPLATES = [
 ]
 
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+# Persistent connections (docs/operations.md, "Database connections"): a web process keeps its connection for
+# DATABASE_CONN_MAX_AGE seconds instead of opening one per request, and checks it before reusing it after a request
+# (CONN_HEALTH_CHECKS), so a restarted or failed-over database costs one failed check, not a failed request.
+# 0 opens a connection per request.
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'veilig-delen.sqlite3'}",
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 600, minimum=0, maximum=86400),
+        conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+    "DATABASE_PREPARED_STATEMENTS", True
+):
+    # Server-side parameters and prepared statements (psycopg 3): a statement a kept connection runs again is
+    # planned once, not on every request (docs/performance.md). Off for a pooler that cannot keep them (PgBouncer
+    # in transaction mode before 1.21).
+    DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 2}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of deadlocking on upgrade.
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
@@ -420,7 +432,7 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery"
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
-GATEWAY_CHECKPOINT_SECONDS = env_float("GATEWAY_CHECKPOINT_SECONDS", 10.0, minimum=1, maximum=3600)
+GATEWAY_CHECKPOINT_SECONDS = env_float("GATEWAY_CHECKPOINT_SECONDS", 5.0, minimum=1, maximum=3600)
 CELERY_BEAT_SCHEDULE = {
     # Sign a checkpoint whenever new entries exist, at most every GATEWAY_CHECKPOINT_SECONDS.
     "audit-checkpoint": {"task": "audit.checkpoint_sign", "schedule": GATEWAY_CHECKPOINT_SECONDS},

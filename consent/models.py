@@ -238,6 +238,25 @@ class SharingRule(models.Model):
         return f"{self.code} v{self.version}"
 
 
+class ConfigurationState(models.Model):
+    """The single row whose ``token`` changes whenever policy data or the holder directory changes.
+
+    Database triggers (migration ``0008``, ``gateway`` ``0008``) set a fresh random token on every insert, update,
+    delete or truncate of the tables the policy snapshot and the holder directory are read from, in the transaction
+    that makes the change, so a change made through the admin, the catalogue import or plain SQL all count. A web
+    process keeps what it built from that data under the token it read (:func:`consent.selectors.policy_current`)
+    and compares the token on every request, so no decision is made on a policy that is no longer in force. A
+    random token rather than a counter: a rolled-back change restores the old token, and the next change can never
+    reuse a token that some process saw during the rolled-back one.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    token = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"configuration {self.token[:8]}"
+
+
 class PolicyVersion(models.Model):
     """A frozen snapshot of all policy data; every decision cites the version it was made under.
 

@@ -176,6 +176,9 @@ class Policy:
     bases: Mapping[str, BasisView]
     rules: tuple[RuleView, ...]
     sectors: Mapping[str, SectorView] = field(default_factory=dict)
+    # The configuration token the policy was read at (:mod:`consent.configuration`), for caches of other
+    # configuration read at the same moment (the holder directory); ``None`` for a past version. Not policy data.
+    token: str | None = field(default=None, compare=False)
 
     def sector_of(self, slug: str | None) -> str | None:
         org = self.organisations.get(slug) if slug else None
@@ -193,7 +196,7 @@ class Policy:
         return any(s.special_data_exception or s.criminal_data_exception for s in self.sectors.values())
 
     @classmethod
-    def from_snapshot(cls, version: int, snapshot: Mapping[str, Any]) -> Policy:
+    def from_snapshot(cls, version: int, snapshot: Mapping[str, Any], *, token: str | None = None) -> Policy:
         """Build the policy from the JSON snapshot stored with its version."""
 
         def date(value: str | None) -> dt.date | None:
@@ -201,6 +204,7 @@ class Policy:
 
         return cls(
             version=version,
+            token=token,
             organisations={
                 o["slug"]: OrganisationView(o["slug"], o["sector"], o["active"]) for o in snapshot["organisations"]
             },

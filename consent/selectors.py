@@ -4,27 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections import defaultdict
 from typing import Any
 
 import rfc8785
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Q
 
 from consent import choices
 from consent.consents import ConsentCheck, age_rules, consent_checked, subject_profile
 from consent.models import (
-    Case,
+    ConfigurationState,
     Consent,
     DataCategory,
     LegalBasis,
-    Measure,
     Organisation,
     Person,
     PolicyVersion,
-    Preauthorisation,
     Purpose,
-    Relation,
-    Restriction,
     Sector,
     SharingRule,
 )
@@ -115,19 +112,49 @@ def policy_snapshot_build() -> dict[str, Any]:
     }
 
 
+def configuration_token() -> str | None:
+    """The configuration token now (one query; :mod:`consent.configuration`). ``None`` when its row is missing (a
+    test database flushed between tests): then nothing is kept and every call builds anew."""
+    return ConfigurationState.objects.filter(pk=1).values_list("token", flat=True).first()
+
+
+# What this process built at a configuration token: (token, policy). Replaced when the token changes.
+_kept_policy: tuple[str, Policy] | None = None
+
+
 def policy_current() -> Policy:
-    """The policy in force, registered as a :class:`PolicyVersion` the first time its content is seen."""
-    snapshot = policy_snapshot_build()
+    """The policy in force, registered as a :class:`PolicyVersion` the first time its content is seen.
+
+    Costs one query when the configuration token is the one this process built the policy at (every request but the
+    first after a change); otherwise the snapshot is built from the tables and registered again. The built policy
+    is kept only once the transaction it was read in commits (a version registered in a transaction that rolls back
+    must never be cited), and it carries the token (:attr:`Policy.token`) for the caches keyed on the same token."""
+    token = configuration_token()
+    kept = _kept_policy
+    if token is not None and kept is not None and kept[0] == token:
+        return kept[1]
+    policy = _policy_register(policy_snapshot_build(), token)
+    if token is not None:
+        transaction.on_commit(lambda: _policy_keep(token, policy))
+    return policy
+
+
+def _policy_keep(token: str, policy: Policy) -> None:
+    global _kept_policy
+    _kept_policy = (token, policy)
+
+
+def _policy_register(snapshot: dict[str, Any], token: str | None) -> Policy:
     digest = hashlib.sha256(rfc8785.dumps(snapshot)).hexdigest()
     for _attempt in range(3):
         existing = PolicyVersion.objects.filter(digest=digest).values_list("number", flat=True).first()
         if existing is not None:
-            return Policy.from_snapshot(existing, snapshot)
+            return Policy.from_snapshot(existing, snapshot, token=token)
         try:
             with transaction.atomic():
                 number = (PolicyVersion.objects.aggregate(n=Max("number"))["n"] or 0) + 1
                 PolicyVersion.objects.create(number=number, digest=digest, snapshot=snapshot)
-            return Policy.from_snapshot(number, snapshot)
+            return Policy.from_snapshot(number, snapshot, token=token)
         except IntegrityError:
             continue  # another process registered a version at the same moment; read it again
     raise RuntimeError("could not register the policy version")
@@ -193,108 +220,189 @@ def consent_facts(*, subject_bsn: str, requester: Organisation) -> tuple[Consent
     return tuple(facts)
 
 
-def _orders(people: Q, requester: Organisation) -> SupervisionOrders:
-    """The supervision orders on ``people`` that ``requester`` executes (the only ones a rule can rely on)."""
-    return tuple(
-        (requester.slug, valid_from, valid_until)
-        for valid_from, valid_until in Measure.objects.filter(
-            people, kind=choices.MeasureKind.SUPERVISION_ORDER, organisation=requester
-        )
-        .order_by("valid_from", "pk")
-        .values_list("valid_from", "valid_until")
-    )
-
-
-def child_supervision_orders(*, person: Person, requester: Organisation, on: dt.date) -> SupervisionOrders:
-    """Supervision orders executed by ``requester`` on a child of ``person`` (a parent, with or without custody,
-    or a guardian on ``on``): Jeugdwet art. 7.3.11 lid 4 lets the GI receive data about the parent too."""
-    children = (
-        Relation.objects.filter(person=person, kind__in=PARENT_RELATIONS)
-        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=on))
-        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=on))
-        .values("other")
-    )
-    return _orders(Q(person__in=children), requester)
-
-
 def can_consent(*, person: Person, on: dt.date) -> bool:
     """Whether the person can consent themselves: 12 or older and able to judge (wilsbekwaam)."""
     return person.able_to_judge and person.age_on(on) >= CONSENT_AGE
 
 
-def preauthorisations(*, case_reference: str, on: dt.date) -> tuple[PreauthorisationFact, ...]:
-    """The pre-authorisations of the case, not withdrawn and in force on ``on``."""
-    rows = (
-        Preauthorisation.objects.filter(
-            case__reference=case_reference, withdrawn_at__isnull=True, valid_from__lte=on, valid_until__gte=on
-        )
-        .select_related("holder", "recipient_organisation", "recipient_sector", "case")
-        .prefetch_related("categories", "purposes")
-        .order_by("pk")
-    )
-    return tuple(
-        PreauthorisationFact(
-            id=p.pk,
-            holder=p.holder.slug,
-            recipient_organisation=p.recipient_organisation.slug if p.recipient_organisation else None,
-            recipient_sector=p.recipient_sector.code if p.recipient_sector else None,
-            categories=frozenset(c.code for c in p.categories.all()),
-            purposes=frozenset(x.code for x in p.purposes.all()),
-            case_reference=p.case.reference,
-            valid_from=p.valid_from,
-            valid_until=p.valid_until,
-        )
-        for p in rows
-    )
+# The facts about a known person in one round trip: a row per fact, tagged with what it is. Every part reads
+# only rows of the person with the BSN (``%(bsn)s``) and, where the requester matters, of the requester
+# (``%(requester)s``): the case roles in active cases it takes part in, the supervision orders on the person,
+# those the requester executes on the person's children, the active restrictions with their categories and
+# allowances, and the named case's pre-authorisations in force. Columns: tag, id, three texts, two dates, a
+# number.
+FACTS_SQL = """
+WITH p AS (SELECT id, date_of_birth, able_to_judge FROM consent_person WHERE bsn = %(bsn)s)
+SELECT 'person', p.id, CAST(NULL AS VARCHAR(80)), CAST(NULL AS VARCHAR(80)), CAST(NULL AS VARCHAR(80)),
+p.date_of_birth, CAST(NULL AS DATE), CASE WHEN p.able_to_judge THEN 1 ELSE 0 END
+FROM p
+UNION ALL
+SELECT 'case', c.id, c.reference, NULL, NULL, NULL, NULL, NULL
+FROM consent_case c JOIN consent_caseperson cp ON cp.case_id = c.id JOIN p ON cp.person_id = p.id
+WHERE c.phase <> %(closed)s
+AND EXISTS (
+    SELECT 1 FROM consent_case_participants cpa WHERE cpa.case_id = c.id AND cpa.organisation_id = %(requester)s
+)
+UNION ALL
+SELECT 'order', m.id, o.slug, NULL, NULL, m.valid_from, m.valid_until, NULL
+FROM consent_measure m JOIN p ON m.person_id = p.id JOIN consent_organisation o ON o.id = m.organisation_id
+WHERE m.kind = %(order)s
+UNION ALL
+SELECT 'child_order', m.id, o.slug, NULL, NULL, m.valid_from, m.valid_until, NULL
+FROM consent_measure m JOIN consent_organisation o ON o.id = m.organisation_id
+WHERE m.kind = %(order)s AND m.organisation_id = %(requester)s AND m.person_id IN (
+    SELECT r.other_id FROM consent_relation r JOIN p ON r.person_id = p.id
+    WHERE r.kind IN (%(parent)s, %(parent_without_custody)s, %(guardian)s)
+    AND (r.valid_from IS NULL OR r.valid_from <= %(on)s) AND (r.valid_until IS NULL OR r.valid_until >= %(on)s)
+)
+UNION ALL
+SELECT 'restriction', r.id, r.kind, NULL, NULL, NULL, NULL, NULL
+FROM consent_restriction r JOIN p ON r.person_id = p.id WHERE r.active
+UNION ALL
+SELECT 'restriction_category', r.id, k.code, NULL, NULL, NULL, NULL, NULL
+FROM consent_restriction r JOIN p ON r.person_id = p.id
+JOIN consent_restriction_categories rk ON rk.restriction_id = r.id
+JOIN consent_datacategory k ON k.id = rk.datacategory_id
+WHERE r.active
+UNION ALL
+SELECT 'restriction_organisation', r.id, o.slug, NULL, NULL, NULL, NULL, NULL
+FROM consent_restriction r JOIN p ON r.person_id = p.id
+JOIN consent_restriction_allowed_organisations ro ON ro.restriction_id = r.id
+JOIN consent_organisation o ON o.id = ro.organisation_id
+WHERE r.active
+UNION ALL
+SELECT 'restriction_sector', r.id, s.code, NULL, NULL, NULL, NULL, NULL
+FROM consent_restriction r JOIN p ON r.person_id = p.id
+JOIN consent_restriction_allowed_sectors rs ON rs.restriction_id = r.id
+JOIN consent_sector s ON s.id = rs.sector_id
+WHERE r.active
+UNION ALL
+SELECT 'preauthorisation', a.id, h.slug, ro.slug, rs.code, a.valid_from, a.valid_until, NULL
+FROM consent_preauthorisation a JOIN consent_case c ON c.id = a.case_id
+JOIN consent_organisation h ON h.id = a.holder_id
+LEFT JOIN consent_organisation ro ON ro.id = a.recipient_organisation_id
+LEFT JOIN consent_sector rs ON rs.id = a.recipient_sector_id
+WHERE c.reference = %(case)s AND a.withdrawn_at IS NULL AND a.valid_from <= %(on)s AND a.valid_until >= %(on)s
+UNION ALL
+SELECT 'preauthorisation_category', a.id, k.code, NULL, NULL, NULL, NULL, NULL
+FROM consent_preauthorisation a JOIN consent_case c ON c.id = a.case_id
+JOIN consent_preauthorisation_categories ak ON ak.preauthorisation_id = a.id
+JOIN consent_datacategory k ON k.id = ak.datacategory_id
+WHERE c.reference = %(case)s AND a.withdrawn_at IS NULL AND a.valid_from <= %(on)s AND a.valid_until >= %(on)s
+UNION ALL
+SELECT 'preauthorisation_purpose', a.id, u.code, NULL, NULL, NULL, NULL, NULL
+FROM consent_preauthorisation a JOIN consent_case c ON c.id = a.case_id
+JOIN consent_preauthorisation_purposes au ON au.preauthorisation_id = a.id
+JOIN consent_purpose u ON u.id = au.purpose_id
+WHERE c.reference = %(case)s AND a.withdrawn_at IS NULL AND a.valid_from <= %(on)s AND a.valid_until >= %(on)s
+"""
+
+
+def _date(value: Any) -> dt.date | None:
+    """A date column as the database returned it (SQLite gives text)."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _day(value: Any) -> dt.date:
+    """A date column that is never empty."""
+    day = _date(value)
+    if day is None:
+        raise ValueError("a date column that cannot be empty is empty")
+    return day
 
 
 def subject_facts(
     *,
-    person: Person | None,
     subject_bsn: str,
     requester: Organisation,
     case_reference: str | None,
     on: dt.date,
 ) -> SubjectFacts:
-    """The facts about the person with ``subject_bsn`` (``person``, or ``None`` when the gateway does not know
-    them) relevant to a request by ``requester`` (see :class:`SubjectFacts`).
+    """The facts about the person with ``subject_bsn`` relevant to a request by ``requester`` (see
+    :class:`SubjectFacts`): two queries, the consents recorded for the BSN and :data:`FACTS_SQL`.
 
-    For an unknown person this is :meth:`SubjectFacts.unknown` with the consents recorded for that BSN, so the
-    decision cannot tell the two apart.
+    For a person the gateway does not know this is :meth:`SubjectFacts.unknown` with the consents recorded for that
+    BSN, so the decision cannot tell the two apart. The facts about who the person is (orders on their children,
+    whether they can consent, the case's pre-authorisations) are read whenever a case is named but used only for a
+    requester in that active case with the person (no oracle).
     """
     consents = consent_facts(subject_bsn=subject_bsn, requester=requester)
-    if person is None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            FACTS_SQL,
+            {
+                "bsn": subject_bsn,
+                "requester": requester.pk,
+                "case": case_reference or "",
+                "on": on.isoformat(),
+                "closed": choices.CasePhase.CLOSED.value,
+                "order": choices.MeasureKind.SUPERVISION_ORDER.value,
+                "parent": PARENT_RELATIONS[0].value,
+                "parent_without_custody": PARENT_RELATIONS[1].value,
+                "guardian": PARENT_RELATIONS[2].value,
+            },
+        )
+        rows = cursor.fetchall()
+    by_tag: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    for tag, *row in rows:
+        by_tag[tag].append(tuple(row))
+    if not by_tag["person"]:
         return SubjectFacts.unknown(consents=consents)
-    active_cases = Case.objects.exclude(phase=choices.CasePhase.CLOSED).filter(
-        persons__person=person, participants=requester
-    )
-    in_named_case = bool(case_reference) and active_cases.filter(reference=case_reference).exists()
-    shares_active_case = in_named_case or active_cases.exists()
-    orders = tuple(
-        (m.organisation.slug, m.valid_from, m.valid_until)
-        for m in person.measures.filter(kind=choices.MeasureKind.SUPERVISION_ORDER).select_related("organisation")
-    )
-    restrictions = tuple(
-        RestrictionFact(
-            id=r.pk,
-            kind=r.kind,
-            categories=frozenset(k.code for k in r.categories.all()),
-            allowed_organisations=frozenset(o.slug for o in r.allowed_organisations.all()),
-            allowed_sectors=frozenset(s.code for s in r.allowed_sectors.all()),
-        )
-        for r in Restriction.objects.filter(person=person, active=True).prefetch_related(
-            "categories", "allowed_organisations", "allowed_sectors"
-        )
-    )
+    ((_pk, _t1, _t2, _t3, born, _d2, able_to_judge),) = by_tag["person"]
+    cases = {reference for _pk, reference, *_rest in by_tag["case"]}
+    in_named_case = bool(case_reference) and case_reference in cases
     named = in_named_case and case_reference is not None
+
+    def members(tag: str) -> dict[int, frozenset[str]]:
+        found: dict[int, set[str]] = defaultdict(set)
+        for pk, value, *_rest in by_tag[tag]:
+            found[pk].add(value)
+        return {pk: frozenset(values) for pk, values in found.items()}
+
+    def orders(tag: str) -> SupervisionOrders:
+        ordered = sorted(by_tag[tag], key=lambda r: (_day(r[4]), r[0]))
+        return tuple(
+            (slug, _day(valid_from), _date(valid_until)) for _pk, slug, _t2, _t3, valid_from, valid_until, _n in ordered
+        )
+
+    restricted = members("restriction_category"), members("restriction_organisation"), members("restriction_sector")
+    preauthorised = members("preauthorisation_category"), members("preauthorisation_purpose")
     return SubjectFacts(
         in_named_case=in_named_case,
-        shares_active_case=shares_active_case,
-        supervision_orders=orders,
+        shares_active_case=bool(cases),
+        supervision_orders=orders("order"),
         consents=consents,
-        restrictions=restrictions,
+        restrictions=tuple(
+            RestrictionFact(
+                id=pk,
+                kind=kind,
+                categories=restricted[0].get(pk, frozenset()),
+                allowed_organisations=restricted[1].get(pk, frozenset()),
+                allowed_sectors=restricted[2].get(pk, frozenset()),
+            )
+            for pk, kind, *_rest in sorted(by_tag["restriction"])
+        ),
         # Facts about who the person is, only for a requester in the named case with them (no oracle).
-        child_supervision_orders=child_supervision_orders(person=person, requester=requester, on=on) if named else (),
-        can_consent=can_consent(person=person, on=on) if named else True,
-        preauthorisations=preauthorisations(case_reference=case_reference, on=on) if named and case_reference else (),
+        child_supervision_orders=orders("child_order") if named else (),
+        can_consent=can_consent(person=Person(date_of_birth=_day(born), able_to_judge=bool(able_to_judge)), on=on)
+        if named
+        else True,
+        preauthorisations=tuple(
+            PreauthorisationFact(
+                id=pk,
+                holder=holder,
+                recipient_organisation=organisation,
+                recipient_sector=sector,
+                categories=preauthorised[0].get(pk, frozenset()),
+                purposes=preauthorised[1].get(pk, frozenset()),
+                case_reference=case_reference,
+                valid_from=_day(valid_from),
+                valid_until=_day(valid_until),
+            )
+            for pk, holder, organisation, sector, valid_from, valid_until, _n in sorted(by_tag["preauthorisation"])
+        )
+        if named and case_reference
+        else (),
     )

@@ -31,7 +31,7 @@ from audit.ledger import EntryDraft, audit_append, payload_digest
 from audit.pseudonym import subject_pseudonym
 from consent.models import Organisation
 from consent.policy import PENDING, PERMIT, CategoryDecision, DecisionRequest, Policy, decide_category
-from consent.selectors import person_by_bsn, subject_facts
+from consent.selectors import subject_facts
 from gateway.callers import Caller
 from gateway.crypto import DELIVERY, seal
 from gateway.decision_record import decision_record, decision_records
@@ -86,7 +86,6 @@ def push_decide(*, sender: Organisation, recipient: Organisation, payload: Discl
         pushed=True,
     )
     facts = subject_facts(
-        person=person_by_bsn(payload.subject_bsn),
         subject_bsn=payload.subject_bsn,
         requester=recipient,
         case_reference=payload.case_reference,

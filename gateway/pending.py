@@ -28,7 +28,7 @@ from consent.policy import (
     decide_category,
     overall_status,
 )
-from consent.selectors import person_by_bsn, policy_current, subject_facts
+from consent.selectors import policy_current, subject_facts
 from gateway.callers import Caller
 from gateway.crypto import DELIVERY, seal
 from gateway.decision_record import decision_record, decision_records
@@ -195,7 +195,6 @@ def decide_again(item: PendingItem, policy: Policy) -> CategoryDecision:
         has_justification=bool(request.justification),
     )
     facts = subject_facts(
-        person=person_by_bsn(request.subject_bsn),
         subject_bsn=request.subject_bsn,
         requester=request.organisation,
         case_reference=asked.case_reference,

@@ -33,11 +33,12 @@ from consent.policy import (
     decide,
     overall_status,
 )
-from consent.selectors import person_by_bsn, subject_facts
+from consent.selectors import subject_facts
 from gateway.callers import Caller
 from gateway.decision_record import decision_record, decision_records
 from gateway.errors import AuditUnavailable
 from gateway.holders import HolderUnavailable, holder_fetch
+from gateway.holders.directory import holder_directory
 from gateway.holders.resolve import holders_resolve
 from gateway.idempotency import StoredResponse, body_digest, idempotency_store, idempotent_replay
 from gateway.models import EmergencyReview, InformationRequest, PendingItem, RequestDecision
@@ -83,6 +84,7 @@ def _decide(
         named=asked.providers,
         case_reference=asked.case_reference,
         requester=caller.organisation,
+        directory=holder_directory(policy.token),
     )
     request = DecisionRequest(
         requester=caller.organisation.slug,
@@ -95,7 +97,6 @@ def _decide(
         has_justification=bool(asked.justification),
     )
     facts = subject_facts(
-        person=person_by_bsn(asked.subject_bsn),
         subject_bsn=asked.subject_bsn,
         requester=caller.organisation,
         case_reference=asked.case_reference,
@@ -237,6 +238,7 @@ def information_request_submit(
                 request_id=request_id,
                 bsn=bsn,
                 purpose=request.purpose,
+                directory=holder_directory(policy.token),
             )
         except HolderUnavailable:
             final.append(replace(decision, outcome=ERROR, reasons=(HOLDER_UNAVAILABLE,)))

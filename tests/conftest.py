@@ -116,6 +116,11 @@ def committed_world(transactional_db: Any) -> Any:
     with connection.cursor() as cursor:
         cursor.execute("SET session_replication_role = origin")
     AuditHead.objects.get_or_create(pk=1, defaults={"size": 0})
+    import secrets
+
+    from consent.models import ConfigurationState
+
+    ConfigurationState.objects.get_or_create(pk=1, defaults={"token": secrets.token_hex(16)})
     # rows that migrations put in place are gone after an earlier committed test's flush
     import importlib
 

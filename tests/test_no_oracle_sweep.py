@@ -27,6 +27,7 @@ from consent.policy import DecisionRequest, SubjectFacts, decide
 from consent.selectors import policy_current, subject_facts
 from demo import world
 from gateway.api.serializers import MAX_CATEGORIES
+from gateway.holders.directory import holder_directory_read
 from gateway.holders.resolve import holders_resolve
 
 UNKNOWN = "999999990"  # passes the eleven test; nobody in the demo world has it
@@ -95,15 +96,15 @@ def test_every_decision_path_treats_a_person_without_facts_like_an_unknown_bsn(d
     compared = shielded_compared = 0
     facts_cache: dict[tuple[str, str | None], list[tuple[str, SubjectFacts]]] = {}
     providers_cache: dict[tuple[str, str | None, int], dict[str, str | None]] = {}
+    directory = holder_directory_read()
     for requester, purpose, case, variant in _combinations():
         key = (requester, case)
         if key not in facts_cache:
             org = organisations[requester]
             known = [
-                (p.bsn, subject_facts(person=p, subject_bsn=p.bsn, requester=org, case_reference=case, on=today))
-                for p in persons
+                (p.bsn, subject_facts(subject_bsn=p.bsn, requester=org, case_reference=case, on=today)) for p in persons
             ]
-            unknown = subject_facts(person=None, subject_bsn=UNKNOWN, requester=org, case_reference=case, on=today)
+            unknown = subject_facts(subject_bsn=UNKNOWN, requester=org, case_reference=case, on=today)
             assert unknown == SubjectFacts.unknown()
             facts_cache[key] = [(UNKNOWN, unknown), *[(b, f) for b, f in known if _without_facts_for(f, requester)]]
         for number, named in enumerate(rounds):
@@ -111,7 +112,11 @@ def test_every_decision_path_treats_a_person_without_facts_like_an_unknown_bsn(d
             pkey = (requester, case, number)
             if pkey not in providers_cache:
                 providers_cache[pkey] = holders_resolve(
-                    categories=asked, named=named, case_reference=case, requester=organisations[requester]
+                    categories=asked,
+                    named=named,
+                    case_reference=case,
+                    requester=organisations[requester],
+                    directory=directory,
                 )
             request = DecisionRequest(
                 requester=requester,
@@ -151,9 +156,7 @@ def test_dry_runs_answer_a_person_without_facts_exactly_like_an_unknown_bsn(part
         eligible = [
             p.bsn
             for p in persons
-            if _without_facts_for(
-                subject_facts(person=p, subject_bsn=p.bsn, requester=org, case_reference=case, on=today), slug
-            )
+            if _without_facts_for(subject_facts(subject_bsn=p.bsn, requester=org, case_reference=case, on=today), slug)
         ]
         if not eligible:
             continue

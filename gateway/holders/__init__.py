@@ -13,6 +13,7 @@ from django.conf import settings
 
 from consent.choices import HolderKind
 from gateway.holders import http
+from gateway.holders.directory import EndpointView, HolderDirectory
 from gateway.holders.errors import HolderUnavailable
 from gateway.holders.minimise import minimise
 from gateway.models import BuiltinRecord, HolderEndpoint
@@ -28,17 +29,25 @@ class FetchResult:
     fields: list[str]
 
 
-def _endpoint_for(holder: str, category: str) -> HolderEndpoint:
-    endpoint = (
-        HolderEndpoint.objects.filter(
-            organisation__slug=holder, organisation__active=True, categories__code=category, active=True
+def _endpoint_for(holder: str, category: str, directory: HolderDirectory | None) -> EndpointView:
+    if directory is not None:
+        found = directory.endpoint(holder, category)
+    else:
+        row = (
+            HolderEndpoint.objects.filter(
+                organisation__slug=holder, organisation__active=True, categories__code=category, active=True
+            )
+            .select_related("organisation")
+            .first()
         )
-        .select_related("organisation")
-        .first()
-    )
-    if endpoint is None:
+        found = (
+            EndpointView(row.organisation_id, holder, row.kind, row.url, row.credential_env, row.timeout_seconds)
+            if row is not None
+            else None
+        )
+    if found is None:
         raise HolderUnavailable(f"{holder} has no active endpoint for {category}")
-    return endpoint
+    return found
 
 
 def holder_fetch(
@@ -49,17 +58,19 @@ def holder_fetch(
     request_id: str,
     bsn: str,
     purpose: str,
+    directory: HolderDirectory | None = None,
 ) -> FetchResult:
-    """Fetch ``category`` about ``bsn`` from ``holder`` and keep only the category's fields.
+    """Fetch ``category`` about ``bsn`` from ``holder`` and keep only the category's fields. The endpoint comes
+    from ``directory`` when given (:func:`gateway.holders.directory.holder_directory`), else from the tables.
 
     Raises :class:`HolderUnavailable` when the holder cannot be reached or answers nonsense.
     """
-    endpoint = _endpoint_for(holder, category)
+    endpoint = _endpoint_for(holder, category, directory)
     fields = [name for name, _ in field_types]
     raw: Any
     if endpoint.kind == HolderKind.BUILTIN:
         record = BuiltinRecord.objects.filter(
-            organisation=endpoint.organisation, category__code=category, bsn=bsn
+            organisation_id=endpoint.organisation_id, category__code=category, bsn=bsn
         ).first()
         raw = record.data if record is not None else None
     elif endpoint.kind == HolderKind.HTTP:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from consent.models import Case, Organisation
 from gateway.errors import FieldError, InvalidInput
-from gateway.models import HolderEndpoint
+from gateway.holders.directory import HolderDirectory
 
 
 def holders_resolve(
-    *, categories: list[str], named: dict[str, str], case_reference: str | None, requester: Organisation
+    *,
+    categories: list[str],
+    named: dict[str, str],
+    case_reference: str | None,
+    requester: Organisation,
+    directory: HolderDirectory,
 ) -> dict[str, str | None]:
     """Which organisation to ask for each category, from policy data only (never from facts about the person).
 
@@ -16,21 +21,23 @@ def holders_resolve(
     part in the case the request names (if the requester takes part in it too). Still ambiguous:
     :class:`~gateway.errors.InvalidInput` (``400``).
     """
-    holders: dict[str, list[str]] = {c: [] for c in categories}
-    for slug, code in HolderEndpoint.objects.filter(
-        active=True, organisation__active=True, categories__code__in=categories
-    ).values_list("organisation__slug", "categories__code"):
-        if slug not in holders[code]:
-            holders[code].append(slug)
-    case_members: set[str] = set()
-    if case_reference:
-        case = Case.objects.filter(reference=case_reference, participants=requester).first()
-        if case is not None:
-            case_members = set(case.participants.values_list("slug", flat=True))
+    holders = {c: directory.holders_of(c) for c in categories}
+    case_members: set[str] | None = None  # read only when a category has several holders
+
+    def in_case() -> set[str]:
+        nonlocal case_members
+        if case_members is None:
+            case_members = set()
+            if case_reference:
+                case = Case.objects.filter(reference=case_reference, participants=requester).first()
+                if case is not None:
+                    case_members = set(case.participants.values_list("slug", flat=True))
+        return case_members
+
     resolved: dict[str, str | None] = {}
     errors: list[FieldError] = []
     for category in categories:
-        candidates = sorted(holders[category])
+        candidates = holders[category]
         if category in named:
             if named[category] not in candidates:
                 errors.append(
@@ -44,9 +51,10 @@ def holders_resolve(
         elif len(candidates) <= 1:
             resolved[category] = candidates[0] if candidates else None
         else:
-            in_case = [c for c in candidates if c in case_members]
-            if len(in_case) == 1:
-                resolved[category] = in_case[0]
+            members = in_case()
+            in_the_case = [c for c in candidates if c in members]
+            if len(in_the_case) == 1:
+                resolved[category] = in_the_case[0]
             else:
                 errors.append(
                     FieldError(

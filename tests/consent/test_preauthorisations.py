@@ -13,7 +13,7 @@ from django.utils import timezone
 from audit.choices import AuditKind
 from audit.ledger import Actor
 from audit.models import AuditEntry
-from consent.models import Case, Organisation, Person, Preauthorisation, Sector
+from consent.models import Case, Organisation, Preauthorisation, Sector
 from consent.preauthorisations import (
     PreauthorisationConflict,
     PreauthorisationInvalid,
@@ -64,20 +64,19 @@ def test_a_grant_writes_the_row_and_one_entry_with_codes_and_the_weighing_hash()
 
 def test_the_decision_sees_it_only_in_the_named_case_with_a_participant() -> None:
     granted = _grant()
-    mark = Person.objects.get(bsn=MARK)
     today = timezone.localdate()
     police = _org("politie-rotterdam")
-    facts = subject_facts(person=mark, subject_bsn=MARK, requester=police, case_reference=CASE_STALKING, on=today)
+    facts = subject_facts(subject_bsn=MARK, requester=police, case_reference=CASE_STALKING, on=today)
     assert [p.id for p in facts.preauthorisations] == [granted.pk]
     assert facts.preauthorisations[0].recipient_sector == "police"
-    other_case = subject_facts(person=mark, subject_bsn=MARK, requester=police, case_reference=CASE_CHILD, on=today)
-    no_case = subject_facts(person=mark, subject_bsn=MARK, requester=police, case_reference=None, on=today)
+    other_case = subject_facts(subject_bsn=MARK, requester=police, case_reference=CASE_CHILD, on=today)
+    no_case = subject_facts(subject_bsn=MARK, requester=police, case_reference=None, on=today)
     outsider = subject_facts(
-        person=mark, subject_bsn=MARK, requester=_org("woonstichting-waterweg"), case_reference=CASE_STALKING, on=today
+        subject_bsn=MARK, requester=_org("woonstichting-waterweg"), case_reference=CASE_STALKING, on=today
     )
     assert other_case.preauthorisations == no_case.preauthorisations == outsider.preauthorisations == ()
     later = subject_facts(
-        person=mark, subject_bsn=MARK, requester=police, case_reference=CASE_STALKING, on=today + dt.timedelta(days=31)
+        subject_bsn=MARK, requester=police, case_reference=CASE_STALKING, on=today + dt.timedelta(days=31)
     )
     assert later.preauthorisations == ()
 
@@ -92,9 +91,7 @@ def test_a_withdrawal_ends_it_with_its_own_entry_and_cannot_be_repeated() -> Non
         .values_list("outcome", flat=True)
     )
     assert outcomes == ["granted", "withdrawn"]
-    mark = Person.objects.get(bsn=MARK)
     facts = subject_facts(
-        person=mark,
         subject_bsn=MARK,
         requester=_org("politie-rotterdam"),
         case_reference=CASE_STALKING,
