@@ -41,6 +41,7 @@ from audit.checkpoints import checkpoint_body
 from audit.ledger import LEAF_VERSION, format_time, leaf_object
 from audit.models import AuditEntry, AuditHead, Checkpoint, SigningKeyRecord, TreeNode
 from audit.signing import verify_detached
+from audit.tree import nodes_fetch
 
 CHUNK_SIZE = 2000
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -282,9 +283,10 @@ class _Verifier:
 
     def _verify(self) -> None:
         """Stream entries and checkpoints together, in index and signing order; then the end-of-trail checks."""
-        head = AuditHead.objects.filter(pk=1).values_list("size", flat=True).first()
-        if head is None:
+        head_row = AuditHead.objects.filter(pk=1).values_list("size", "frontier").first()
+        if head_row is None:
             raise _Failure("the head row is missing")
+        head, frontier = head_row
         checkpoints = Checkpoint.objects.order_by("pk").iterator(chunk_size=CHUNK_SIZE)
         pending = next(checkpoints, None)
         for batch in _entry_rows():
@@ -315,6 +317,13 @@ class _Verifier:
         extra = TreeNode.objects.count() - expected_nodes
         if extra:
             raise _Failure(f"tree: {extra} stored tree nodes do not belong to the {self.size} entries")
+        # The frontier the next append combines with: the latest subtree at each level, (L, size // 2**L - 1), read
+        # from the nodes just checked against the entries.
+        latest = [(level, (self.size >> level) - 1) for level in range(self.size.bit_length())]
+        nodes = nodes_fetch(latest)
+        expected = {str(level): nodes.get(level, position).hex() for level, position in latest}
+        if frontier != expected:
+            raise _Failure("head: the Merkle frontier for the next entry differs from the tree")
 
     def _check_entry(self, row: Row, head: int, stored: dict[tuple[int, int], str]) -> None:
         """audit.md "Leaves and the tree" and "Verification", for one entry, in this order: the index is the
@@ -432,8 +441,9 @@ def verify_trail(progress: Callable[[int, int], None] | None = None) -> Verifica
     Order: entries in index order (gapless from 0 and within the head row; leaf hash; the leaf's "index"; the
     columns against the leaf bytes; the subtree hashes each leaf completes), and each checkpoint as soon as
     the entries reach its tree size (increasing size; root; body; signature; consistency with the previous
-    one). Then the head row's size against the number of entries, checkpoints beyond the last entry, and
-    stored tree nodes beyond the trail. Reads one snapshot (:func:`trail_snapshot`) with bounded memory.
+    one). Then the head row's size against the number of entries, checkpoints beyond the last entry,
+    stored tree nodes beyond the trail, and the head's Merkle frontier against the tree. Reads one snapshot
+    (:func:`trail_snapshot`) with bounded memory.
 
     ``progress``, when given, is called after every chunk of entries with (entries checked, the head's size), so a
     caller (the console's run, :func:`audit.tasks.verification_run`) can show how far it got.

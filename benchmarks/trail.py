@@ -22,7 +22,7 @@ and are loaded with PostgreSQL ``COPY`` in one transaction, but every row is wha
 - a checkpoint is signed at every multiple of ``checkpoint_every`` and at N, with the gateway's own code
   (:func:`audit.tree.tree_root`, :func:`audit.tree.consistency_proof_at`, :func:`audit.checkpoints.checkpoint_body`, the
   signing key and :func:`audit.signing.sign_detached`), each with its consistency proof from the previous one;
-- the audit head gets ``size`` N and ``last_at``.
+- the audit head gets ``size`` N, ``last_at`` and the Merkle ``frontier`` that the next append combines with.
 
 So ``manage.py audit_verify`` and the offline verifier pass on the result. A trail already at N is left alone; a
 shorter one (the demo's few hundred real entries, or an earlier synthetic load) is extended from its head, its
@@ -749,9 +749,13 @@ def trail_load(target: int, *, checkpoint_every: int = 100_000) -> LoadReport:
         for _, definition in dropped:
             cursor.execute(definition)
         report.index_seconds = time.perf_counter() - t0
+        # The head also carries the frontier the next append combines with (audit.ledger): the latest completed
+        # subtree at each level, as the migration that introduced it fills it.
+        latest = {str(level): frontier.get(level, (target >> level) - 1).hex() for level in range(target.bit_length())}
         cursor.execute(
-            "UPDATE audit_audithead SET size = %s, last_at = (SELECT max(at) FROM audit_auditentry) WHERE id = 1",
-            [target],
+            "UPDATE audit_audithead SET size = %s, last_at = (SELECT max(at) FROM audit_auditentry), "
+            "frontier = %s::jsonb WHERE id = 1",
+            [target, json.dumps(latest)],
         )
         t0 = time.perf_counter()
         for size in checkpoint_sizes(existing, target, checkpoint_every):

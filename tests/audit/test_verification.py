@@ -271,7 +271,9 @@ def test_an_older_copy_put_back_and_grown_again_is_caught_by_the_later_checkpoin
     tamper("DELETE FROM audit_treenode")
     AuditEntry.objects.bulk_create(AuditEntry(**row) for row in entries)
     TreeNode.objects.bulk_create(TreeNode(**node) for node in nodes)
-    AuditHead.objects.update(size=trail.first)
+    kept = {(n["level"], n["position"]): n["hash"] for n in nodes}
+    frontier = {str(level): kept[(level, (trail.first >> level) - 1)] for level in range(trail.first.bit_length())}
+    AuditHead.objects.update(size=trail.first, frontier=frontier)  # the head as it was, frontier included
     while AuditHead.objects.get().size < trail.second:
         grow(partner, 1)
     result = verify_trail()
@@ -292,6 +294,18 @@ def test_an_extra_tree_node_is_named(trail: Trail) -> None:
     TreeNode.objects.create(level=0, position=trail.second + 5, hash="00" * 32)
     result = verify_trail()
     assert result.failure == f"tree: 1 stored tree nodes do not belong to the {trail.second} entries"
+    assert_fails(result)
+
+
+@postgres_only
+def test_a_changed_frontier_in_the_head_is_named(trail: Trail) -> None:
+    """The next append would combine with the frontier in the head row (audit.ledger): it must be the tree's."""
+    tamper(
+        """UPDATE audit_audithead SET frontier = jsonb_set(frontier, '{0}', to_jsonb(%s::text)) WHERE id = 1""",
+        ["00" * 32],
+    )
+    result = verify_trail()
+    assert result.failure == "head: the Merkle frontier for the next entry differs from the tree"
     assert_fails(result)
 
 
