@@ -13,12 +13,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import rfc8785
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from audit import merkle
+from audit import canonical, merkle
 from audit.models import AuditEntry, AuditFacet, AuditHead, AuditKind, TreeNode
 
 LEAF_VERSION = 1
@@ -127,8 +126,8 @@ def leaf_object_of(entry: AuditEntry) -> dict[str, Any]:
 
 
 def canonical_bytes(value: Any) -> bytes:
-    """RFC 8785 (JCS) serialisation."""
-    return rfc8785.dumps(value)
+    """RFC 8785 (JCS) serialisation, through the C encoder where that is proven identical (:mod:`audit.canonical`)."""
+    return canonical.canonical_bytes(value)
 
 
 def leaf_hash_hex(leaf: bytes) -> str:

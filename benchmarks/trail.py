@@ -281,14 +281,14 @@ class TrailGenerator:
     same batch always gives the same rows.
     """
 
-    def __init__(self, world: World, *, first: int, total: int, start: dt.datetime) -> None:
+    def __init__(self, world: World, *, first: int, total: int, start: dt.datetime, days: int = DAYS) -> None:
         from audit.pseudonym import subject_pseudonym
 
         self.world = world
         self.first = first
         self.count = max(total - first, 1)
         self.start_ms = int((start - EPOCH).total_seconds() * 1000)
-        self.span_ms = DAYS * 86_400_000
+        self.span_ms = days * 86_400_000
         self.step_ms = max(self.span_ms // self.count, 1)
         self.kinds = list(KIND_SHARES)
         self.kind_cum = _cum(list(KIND_SHARES.values()))
@@ -680,13 +680,15 @@ def checkpoint_sign_at(size: int, key: Any) -> None:
     )
 
 
-def fill_trail(target: int, *, checkpoint_every: int = 100_000) -> None:
+def fill_trail(target: int, *, checkpoint_every: int = 100_000, days: int = DAYS) -> None:
     """Fill the audit trail up to ``target`` entries (see the module docstring); a trail at ``target`` is left
-    alone. Call after ``django.setup()`` on a migrated, demo-seeded PostgreSQL database."""
-    trail_load(target, checkpoint_every=checkpoint_every)
+    alone. Call after ``django.setup()`` on a migrated, demo-seeded PostgreSQL database. ``days=0`` gives every
+    new entry the time of the last one plus a second, so that live appends afterwards are not pushed into the
+    future (the trail's time never runs back): what a benchmark that writes after the fill needs."""
+    trail_load(target, checkpoint_every=checkpoint_every, days=days)
 
 
-def trail_load(target: int, *, checkpoint_every: int = 100_000) -> LoadReport:
+def trail_load(target: int, *, checkpoint_every: int = 100_000, days: int = DAYS) -> LoadReport:
     """:func:`fill_trail`, reporting what was loaded and how long each step took."""
     from django.db import connection, connections, transaction
     from django.utils import timezone
@@ -706,7 +708,7 @@ def trail_load(target: int, *, checkpoint_every: int = 100_000) -> LoadReport:
     # The synthetic span starts after the last entry: the trail's time never runs back (audit_append), so index
     # order stays time order, as the console's period filter may rely on.
     last = AuditEntry.objects.order_by("-index").values_list("at", flat=True).first() or timezone.now()
-    generator = TrailGenerator(world, first=existing, total=target, start=last + dt.timedelta(seconds=1))
+    generator = TrailGenerator(world, first=existing, total=target, start=last + dt.timedelta(seconds=1), days=days)
     frontier = frontier_at(existing)
     key = signing_key_current()  # created and recorded (committed) before the load's transaction
     global _GENERATOR

@@ -300,9 +300,7 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
-    "DATABASE_PREPARED_STATEMENTS", True
-):
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_PREPARED_STATEMENTS", True):
     # Server-side parameters and prepared statements (psycopg 3): a statement a kept connection runs again is
     # planned once, not on every request (docs/performance.md). Off for a pooler that cannot keep them (PgBouncer
     # in transaction mode before 1.21).

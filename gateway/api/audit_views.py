@@ -10,8 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from audit.checkpoints import checkpoint_json
-from audit.models import AuditEntry, Checkpoint, SigningKeyRecord
-from audit.tree import consistency, inclusion, tree_root, tree_size
+from audit.models import Checkpoint, SigningKeyRecord
+from audit.tree import consistency_proof_at, inclusion_proof_at, tree_size
 from gateway.api.problems import Problem, field_error, invalid_request
 from gateway.api.schema import problems
 from gateway.api.views import PartnerAPIView
@@ -104,14 +104,14 @@ class InclusionProofView(AuditAPIView):
         _size_within_tree("tree_size", size)
         if index >= size:
             raise invalid_request([field_error("index", "beyond_tree", "'index' must be smaller than 'tree_size'.")])
-        leaf_hash = AuditEntry.objects.values_list("leaf_hash", flat=True).get(index=index)
+        read = inclusion_proof_at(index, size)  # the leaf, the root and the path in one read of the tree
         return Response(
             {
                 "index": index,
                 "tree_size": size,
-                "leaf_hash": leaf_hash,
-                "root_hash": tree_root(size).hex(),
-                "proof": [h.hex() for h in inclusion(index, size)],
+                "leaf_hash": read.leaf_hash.hex(),
+                "root_hash": read.root.hex(),
+                "proof": [h.hex() for h in read.proof],
             }
         )
 
@@ -140,13 +140,14 @@ class ConsistencyProofView(AuditAPIView):
         _size_within_tree("second", second)
         if first > second:
             raise invalid_request([field_error("first", "invalid", "'first' must not be larger than 'second'.")])
+        read = consistency_proof_at(first, second)  # both roots and the proof in one read of the tree
         return Response(
             {
                 "first": first,
                 "second": second,
-                "first_root": tree_root(first).hex(),
-                "second_root": tree_root(second).hex(),
-                "proof": [h.hex() for h in consistency(first, second)],
+                "first_root": read.first_root.hex(),
+                "second_root": read.second_root.hex(),
+                "proof": [h.hex() for h in read.proof],
             }
         )
 

@@ -153,11 +153,6 @@ def test_the_audit_scope_is_needed(partner: Any) -> None:
     assert Client().get("/api/v1/audit/checkpoints/latest").status_code == 401
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the views still read the root and the proof separately; with audit.tree.inclusion_proof_at and "
-    "consistency_proof_at each proof is the token, the head and one read of the tree",
-)
 def test_a_proof_costs_three_queries_whatever_the_size(
     partner: Any, auditor: Any, keyring: Path, django_assert_max_num_queries: Any
 ) -> None:
