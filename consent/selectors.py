@@ -14,7 +14,6 @@ from django.db.models import Max, Q
 from consent import choices
 from consent.consents import ConsentCheck, age_rules, consent_checked, subject_profile
 from consent.models import (
-    ConfigurationState,
     Consent,
     DataCategory,
     LegalBasis,
@@ -115,7 +114,10 @@ def policy_snapshot_build() -> dict[str, Any]:
 def configuration_token() -> str | None:
     """The configuration token now (one query; :mod:`consent.configuration`). ``None`` when its row is missing (a
     test database flushed between tests): then nothing is kept and every call builds anew."""
-    return ConfigurationState.objects.filter(pk=1).values_list("token", flat=True).first()
+    with connection.cursor() as cursor:  # plain SQL: this runs on every request
+        cursor.execute("SELECT token FROM consent_configurationstate WHERE id = 1")
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 # What this process built at a configuration token: (token, policy). Replaced when the token changes.

@@ -69,10 +69,11 @@ def holder_fetch(
     fields = [name for name, _ in field_types]
     raw: Any
     if endpoint.kind == HolderKind.BUILTIN:
-        record = BuiltinRecord.objects.filter(
-            organisation_id=endpoint.organisation_id, category__code=category, bsn=bsn
-        ).first()
-        raw = record.data if record is not None else None
+        raw = (
+            BuiltinRecord.objects.filter(organisation_id=endpoint.organisation_id, category__code=category, bsn=bsn)
+            .values_list("data", flat=True)
+            .first()
+        )
     elif endpoint.kind == HolderKind.HTTP:
         raw = http.fetch(
             url=endpoint.url,
