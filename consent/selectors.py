@@ -9,7 +9,7 @@ from typing import Any
 
 import rfc8785
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 
 from consent import choices
 from consent.consents import ConsentCheck, age_rules, consent_checked, subject_profile
@@ -183,21 +183,36 @@ def _consent_status(consent: Consent, check: ConsentCheck | None) -> str:
     return str(status)
 
 
+# The consents recorded for a BSN that name an organisation, or its sector, as a recipient.
+CONSENTS_NAMING_SQL = """
+SELECT c.id FROM consent_consent c WHERE c.subject_bsn = %(bsn)s AND (
+    EXISTS (SELECT 1 FROM consent_consent_recipient_organisations o
+            WHERE o.consent_id = c.id AND o.organisation_id = %(organisation)s)
+    OR EXISTS (SELECT 1 FROM consent_consent_recipient_sectors s WHERE s.consent_id = c.id AND s.sector_id = %(sector)s)
+)
+ORDER BY c.id
+"""
+
+
 def consent_facts(*, subject_bsn: str, requester: Organisation) -> tuple[ConsentFact, ...]:
     """The consents recorded for ``subject_bsn`` that name ``requester`` (or its sector) as recipient, as the
     decision sees them (:class:`consent.policy.ConsentFact`). Keyed by the BSN, so that an unknown person and a
     known one with the same consent get the same decision. ``givers_contradicted`` comes from the gateway's facts
     about a known person (:func:`consent.consents.consent_check`, every day of the period); for an unknown BSN
     there is nothing to check and the holder vouches (it decides, or it recorded the consent itself)."""
+    with connection.cursor() as cursor:  # which consents: plain SQL, as this runs on every request
+        cursor.execute(
+            CONSENTS_NAMING_SQL, {"bsn": subject_bsn, "organisation": requester.pk, "sector": requester.sector_id}
+        )
+        ids = [pk for (pk,) in cursor.fetchall()]
+    if not ids:
+        return ()
     rows = list(
-        Consent.objects.filter(subject_bsn=subject_bsn)
-        .filter(Q(recipient_organisations=requester) | Q(recipient_sectors=requester.sector_id))
-        .distinct()
+        Consent.objects.filter(pk__in=ids)
+        .order_by("pk")
         .select_related("case", "recorded_by")
         .prefetch_related("purposes", "categories", "recipient_organisations", "recipient_sectors", "givers")
     )
-    if not rows:
-        return ()
     profile = subject_profile(subject_bsn)
     rules = age_rules()
     facts = []
