@@ -736,11 +736,15 @@ def measure_size(setup: Setup, processes: Processes, size: int | None, problems:
         figures.trail_before = trail_quiet(conn)
         checkpoints_before = int(conn.execute("SELECT count(*) FROM audit_checkpoint").fetchone()[0])
         processes.start("celery", celery_command(setup), setup.gateway_env())
+        processes.start("celery-audit", celery_audit_command(setup), setup.gateway_env())
         loaded: list[tuple[int, int]] = []  # [start, end) of the entries written under load
         watch = HeadWatch(setup.db_url(setup.gateway_db))
         watch.start()
 
         def one_run(target: Target, seconds: float, measured: bool) -> None:
+            # Every round starts on a quiet machine: the workers have caught up with the e-mails the gateway's last
+            # round queued, so that they do not take the cores from the next target (the baseline queues none).
+            broker_drained(setup)
             start = trail_quiet(conn) if target.app == "gateway" else 0
             result = run_wrk(setup, target, tokens[target.app], seconds)
             what = "warm-up" if not measured else f"round {len(figures.targets[target.name].rounds) + 1}"
@@ -805,14 +809,16 @@ def measure_size(setup: Setup, processes: Processes, size: int | None, problems:
             d for d in checkpoint_delays([(index, s) for index, s, _ in known], checkpoints) if d is not None
         ]
         figures.at_ahead = sum(1 for _, s, at in known if at > s + dt.timedelta(seconds=1))
-        if processes.running["celery"][0].poll() is not None:
-            problems.append(f"the Celery worker stopped during the rounds:\n{processes.log_tail('celery')}")
+        for worker in ("celery", "celery-audit"):
+            if processes.running[worker][0].poll() is not None:
+                problems.append(f"the Celery worker stopped during the rounds:\n{processes.log_tail(worker)}")
         if figures.uncovered:
             problems.append(f"{figures.uncovered} entries written under load had no covering checkpoint after the wait")
         figures.checkpoints_signed = (
             int(conn.execute("SELECT count(*) FROM audit_checkpoint").fetchone()[0]) - checkpoints_before
         )
         processes.stop("celery")
+        processes.stop("celery-audit")
         figures.trail_after = trail_quiet(conn)
     finally:
         conn.close()
@@ -822,8 +828,30 @@ def measure_size(setup: Setup, processes: Processes, size: int | None, problems:
 def celery_command(setup: Setup) -> list[str]:
     return [
         PYTHON, "-m", "celery", "-A", "config", "worker", "--beat", "--pool=solo", "--loglevel=WARNING", "--purge",
-        "--schedule", str(setup.data_dir / "celerybeat-schedule"),
+        "-Q", "celery", "--schedule", str(setup.data_dir / "celerybeat-schedule"),
     ]  # fmt: skip
+
+
+def celery_audit_command(setup: Setup) -> list[str]:
+    """The worker of the audit queue (checkpoints), as production runs it (docs/operations.md)."""
+    return [
+        PYTHON, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=WARNING", "--purge",
+        "-Q", "celery.audit", "-n", "audit@%h",
+    ]  # fmt: skip
+
+
+def broker_drained(setup: Setup, *, timeout: float = 120) -> float:
+    """Wait until the default queue is empty (the worker has done the tasks queued so far); the seconds waited."""
+    import redis
+
+    client = redis.Redis.from_url(setup.args.broker)
+    started = time.monotonic()
+    try:
+        while client.llen("celery") and time.monotonic() - started < timeout:
+            time.sleep(0.2)
+    finally:
+        client.close()
+    return time.monotonic() - started
 
 
 def audit_verify(setup: Setup) -> dict[str, Any]:

@@ -213,7 +213,7 @@ def celery_worker(committed_world: Any, tmp_path: Any) -> Any:
             "--pool=solo",
             "--loglevel=INFO",
             "-Q",
-            queue,
+            f"{queue},{queue}.audit",
             "-n",
             f"{queue}@%h",
         ]
