@@ -22,6 +22,28 @@ from audit.models import AuditEntry, AuditFacet, AuditHead, AuditKind, TreeNode
 
 LEAF_VERSION = 1
 
+ENTRY_COLUMNS = (
+    "index",
+    "kind",
+    "at",
+    "organisation",
+    "client_id",
+    "acting_user",
+    "user",
+    "subject",
+    "purpose",
+    "case_reference",
+    "emergency",
+    "reference",
+    "outcome",
+    "policy_version",
+    "decisions",
+    "detail",
+    "leaf",
+    "leaf_hash",
+)
+"""The columns of an audit entry row (:class:`audit.models.AuditEntry`), in the order of the leaf's members."""
+
 
 class AuditWriteError(RuntimeError):
     """The entry could not be written; the caller's transaction must not commit."""
@@ -232,25 +254,8 @@ def _rows_insert(
         AuditFacet.objects.bulk_create([AuditFacet(entry=entry, key=key, value=value) for key, value in facets])
         AuditHead.objects.filter(pk=1).update(frontier=frontier)
         return
-    params = {
-        field: getattr(entry, field)
-        for field in (
-            "index",
-            "kind",
-            "organisation",
-            "client_id",
-            "acting_user",
-            "user",
-            "subject",
-            "purpose",
-            "case_reference",
-            "emergency",
-            "reference",
-            "outcome",
-            "policy_version",
-            "leaf",
-            "leaf_hash",
-        )
+    params: dict[str, Any] = {
+        name: getattr(entry, name) for name in ENTRY_COLUMNS if name not in ("at", "decisions", "detail")
     }
     params |= {
         "at": connection.ops.adapt_datetimefield_value(entry.at),

@@ -38,7 +38,7 @@ from django.db.models.functions import Cast
 from audit import merkle
 from audit.canonical import MAX_SAFE_INTEGER, NotPlainJSON, canonical_bytes, plain_loads, plain_text
 from audit.checkpoints import checkpoint_body
-from audit.ledger import LEAF_VERSION, format_time, leaf_object
+from audit.ledger import ENTRY_COLUMNS, LEAF_VERSION, format_time, leaf_object
 from audit.models import AuditEntry, AuditHead, Checkpoint, SigningKeyRecord, TreeNode
 from audit.signing import verify_detached
 from audit.tree import nodes_fetch
@@ -51,26 +51,7 @@ Row = tuple[Any, ...]
 already the leaf's time text (:func:`audit.ledger.format_time`, or None when it has none) and ``decisions`` and
 ``detail`` are the JSON text of the columns."""
 
-ROW_FIELDS = (
-    "index",
-    "kind",
-    "at",
-    "organisation",
-    "client_id",
-    "acting_user",
-    "user",
-    "subject",
-    "purpose",
-    "case_reference",
-    "emergency",
-    "reference",
-    "outcome",
-    "policy_version",
-    "decisions",
-    "detail",
-    "leaf",
-    "leaf_hash",
-)
+ROW_FIELDS = ENTRY_COLUMNS
 
 
 @dataclass(frozen=True)

@@ -58,27 +58,14 @@ SUBJECTS = 50_000
 DAYS = 365
 BATCH = 10_000
 
-ENTRY_COLUMNS = (
-    "index",
-    "kind",
-    "at",
-    "organisation",
-    "client_id",
-    "acting_user",
-    "user",
-    "subject",
-    "purpose",
-    "case_reference",
-    "emergency",
-    "reference",
-    "outcome",
-    "policy_version",
-    "decisions",
-    "detail",
-    "leaf",
-    "leaf_hash",
-)
-ENTRY_COPY = "COPY audit_auditentry ({}) FROM STDIN".format(", ".join(f'"{c}"' for c in ENTRY_COLUMNS))
+
+def entry_copy() -> str:
+    """The COPY statement of the entries, in :data:`audit.ledger.ENTRY_COLUMNS` order (the rows' order)."""
+    from audit.ledger import ENTRY_COLUMNS
+
+    return "COPY audit_auditentry ({}) FROM STDIN".format(", ".join(f'"{c}"' for c in ENTRY_COLUMNS))
+
+
 FACET_COPY = "COPY audit_auditfacet (entry_index, key, value) FROM STDIN"
 NODE_COPY = "COPY audit_treenode (level, position, hash) FROM STDIN"
 
@@ -732,7 +719,7 @@ def trail_load(target: int, *, checkpoint_every: int = 100_000, days: int = DAYS
         dropped = _secondary_indexes(cursor, "audit_auditentry") + _secondary_indexes(cursor, "audit_auditfacet")
         for name, _ in dropped:
             cursor.execute(f'DROP INDEX "{name}"')
-        with cursor.copy(ENTRY_COPY) as copy:
+        with cursor.copy(entry_copy()) as copy:
             for batch in pool.imap(_generate, bounds):
                 copy.write(batch.entries)
                 facet_file.write(batch.facets)
