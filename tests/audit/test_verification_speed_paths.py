@@ -13,7 +13,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audit.ledger import format_time, leaf_object
+from audit.ledger import ENTRY_COLUMNS, format_time, leaf_object
 from audit.verification import _pg_time_text, columns_canonical, leaf_canonical
 from tests.audit.test_canonical import ANY_VALUES, EDGY_TEXT, PLAIN_VALUES
 
@@ -49,30 +49,14 @@ def rows(draw: st.DrawFn) -> tuple[tuple[Any, ...], dict[str, Any] | None]:
     except ValueError:
         decisions_text = detail_text = "null"
         columns["decisions"] = columns["detail"] = None
-    row = (
-        *(columns[name] for name in ("index", "kind")),
-        format_time(columns["at"]),
-        *(
-            columns[name]
-            for name in (
-                "organisation",
-                "client_id",
-                "acting_user",
-                "user",
-                "subject",
-                "purpose",
-                "case_reference",
-                "emergency",
-                "reference",
-                "outcome",
-                "policy_version",
-            )
-        ),
-        decisions_text,
-        detail_text,
-        "",
-        "",
-    )
+    texts = {
+        "at": format_time(columns["at"]),
+        "decisions": decisions_text,
+        "detail": detail_text,
+        "leaf": "",
+        "leaf_hash": "",
+    }
+    row = tuple(texts[name] if name in texts else columns[name] for name in ENTRY_COLUMNS)
     columns["decisions"], columns["detail"] = json.loads(decisions_text), json.loads(detail_text)
     return row, leaf_object(**columns)
 
