@@ -46,7 +46,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
 
-from benchmarks.trail import LoadReport, World, database_ensure, log, trail_load, world_facts, world_prepare  # noqa: E402
+from benchmarks.trail import LoadReport, World, code_state, database_ensure, log, trail_load, world_facts, world_prepare  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 PAGE = 51  # the search view reads 50 rows + 1 to know whether there is an older page
@@ -269,36 +269,13 @@ def machine() -> dict[str, str]:
             if line.startswith("MemTotal:"):
                 memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
     return {
-        "code": code_state(),
+        "code": code_state("console", "audit/models.py", "audit/ledger.py"),
         "machine": f"{os.cpu_count()} cores, {memory} memory",
         "python": platform.python_version(),
         "postgresql": f"{version} (shared_buffers {buffers}, work_mem {work_mem}, settings as installed)",
         "entries table": f"{entry_size} with its indexes",
         "facets": f"{facets:,} rows, {facet_size} with its indexes",
     }
-
-
-def code_state() -> str:
-    """The commit measured, and whether the console's search code differed from it (read-only git calls)."""
-    import subprocess
-
-    def git(*args: str) -> str:
-        try:
-            done = subprocess.run(  # noqa: S603 - fixed arguments, no input from outside
-                ["git", *args],  # noqa: S607 - whichever git is on PATH, like a developer's shell
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                check=True,
-                timeout=30,
-            )
-        except (OSError, subprocess.SubprocessError):
-            return ""
-        return done.stdout.strip()
-
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    changed = git("diff", "--name-only", "HEAD", "--", "console", "audit/models.py", "audit/ledger.py")
-    return f"commit {commit}" + (f", with local changes to {', '.join(changed.split())}" if changed else "")
 
 
 def _ms(value: float) -> str:

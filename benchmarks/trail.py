@@ -561,6 +561,31 @@ class LoadReport:
     checkpoints: int = 0
 
 
+def git(*args: str) -> str:
+    """The output of a git command in the project, or "" when git is missing or fails (a report says "unknown")."""
+    import subprocess
+
+    try:
+        done = subprocess.run(  # noqa: S603 - fixed arguments, no input from outside
+            ["git", *args],  # noqa: S607 - whichever git is on PATH, like a developer's shell
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return done.stdout.strip()
+
+
+def code_state(*paths: str) -> str:
+    """The commit a benchmark measured, and the files under ``paths`` changed since it (for the report)."""
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    changed = git("diff", "--name-only", "HEAD", "--", *paths)
+    return f"commit {commit}" + (f", with local changes to {', '.join(changed.split())}" if changed else "")
+
+
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 

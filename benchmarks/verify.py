@@ -48,7 +48,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 
-from benchmarks.trail import database_ensure, log, trail_load, world_prepare  # noqa: E402
+from benchmarks.trail import code_state, database_ensure, log, trail_load, world_prepare  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 AUDITOR = "om-rotterdam"  # a demo organisation with the audit scope
@@ -310,32 +310,11 @@ def facts() -> dict[str, str]:
                 break
     load = os.getloadavg()
     return {
-        "code": code_state(),
+        "code": code_state("audit", "gateway/api/audit_views.py", "benchmarks", ":!benchmarks/results"),
         "machine": f"{os.cpu_count()} cores ({cpu}), {memory} memory, load average {load[0]:.1f} at the end",
         "python": platform.python_version(),
         "postgresql": f"{version} (shared_buffers {buffers}, settings as installed)",
     }
-
-
-def code_state() -> str:
-    def git(*args: str) -> str:
-        try:
-            done = subprocess.run(  # noqa: S603
-                ["git", *args],  # noqa: S607
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                check=True,
-                timeout=30,
-            )
-        except (OSError, subprocess.SubprocessError):
-            return ""
-        return done.stdout.strip()
-
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    paths = ("audit", "gateway/api/audit_views.py", "benchmarks", ":!benchmarks/results")
-    changed = git("diff", "--name-only", "HEAD", "--", *paths)
-    return f"commit {commit}" + (f", with local changes to {', '.join(changed.split())}" if changed else "")
 
 
 def report(measured: Measured, facts_: dict[str, str], args: argparse.Namespace) -> str:
