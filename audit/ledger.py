@@ -290,7 +290,7 @@ def audit_append(draft: EntryDraft) -> AuditEntry:
             index, at, frontier = _head_advance()
             columns: dict[str, Any] = {
                 "index": index,
-                "kind": draft.kind,
+                "kind": str(draft.kind),  # a plain str, not the AuditKind member: the leaf takes the fast encoder
                 "at": at,
                 "organisation": draft.actor.organisation,
                 "client_id": draft.actor.client_id,

@@ -9,10 +9,10 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-import rfc8785
 from django.conf import settings
 from django.utils import timezone
 
+from audit.canonical import canonical_bytes
 from gateway.callers import Caller
 from gateway.crypto import IDEMPOTENCY, seal, unseal
 from gateway.errors import IdempotencyConflict
@@ -21,7 +21,7 @@ from gateway.models import IdempotencyRecord
 
 def body_digest(payload: Any) -> str:
     """SHA-256 of the body's canonical JSON (RFC 8785), so that member order and spacing do not matter."""
-    return hashlib.sha256(rfc8785.dumps(payload)).hexdigest()
+    return hashlib.sha256(canonical_bytes(payload)).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -41,6 +42,22 @@ def test_every_request_writes_one_canonical_entry(partner: Any) -> None:
     (decision,) = entry.decisions
     assert decision["fields"] and decision["payload_sha256"]
     assert decision["rule"] == body["decisions"][0]["rule"]
+
+
+def test_a_request_and_its_idempotency_digest_take_the_fast_encoder(partner: Any, monkeypatch: Any) -> None:
+    """The leaves and the body digest of a request are plain JSON (no enum member, no float), so the standard
+    library's encoder writes their RFC 8785 bytes; the ``rfc8785`` package is not needed on the hot path."""
+    vt = partner("veilig-thuis-rr")
+
+    def refuse(value: Any) -> bytes:
+        raise AssertionError(f"slow path taken for {value!r:.120}")
+
+    monkeypatch.setattr("audit.canonical.rfc8785", SimpleNamespace(dumps=refuse))
+    response = vt.post("/api/v1/requests", ASK, headers={"Idempotency-Key": "fast-path-1"})
+    assert response.status_code == 200, response.content
+    entry = AuditEntry.objects.get(index=response.json()["audit"]["index"])
+    monkeypatch.undo()
+    assert entry.leaf.encode() == rfc8785.dumps(leaf_object_of(entry))
 
 
 def test_token_issuance_is_audited(partner: Any) -> None:
