@@ -115,7 +115,7 @@ def releasable_fields(policy: Policy, decision: CategoryDecision) -> tuple[tuple
     return tuple((name, kind) for name, kind in fields if name not in decision.redact)
 
 
-def intent_record(
+def intent_append(
     *,
     actor: Actor,
     subject_bsn: str,
@@ -126,27 +126,32 @@ def intent_record(
     policy_version: int,
     asking: list[CategoryDecision],
 ) -> None:
-    """Write an ``intent`` entry before any holder is asked: asking a holder already discloses to it that the
-    requester is interested in this person, so that disclosure is on the trail even when nothing comes back
-    (a crash, an outage). Its own transaction; if it cannot be written (:class:`audit.ledger.AuditWriteError`), no
-    holder is asked."""
+    """Inside the caller's transaction: the ``intent`` entry, written before any holder is asked (asking a holder
+    already discloses to it that the requester is interested in this person). Nothing when nobody is asked."""
     if not asking:
         return
-    with transaction.atomic(durable=True):
-        audit_append(
-            EntryDraft(
-                kind=AuditKind.INTENT,
-                actor=actor,
-                subject=subject_pseudonym(subject_bsn),
-                purpose=purpose,
-                case_reference=case_reference,
-                emergency=emergency,
-                reference=reference,
-                outcome="asking",
-                policy_version=policy_version,
-                decisions=[{"category": d.category, "provider": d.provider} for d in asking],
-            )
+    audit_append(
+        EntryDraft(
+            kind=AuditKind.INTENT,
+            actor=actor,
+            subject=subject_pseudonym(subject_bsn),
+            purpose=purpose,
+            case_reference=case_reference,
+            emergency=emergency,
+            reference=reference,
+            outcome="asking",
+            policy_version=policy_version,
+            decisions=[{"category": d.category, "provider": d.provider} for d in asking],
         )
+    )
+
+
+def intent_record(**intent: Any) -> None:
+    """:func:`intent_append` in its own transaction, committed before a holder over the network is asked, so that
+    disclosure is on the trail even when nothing comes back (a crash, an outage). If it cannot be written
+    (:class:`audit.ledger.AuditWriteError`), no holder is asked."""
+    with transaction.atomic(durable=True):
+        intent_append(**intent)
 
 
 def api_read_record(
@@ -212,50 +217,65 @@ def information_request_submit(
     request_id = f"req_{ULID()}"
     request, decisions = _decide(caller, payload, policy)
     bsn = payload.subject_bsn
-    intent_record(
-        actor=caller.actor(),
-        subject_bsn=bsn,
-        purpose=request.purpose,
-        case_reference=request.case_reference,
-        emergency=request.emergency,
-        reference=request_id,
-        policy_version=policy.version,
-        asking=[d for d in decisions if d.outcome == PERMIT],
-    )
+    directory = holder_directory(policy.token)
+    asking = [d for d in decisions if d.outcome == PERMIT]
+    intent: dict[str, Any] = {
+        "actor": caller.actor(),
+        "subject_bsn": bsn,
+        "purpose": request.purpose,
+        "case_reference": request.case_reference,
+        "emergency": request.emergency,
+        "reference": request_id,
+        "policy_version": policy.version,
+        "asking": asking,
+    }
+    # Asking a holder over the network tells it of the interest: the intent entry commits first. When every holder
+    # asked keeps its records in the gateway, nothing leaves before the commit, so the intent, the reads and the
+    # request entry share one transaction (one commit less; the intent still precedes the reads on the trail).
+    asks_here = all(directory.kept_here(d.provider or "", d.category) for d in asking)
+    if not asks_here:
+        intent_record(**intent)
 
     final: list[CategoryDecision] = []
     data: dict[str, Any] = {}
     released: dict[str, tuple[list[str], str]] = {}
-    for decision in decisions:
-        if decision.outcome != PERMIT:
-            final.append(decision)
-            continue
-        try:
-            result = holder_fetch(
-                holder=decision.provider or "",
-                category=decision.category,
-                field_types=releasable_fields(policy, decision),
-                request_id=request_id,
-                bsn=bsn,
-                purpose=request.purpose,
-                directory=holder_directory(policy.token),
-            )
-        except HolderUnavailable:
-            final.append(replace(decision, outcome=ERROR, reasons=(HOLDER_UNAVAILABLE,)))
-            continue
-        final.append(decision)
-        if decision.shielded:
-            # What an unknown person gets: the holder had nothing. The holder was asked all the same, so that
-            # nothing (its answer, its outage, the time taken) tells the two apart; its answer is dropped here.
-            data[decision.category] = None
-            continue
-        data[decision.category] = result.data
-        released[decision.category] = (result.fields, payload_digest(result.data))
 
-    status = overall_status(d.outcome for d in final)
-    status_code = 202 if status == "pending" else 200
+    def fetch() -> None:
+        for decision in decisions:
+            if decision.outcome != PERMIT:
+                final.append(decision)
+                continue
+            try:
+                result = holder_fetch(
+                    holder=decision.provider or "",
+                    category=decision.category,
+                    field_types=releasable_fields(policy, decision),
+                    request_id=request_id,
+                    bsn=bsn,
+                    purpose=request.purpose,
+                    directory=directory,
+                )
+            except HolderUnavailable:
+                final.append(replace(decision, outcome=ERROR, reasons=(HOLDER_UNAVAILABLE,)))
+                continue
+            final.append(decision)
+            if decision.shielded:
+                # What an unknown person gets: the holder had nothing. The holder was asked all the same, so that
+                # nothing (its answer, its outage, the time taken) tells the two apart; its answer is dropped here.
+                data[decision.category] = None
+                continue
+            data[decision.category] = result.data
+            released[decision.category] = (result.fields, payload_digest(result.data))
+
+    if not asks_here:
+        fetch()
 
     def write() -> StoredResponse:
+        if asks_here:
+            intent_append(**intent)
+            fetch()
+        status = overall_status(d.outcome for d in final)
+        status_code = 202 if status == "pending" else 200
         entry = audit_append(
             EntryDraft(
                 kind=AuditKind.REQUEST,

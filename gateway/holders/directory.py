@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from consent.choices import HolderKind
 from gateway.models import HolderEndpoint
 
 
@@ -39,6 +40,13 @@ class HolderDirectory:
 
     def endpoint(self, holder: str, category: str) -> EndpointView | None:
         return self.endpoints.get((holder, category))
+
+    def kept_here(self, holder: str, category: str) -> bool:
+        """Whether asking ``holder`` for ``category`` stays inside the gateway: its records are kept here
+        (``builtin``), or it has no active endpoint, so nobody is asked. A holder reached over the network
+        (``http``) learns of the question."""
+        found = self.endpoints.get((holder, category))
+        return found is None or found.kind == HolderKind.BUILTIN
 
 
 def holder_directory_read() -> HolderDirectory:

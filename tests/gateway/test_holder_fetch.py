@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from django.db import connection
 
+from audit.models import AuditEntry
 from consent.choices import HolderKind
 from gateway.holders import HolderUnavailable, holder_fetch
 from gateway.holders.minimise import minimise
@@ -27,12 +29,15 @@ class Holder:
         self.script: list[tuple[int, Any, float]] = []
         self.received: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.on_request: Callable[[dict[str, Any]], None] | None = None
         holder = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 holder.received.append(json.loads(self.rfile.read(length)))
+                if holder.on_request is not None:
+                    holder.on_request(holder.received[-1])
                 holder.headers.append(dict(self.headers))
                 status, body, delay = holder.script.pop(0) if holder.script else (200, {"data": None}, 0.0)
                 if delay:
@@ -147,6 +152,28 @@ def test_temporary_failures_are_retried_within_the_bound(holder: Holder, partner
     body = ask_police(partner).json()
     assert len(holder.received) == 3
     assert body["data"]["police_incidents"] == {"date": "2026-11-02"}
+
+
+def test_the_intent_is_committed_before_a_holder_over_the_network_is_asked(
+    committed_world: Any, holder: Holder, partner: Any
+) -> None:
+    """The question itself tells the holder of the interest: when it arrives, the intent entry is already on the
+    trail for any other connection to see (the holder's handler runs in its own thread, so its own connection)."""
+    seen: list[list[str]] = []
+
+    def look(payload: dict[str, Any]) -> None:
+        try:
+            found = AuditEntry.objects.filter(reference=payload["request_id"]).order_by("index")
+            seen.append(list(found.values_list("kind", flat=True)))
+        finally:
+            connection.close()
+
+    holder.on_request = look
+    holder.script.append((200, {"data": {"incidents": []}}, 0.0))
+    body = ask_police(partner).json()
+    assert seen == [["intent"]]
+    kinds = AuditEntry.objects.filter(reference=body["id"]).order_by("index").values_list("kind", flat=True)
+    assert list(kinds) == ["intent", "request"]
 
 
 def test_a_holder_that_stays_down_gives_error_and_releases_nothing(holder: Holder, partner: Any) -> None:
