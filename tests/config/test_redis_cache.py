@@ -1,0 +1,55 @@
+"""The Redis cache backend (config/redis_cache.py) against the real Redis: Django's backend, one client per pool."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+import pytest
+import redis
+
+from config.redis_cache import KeptClientRedisCacheClient, RedisCache
+
+REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
+
+
+@pytest.fixture
+def cache() -> Any:
+    try:
+        redis.Redis.from_url(REDIS).ping()
+    except redis.RedisError:
+        pytest.fail(f"Redis is not reachable at {REDIS} (the suite needs it, as CI does)")
+    backend = RedisCache(REDIS, {"KEY_PREFIX": f"test-{secrets.token_hex(4)}"})
+    yield backend
+    backend.clear()
+
+
+def test_values_round_trip_and_expire_as_with_djangos_backend(cache: Any) -> None:
+    cache.set("history", [1.5, 2.5], 60)
+    assert cache.get("history") == [1.5, 2.5]
+    assert cache.add("history", "other") is False
+    assert cache.add("counter", 1) is True
+    assert cache.incr("counter") == 2 and cache.get("counter") == 2
+    cache.set("gone", 1, 0)
+    assert cache.get("gone") is None
+
+
+def test_one_client_is_kept_per_pool(cache: Any) -> None:
+    client = cache._cache
+    assert isinstance(client, KeptClientRedisCacheClient)
+    first = client.get_client("a", write=True)
+    assert client.get_client("b") is first  # one server: reads and writes share its pool
+    assert first.connection_pool is client._get_connection_pool(True)
+    cache.set("k", "v")
+    assert client.get_client("k") is first and cache.get("k") == "v"
+
+
+def test_reads_from_replicas_get_the_client_of_their_own_pool() -> None:
+    """With several servers Django reads from a random replica: each kept client wraps the pool it was made for."""
+    client = KeptClientRedisCacheClient([REDIS, REDIS + "?replica=1", REDIS + "?replica=2"])
+    for _ in range(20):
+        reader = client.get_client("k")
+        assert reader is client._clients[id(reader.connection_pool)]
+    assert {id(c.connection_pool) for c in client._clients.values()} <= {id(p) for p in client._pools.values()}
+    assert client.get_client("k", write=True).connection_pool is client._pools[0]
