@@ -190,9 +190,9 @@ def facets_of(columns: dict[str, Any]) -> list[tuple[str, str]]:
 # is the latest committed one even after waiting for that lock, which a read of the tree in the same statement would
 # not be (its snapshot is taken before the wait). That is why the frontier lives in this row.
 _ADVANCE = """
-UPDATE audit_audithead SET size = size + 1,
+UPDATE audit_audithead SET size = size + %(count)s,
     last_at = CASE WHEN last_at IS NULL OR last_at < %(now)s THEN %(now)s ELSE last_at END
-WHERE id = 1 RETURNING size - 1, last_at, frontier
+WHERE id = 1 RETURNING size - %(count)s, last_at, frontier
 """
 
 
@@ -207,15 +207,15 @@ def _as_time(value: Any) -> dt.datetime:
     return value
 
 
-def _head_advance() -> tuple[int, dt.datetime, dict[str, str]]:
-    """Take the next index, the entry's time and the Merkle frontier in one statement (:data:`_ADVANCE`), which
-    also locks the head row until the caller's transaction ends: concurrent writers queue here, and a rollback
-    releases the index with no gap. The time never runs back, so index order is time order even when the clock
-    steps back."""
+def _head_advance(count: int = 1) -> tuple[int, dt.datetime, dict[str, str]]:
+    """Take the next ``count`` indices (the first is returned), the entries' time and the Merkle frontier in one
+    statement (:data:`_ADVANCE`), which also locks the head row until the caller's transaction ends: concurrent
+    writers queue here, and a rollback releases the indices with no gap. The time never runs back, so index order is
+    time order even when the clock steps back."""
     now = timezone.now()
     now = now.replace(microsecond=(now.microsecond // 1000) * 1000)
     with connection.cursor() as cursor:
-        cursor.execute(_ADVANCE, {"now": connection.ops.adapt_datetimefield_value(now)})
+        cursor.execute(_ADVANCE, {"count": count, "now": connection.ops.adapt_datetimefield_value(now)})
         row = cursor.fetchone()
     if row is None:
         raise AuditWriteError("the audit head row is missing")
@@ -229,49 +229,62 @@ _INSERT_PG = """
 WITH e AS (
     INSERT INTO audit_auditentry ("index", kind, at, organisation, client_id, acting_user, "user", subject, purpose,
         case_reference, emergency, reference, outcome, policy_version, decisions, detail, leaf, leaf_hash)
-    VALUES (%(index)s, %(kind)s, %(at)s, %(organisation)s, %(client_id)s, %(acting_user)s, %(user)s, %(subject)s,
-        %(purpose)s, %(case_reference)s, %(emergency)s, %(reference)s, %(outcome)s, %(policy_version)s,
-        %(decisions)s::jsonb, %(detail)s::jsonb, %(leaf)s, %(leaf_hash)s)
+    SELECT * FROM unnest(%(index)s::bigint[], %(kind)s::varchar[], %(at)s::timestamptz[], %(organisation)s::varchar[],
+        %(client_id)s::varchar[], %(acting_user)s::varchar[], %(user)s::varchar[], %(subject)s::varchar[],
+        %(purpose)s::varchar[], %(case_reference)s::varchar[], %(emergency)s::boolean[], %(reference)s::varchar[],
+        %(outcome)s::varchar[], %(policy_version)s::integer[], %(decisions)s::jsonb[], %(detail)s::jsonb[],
+        %(leaf)s::text[], %(leaf_hash)s::varchar[])
 ), n AS (
     INSERT INTO audit_treenode (level, position, hash)
     SELECT * FROM unnest(%(node_levels)s::smallint[], %(node_positions)s::bigint[], %(node_hashes)s::varchar[])
 ), f AS (
     INSERT INTO audit_auditfacet (entry_index, key, value)
-    SELECT %(index)s, k, v FROM unnest(%(facet_keys)s::varchar[], %(facet_values)s::varchar[]) AS f(k, v)
+    SELECT * FROM unnest(%(facet_entries)s::bigint[], %(facet_keys)s::varchar[], %(facet_values)s::varchar[])
 )
 UPDATE audit_audithead SET frontier = %(frontier)s::jsonb WHERE id = 1
 """
+"""One statement for the entries of one append (one or a few), their tree nodes, their facets and the new frontier.
+Every value travels as an array, so the statement is the same whatever the count and is prepared once."""
 
 
 def _rows_insert(
-    entry: AuditEntry, nodes: list[tuple[int, int, bytes]], facets: list[tuple[str, str]], frontier: dict[str, str]
+    entries: list[AuditEntry],
+    nodes: list[tuple[int, int, bytes]],
+    facets: list[tuple[int, str, str]],
+    frontier: dict[str, str],
 ) -> None:
-    """Write the entry, the subtree hashes it completes, its facets and the new frontier: one statement on
-    PostgreSQL, four on SQLite."""
+    """Write the entries, the subtree hashes they complete, their facets (entry index, key, value) and the new
+    frontier: one statement on PostgreSQL, four on SQLite."""
     if connection.vendor != "postgresql":
-        entry.save(force_insert=True)
+        AuditEntry.objects.bulk_create(entries)
         TreeNode.objects.bulk_create([TreeNode(level=lv, position=pos, hash=h.hex()) for lv, pos, h in nodes])
-        AuditFacet.objects.bulk_create([AuditFacet(entry=entry, key=key, value=value) for key, value in facets])
+        AuditFacet.objects.bulk_create(
+            [AuditFacet(entry_id=index, key=key, value=value) for index, key, value in facets]
+        )
         AuditHead.objects.filter(pk=1).update(frontier=frontier)
         return
     params: dict[str, Any] = {
-        name: getattr(entry, name) for name in ENTRY_COLUMNS if name not in ("at", "decisions", "detail")
+        name: [getattr(entry, name) for entry in entries]
+        for name in ENTRY_COLUMNS
+        if name not in ("at", "decisions", "detail")
     }
     params |= {
-        "at": connection.ops.adapt_datetimefield_value(entry.at),
-        "decisions": json.dumps(entry.decisions),
-        "detail": json.dumps(entry.detail),
+        "at": [connection.ops.adapt_datetimefield_value(entry.at) for entry in entries],
+        "decisions": [json.dumps(entry.decisions) for entry in entries],
+        "detail": [json.dumps(entry.detail) for entry in entries],
         "node_levels": [level for level, _p, _h in nodes],
         "node_positions": [position for _l, position, _h in nodes],
         "node_hashes": [value.hex() for _l, _p, value in nodes],
-        "facet_keys": [key for key, _v in facets],
-        "facet_values": [value for _k, value in facets],
+        "facet_entries": [index for index, _k, _v in facets],
+        "facet_keys": [key for _i, key, _v in facets],
+        "facet_values": [value for _i, _k, value in facets],
         "frontier": json.dumps(frontier),
     }
     with connection.cursor() as cursor:
         cursor.execute(_INSERT_PG, params)
-    entry._state.adding = False
-    entry._state.db = connection.alias
+    for entry in entries:
+        entry._state.adding = False
+        entry._state.db = connection.alias
 
 
 def audit_append(draft: EntryDraft) -> AuditEntry:
@@ -280,44 +293,60 @@ def audit_append(draft: EntryDraft) -> AuditEntry:
     The lock on the head row orders concurrent writers; a rolled-back transaction releases the lock and
     leaves no gap. Raises :class:`AuditWriteError` when called outside a transaction or when the write fails.
     """
+    return audit_append_many([draft])[0]
+
+
+def audit_append_many(drafts: list[EntryDraft]) -> list[AuditEntry]:
+    """Append entries at consecutive indices in the order given, inside the caller's transaction: what
+    :func:`audit_append` does for each, in one advance of the head and one write (two statements whatever the count).
+    They share one time. For an action that records two events together (a request's intent and its decision)."""
     if not connection.in_atomic_block:
         raise AuditWriteError("audit_append must run inside the transaction of the event it records")
-    if draft.kind not in AuditKind.values:
-        raise AuditWriteError(f"unknown audit kind {draft.kind!r}")
+    if not drafts:
+        raise AuditWriteError("nothing to append")
+    for draft in drafts:
+        if draft.kind not in AuditKind.values:
+            raise AuditWriteError(f"unknown audit kind {draft.kind!r}")
     try:
         # No savepoint of its own: a failure here must fail the caller's whole transaction anyway.
         with transaction.atomic(savepoint=False):
-            index, at, frontier = _head_advance()
-            columns: dict[str, Any] = {
-                "index": index,
-                "kind": str(draft.kind),  # a plain str, not the AuditKind member: the leaf takes the fast encoder
-                "at": at,
-                "organisation": draft.actor.organisation,
-                "client_id": draft.actor.client_id,
-                "acting_user": draft.actor.acting_user,
-                "user": draft.actor.user,
-                "subject": draft.subject,
-                "purpose": draft.purpose,
-                "case_reference": draft.case_reference,
-                "emergency": draft.emergency,
-                "reference": draft.reference,
-                "outcome": draft.outcome,
-                "policy_version": draft.policy_version,
-                "decisions": draft.decisions,
-                "detail": draft.detail,
-            }
-            leaf = canonical_bytes(leaf_object(**columns))
-            digest = hashlib.sha256(b"\x00" + leaf).digest()
-            entry = AuditEntry(**columns, leaf=leaf.decode("utf-8"), leaf_hash=digest.hex())
-            # After ``index`` leaves the latest subtree at level L is (L, index // 2**L - 1): the left siblings.
-            siblings = merkle.InMemoryStore(
-                {(int(level), (index >> int(level)) - 1): bytes.fromhex(value) for level, value in frontier.items()}
-            )
-            nodes = merkle.completed_subtrees(index, digest, siblings)
-            frontier |= {str(level): value.hex() for level, _position, value in nodes}
-            _rows_insert(entry, nodes, facets_of(columns), frontier)
+            first, at, frontier = _head_advance(len(drafts))
+            entries: list[AuditEntry] = []
+            nodes: list[tuple[int, int, bytes]] = []
+            facets: list[tuple[int, str, str]] = []
+            for index, draft in enumerate(drafts, start=first):
+                columns: dict[str, Any] = {
+                    "index": index,
+                    "kind": str(draft.kind),  # a plain str, not the AuditKind member: the leaf takes the fast encoder
+                    "at": at,
+                    "organisation": draft.actor.organisation,
+                    "client_id": draft.actor.client_id,
+                    "acting_user": draft.actor.acting_user,
+                    "user": draft.actor.user,
+                    "subject": draft.subject,
+                    "purpose": draft.purpose,
+                    "case_reference": draft.case_reference,
+                    "emergency": draft.emergency,
+                    "reference": draft.reference,
+                    "outcome": draft.outcome,
+                    "policy_version": draft.policy_version,
+                    "decisions": draft.decisions,
+                    "detail": draft.detail,
+                }
+                leaf = canonical_bytes(leaf_object(**columns))
+                digest = hashlib.sha256(b"\x00" + leaf).digest()
+                entries.append(AuditEntry(**columns, leaf=leaf.decode("utf-8"), leaf_hash=digest.hex()))
+                # After ``index`` leaves the latest subtree at level L is (L, index // 2**L - 1): the left siblings.
+                siblings = merkle.InMemoryStore(
+                    {(int(level), (index >> int(level)) - 1): bytes.fromhex(h) for level, h in frontier.items()}
+                )
+                completed = merkle.completed_subtrees(index, digest, siblings)
+                frontier |= {str(level): value.hex() for level, _position, value in completed}
+                nodes += completed
+                facets += [(index, key, value) for key, value in facets_of(columns)]
+            _rows_insert(entries, nodes, facets, frontier)
     except AuditWriteError:
         raise
     except Exception as exc:  # any database failure: the caller must not release
         raise AuditWriteError(f"the audit entry could not be written: {exc}") from exc
-    return entry
+    return entries

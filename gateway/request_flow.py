@@ -19,7 +19,7 @@ from django.utils import timezone
 from ulid import ULID
 
 from audit.choices import AuditKind
-from audit.ledger import Actor, EntryDraft, audit_append, payload_digest
+from audit.ledger import Actor, EntryDraft, audit_append, audit_append_many, payload_digest
 from audit.pseudonym import subject_pseudonym
 from consent.models import Organisation
 from consent.policy import (
@@ -115,7 +115,7 @@ def releasable_fields(policy: Policy, decision: CategoryDecision) -> tuple[tuple
     return tuple((name, kind) for name, kind in fields if name not in decision.redact)
 
 
-def intent_append(
+def intent_draft(
     *,
     actor: Actor,
     subject_bsn: str,
@@ -125,33 +125,34 @@ def intent_append(
     reference: str,
     policy_version: int,
     asking: list[CategoryDecision],
-) -> None:
-    """Inside the caller's transaction: the ``intent`` entry, written before any holder is asked (asking a holder
-    already discloses to it that the requester is interested in this person). Nothing when nobody is asked."""
+) -> EntryDraft | None:
+    """The ``intent`` entry, written before any holder is asked (asking a holder already discloses to it that the
+    requester is interested in this person); None when nobody is asked."""
     if not asking:
-        return
-    audit_append(
-        EntryDraft(
-            kind=AuditKind.INTENT,
-            actor=actor,
-            subject=subject_pseudonym(subject_bsn),
-            purpose=purpose,
-            case_reference=case_reference,
-            emergency=emergency,
-            reference=reference,
-            outcome="asking",
-            policy_version=policy_version,
-            decisions=[{"category": d.category, "provider": d.provider} for d in asking],
-        )
+        return None
+    return EntryDraft(
+        kind=AuditKind.INTENT,
+        actor=actor,
+        subject=subject_pseudonym(subject_bsn),
+        purpose=purpose,
+        case_reference=case_reference,
+        emergency=emergency,
+        reference=reference,
+        outcome="asking",
+        policy_version=policy_version,
+        decisions=[{"category": d.category, "provider": d.provider} for d in asking],
     )
 
 
 def intent_record(**intent: Any) -> None:
-    """:func:`intent_append` in its own transaction, committed before a holder over the network is asked, so that
-    disclosure is on the trail even when nothing comes back (a crash, an outage). If it cannot be written
+    """The :func:`intent_draft` entry in its own transaction, committed before a holder over the network is asked,
+    so that disclosure is on the trail even when nothing comes back (a crash, an outage). If it cannot be written
     (:class:`audit.ledger.AuditWriteError`), no holder is asked."""
+    draft = intent_draft(**intent)
+    if draft is None:
+        return
     with transaction.atomic(durable=True):
-        intent_append(**intent)
+        audit_append(draft)
 
 
 def api_read_record(
@@ -230,8 +231,8 @@ def information_request_submit(
         "asking": asking,
     }
     # Asking a holder over the network tells it of the interest: the intent entry commits first. When every holder
-    # asked keeps its records in the gateway, nothing leaves before the commit, so the intent, the reads and the
-    # request entry share one transaction (one commit less; the intent still precedes the reads on the trail).
+    # asked keeps its records in the gateway, nothing leaves before the commit, so the reads, the intent and the
+    # request entry share one transaction, and both entries are appended together (the intent at the index before).
     asks_here = all(directory.kept_here(d.provider or "", d.category) for d in asking)
     if not asks_here:
         intent_record(**intent)
@@ -272,11 +273,11 @@ def information_request_submit(
 
     def write() -> StoredResponse:
         if asks_here:
-            intent_append(**intent)
             fetch()
         status = overall_status(d.outcome for d in final)
         status_code = 202 if status == "pending" else 200
-        entry = audit_append(
+        drafts = [intent_draft(**intent)] if asks_here else []
+        drafts.append(
             EntryDraft(
                 kind=AuditKind.REQUEST,
                 actor=caller.actor(),
@@ -292,6 +293,7 @@ def information_request_submit(
                 ),
             )
         )
+        entry = audit_append_many([d for d in drafts if d is not None])[-1]
         stored = InformationRequest.objects.create(
             id=request_id,
             organisation=caller.organisation,

@@ -16,8 +16,9 @@ import pytest
 import rfc8785
 from django.db import DatabaseError, connection, transaction
 
-from audit.ledger import leaf_object_of
+from audit.ledger import Actor, AuditWriteError, EntryDraft, audit_append, audit_append_many, leaf_object_of
 from audit.models import AuditEntry, AuditHead
+from audit.verification import verify_trail
 from gateway.models import InformationRequest
 
 MARK = "999990019"
@@ -58,6 +59,40 @@ def test_a_request_and_its_idempotency_digest_take_the_fast_encoder(partner: Any
     entry = AuditEntry.objects.get(index=response.json()["audit"]["index"])
     monkeypatch.undo()
     assert entry.leaf.encode() == rfc8785.dumps(leaf_object_of(entry))
+
+
+def test_entries_appended_together_are_what_appending_them_one_by_one_gives(partner: Any) -> None:
+    """``audit_append_many``: consecutive indices in the order given, one time, canonical leaves, and a tree (every
+    node row, the head's frontier) that verification accepts as it accepts entries appended one at a time."""
+    partner("veilig-thuis-rr")  # a token entry first, so the trail does not start empty
+    drafts = [
+        EntryDraft(kind=kind, actor=Actor(organisation="veilig-thuis-rr"), reference=f"ref-{n}", outcome=kind)
+        for n, kind in enumerate(["intent", "request", "check", "intent", "request"])
+    ]
+    with transaction.atomic():
+        one = audit_append(drafts[0])
+        together = audit_append_many(drafts[1:4])
+        last = audit_append(drafts[4])
+    indices = [one.index, *(e.index for e in together), last.index]
+    assert indices == list(range(one.index, one.index + 5))
+    assert len({e.at for e in together}) == 1
+    stored = AuditEntry.objects.filter(index__in=indices).order_by("index")
+    assert [e.reference for e in stored] == [f"ref-{n}" for n in range(5)]
+    for entry in stored:
+        assert entry.leaf.encode() == rfc8785.dumps(leaf_object_of(entry))
+        assert set(entry.facets.values_list("key", "value")) == {("requester", "veilig-thuis-rr")}
+    assert AuditHead.objects.get().size == last.index + 1
+    result = verify_trail()
+    assert result.ok and result.entries_checked == last.index + 1, result.failure
+
+
+def test_appending_nothing_or_an_unknown_kind_writes_nothing(db: Any) -> None:
+    size = AuditHead.objects.get().size
+    with pytest.raises(AuditWriteError), transaction.atomic():
+        audit_append_many([])
+    with pytest.raises(AuditWriteError), transaction.atomic():
+        audit_append_many([EntryDraft(kind="check", actor=Actor()), EntryDraft(kind="gossip", actor=Actor())])
+    assert AuditHead.objects.get().size == size
 
 
 def test_token_issuance_is_audited(partner: Any) -> None:
