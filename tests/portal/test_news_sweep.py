@@ -290,3 +290,13 @@ def test_the_beat_sweeps_on_the_default_queue(settings: Any) -> None:
     entry = settings.CELERY_BEAT_SCHEDULE["portal-news-sweep"]
     assert entry["task"] == news_sweep_task.name and entry["schedule"] == 10.0  # GATEWAY_NEWS_SWEEP_SECONDS
     assert news_sweep_task.name not in AUDIT_TASKS and route_task(news_sweep_task.name, (), {}, {}) is None
+
+
+def test_a_task_queued_before_the_outbox_flags_its_entry(partner: Any) -> None:
+    """A ``portal.notify_new_entry`` message still queued at the upgrade is not lost: the sweep takes its entry."""
+    from portal.tasks import notify_new_entry_task
+
+    request_id = sanne_support(partner)
+    InformationRequest.objects.update(news_pending=False)  # written before the upgrade: not flagged
+    notify_new_entry_task.run(request_id)
+    assert flagged() == {request_id}
