@@ -21,7 +21,8 @@ The trade-off, against the task per entry it replaced:
 
 - an e-mail goes out :data:`KICK_SECONDS` after the commit, or up to ``GATEWAY_NEWS_SWEEP_SECONDS`` when the kick
   was lost, instead of at once; a broker outage costs no e-mail (the flag stays until a sweep takes it), and a web
-  process publishes once per window instead of once per entry;
+  process publishes once per window instead of once per entry (during an outage, tries once per
+  :data:`KICK_PAUSE_SECONDS`);
 - at least once, never lost: a failed send rolls the whole batch back, flags included, and the next sweep tries
   again, so an account may get the same e-mail twice (a mail server refusing an address is logged and skipped, or
   that address would stop every e-mail); two sweeps at once never take the same row;
@@ -64,6 +65,9 @@ BODY = (
 NEWS_HELD = frozenset({selectors.HELD_FOR_NOTICE, selectors.HELD_FOR_REVIEW})
 #: A web process queues a sweep this many seconds after a commit, and no further one within as many seconds.
 KICK_SECONDS = 2.0
+#: After a failed publish (the broker is down; a try costs the request about half a second), a web process waits this
+#: long before it tries again; the beat's sweep sends what is flagged meanwhile, once the broker is back.
+KICK_PAUSE_SECONDS = 30.0
 
 
 def _reading(subject: Person, today: dt.date) -> list[tuple[PortalAccount, str]]:
@@ -221,7 +225,8 @@ _kick_after = 0.0  # time.monotonic() before which this process queues no furthe
 
 def news_kick() -> None:
     """Queue a sweep :data:`KICK_SECONDS` ahead, unless this process queued one less than :data:`KICK_SECONDS` ago
-    (that one, running later, covers what committed since). If the broker is down, the beat's sweep takes over."""
+    (that one, running later, covers what committed since). If the broker is down, the beat's sweep takes over, and
+    this process tries again only after :data:`KICK_PAUSE_SECONDS`."""
     global _kick_after
     now = time.monotonic()
     if now < _kick_after:
@@ -232,6 +237,7 @@ def news_kick() -> None:
     try:
         news_sweep_task.apply_async(countdown=KICK_SECONDS, retry=False)
     except Exception:
+        _kick_after = time.monotonic() + KICK_PAUSE_SECONDS
         logger.warning("could not queue the portal's news sweep; the beat's sweep sends the e-mails")
 
 

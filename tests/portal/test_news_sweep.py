@@ -269,18 +269,32 @@ def test_a_broker_outage_loses_no_e_mail(
     django_capture_on_commit_callbacks: Any,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    tries: list[float] = []
+    clock = [1000.0]
+
     def broker_down(**kwargs: Any) -> None:
+        tries.append(clock[0])
         raise OperationalError("Error 111 connecting to the broker. Connection refused.")
 
     settings.EMAIL_BACKEND = LOCMEM
     monkeypatch.setattr(tasks, "news_sweep_task", SimpleNamespace(apply_async=broker_down))
     monkeypatch.setattr(notifications, "_kick_after", 0.0)
+    monkeypatch.setattr(notifications, "time", SimpleNamespace(monotonic=lambda: clock[0]))
     with django_capture_on_commit_callbacks(execute=True):
         request_id = sanne_support(partner)  # answered as always
     assert "could not queue the portal's news sweep" in caplog.text
     mail.outbox.clear()
     assert request_id in flagged()
     assert news_sweep() == 1 and mail.outbox[0].to == [email_of(SANNE)]  # the beat's sweep
+
+    # while the broker is down, a process tries once per pause, not once per window: each try costs a request
+    for now in (1000.0 + KICK_SECONDS, 1000.0 + notifications.KICK_PAUSE_SECONDS - 0.01):
+        clock[0] = now
+        news_kick()
+    assert tries == [1000.0]
+    clock[0] = 1000.0 + notifications.KICK_PAUSE_SECONDS
+    news_kick()
+    assert tries == [1000.0, 1000.0 + notifications.KICK_PAUSE_SECONDS]
 
 
 def test_the_beat_sweeps_on_the_default_queue(settings: Any) -> None:
