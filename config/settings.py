@@ -449,6 +449,12 @@ CELERY_BEAT_SCHEDULE = {
     "restriction-review": {"task": "consent.restriction_review_flag", "schedule": 3600.0},
     # The "there is news" e-mail for entries about a suspect whose informing day has come (portal/notifications.py).
     "portal-notice-news": {"task": "portal.notice_news_due", "schedule": 3600.0},
+    # The "there is news" e-mails of the entries flagged since the last sweep (portal/notifications.py). Web processes
+    # also queue a sweep 2 s after a commit; this one takes what such a kick missed (the broker was down).
+    "portal-news-sweep": {
+        "task": "portal.news_sweep",
+        "schedule": env_float("GATEWAY_NEWS_SWEEP_SECONDS", 10.0, minimum=1, maximum=3600),
+    },
 }
 
 # --- django-auditlog -----------------------------------------------------------------------------------------

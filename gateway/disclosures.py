@@ -151,6 +151,7 @@ def disclosure_push(
             policy_version_id=policy.version,
             audit_index=entry.index,
             audit_leaf_hash=entry.leaf_hash,
+            news_pending=True,
         )
         RequestDecision.objects.create(
             request=stored,

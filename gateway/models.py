@@ -87,10 +87,18 @@ class InformationRequest(models.Model):
     pushed_by = models.ForeignKey(
         Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="pushed_disclosures"
     )
+    #: The family may have news about this entry: set in the statement that writes the entry (a request, a push, a
+    #: holder's release), cleared by the portal's sweep once it has mailed or held the "there is news" e-mail
+    #: (:func:`portal.notifications.news_sweep`). A durable outbox: nothing is lost when the broker is down.
+    news_pending = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["organisation", "-created_at", "-id"])]
+        indexes = [
+            models.Index(fields=["organisation", "-created_at", "-id"]),
+            # Only the few flagged rows, oldest first, for the sweep.
+            models.Index(fields=["created_at"], condition=models.Q(news_pending=True), name="request_news_pending"),
+        ]
 
     def __str__(self) -> str:
         return self.id

@@ -65,9 +65,10 @@ def weighing_digest(weighing: str) -> str:
     return hashlib.sha256(weighing.encode("utf-8")).hexdigest()
 
 
-def _request_status_refresh(request: InformationRequest) -> str:
+def _request_status_refresh(request: InformationRequest, *, news: bool = False) -> str:
+    """The request's status from its decisions; ``news`` (a release) flags it for the portal in the same UPDATE."""
     status = overall_status(request.decisions.values_list("outcome", flat=True))
-    InformationRequest.objects.filter(pk=request.pk).update(status=status)
+    InformationRequest.objects.filter(pk=request.pk).update(status=status, **({"news_pending": True} if news else {}))
     return status
 
 
@@ -113,7 +114,7 @@ def _settle(
             data_encrypted=seal(DELIVERY, data),
             expires_at=now + dt.timedelta(hours=settings.GATEWAY_DELIVERY_HOURS),
         )
-    status = _request_status_refresh(item.request)
+    status = _request_status_refresh(item.request, news=release)
     audit_append(
         EntryDraft(
             kind=AuditKind.HOLDER_DECISION,

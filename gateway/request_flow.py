@@ -310,6 +310,7 @@ def information_request_submit(
             policy_version_id=policy.version,
             audit_index=entry.index,
             audit_leaf_hash=entry.leaf_hash,
+            news_pending=True,
         )
         stored_decisions = RequestDecision.objects.bulk_create(
             [

@@ -9,7 +9,8 @@ class PortalConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Listen to the partner edge (:mod:`gateway.signals`): each event queues an e-mail once it commits."""
+        """Listen to the partner edge (:mod:`gateway.signals`): each event queues an e-mail, or the sweep that sends
+        it, once it commits."""
         from gateway import signals
 
         signals.entry_recorded.connect(_entry_recorded, dispatch_uid="portal.entry_recorded")
@@ -18,9 +19,10 @@ class PortalConfig(AppConfig):
 
 
 def _entry_recorded(sender: Any, request_id: str, **kwargs: Any) -> None:
-    from portal.notifications import notify_after_commit
+    """The entry is flagged for the news sweep in its own statement; this only wakes the sweep once it commits."""
+    from portal.notifications import news_kick_after_commit
 
-    notify_after_commit(request_id)
+    news_kick_after_commit()
 
 
 def _notice_cleared(sender: Any, request_id: str, **kwargs: Any) -> None:

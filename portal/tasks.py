@@ -5,11 +5,22 @@ from __future__ import annotations
 from celery import shared_task
 
 
-@shared_task(name="portal.notify_new_entry", autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def notify_new_entry_task(request_id: str) -> int:
-    from portal.notifications import notify_new_entry
+@shared_task(name="portal.news_sweep")
+def news_sweep_task() -> int:
+    """The "there is news" e-mails of the flagged entries: from the beat (``CELERY_BEAT_SCHEDULE["portal-news-sweep"]``)
+    and from a web process's kick after a commit (:func:`portal.notifications.news_kick`)."""
+    from portal.notifications import news_sweep
 
-    return notify_new_entry(request_id)
+    return news_sweep()
+
+
+@shared_task(name="portal.notify_new_entry")
+def notify_new_entry_task(request_id: str) -> None:
+    """Queued only before the news outbox: a message still in the queue at the upgrade flags its entry for the sweep,
+    so that its e-mail is not lost. Nothing queues it any more; it can go in a later release."""
+    from gateway.models import InformationRequest
+
+    InformationRequest.objects.filter(pk=request_id).update(news_pending=True)
 
 
 @shared_task(name="portal.notice_news_release", autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
