@@ -742,9 +742,9 @@ def measure_size(setup: Setup, processes: Processes, size: int | None, problems:
         watch.start()
 
         def one_run(target: Target, seconds: float, measured: bool) -> None:
-            # Every round starts on a quiet machine: the workers have caught up with the e-mails the gateway's last
-            # round queued, so that they do not take the cores from the next target (the baseline queues none).
-            broker_drained(setup)
+            # Every round starts on a quiet machine: the workers have swept the news flags of the gateway's last
+            # round, so that they do not take the cores from the next target (the baseline queues nothing).
+            broker_drained(setup, conn)
             start = trail_quiet(conn) if target.app == "gateway" else 0
             result = run_wrk(setup, target, tokens[target.app], seconds)
             what = "warm-up" if not measured else f"round {len(figures.targets[target.name].rounds) + 1}"
@@ -840,14 +840,26 @@ def celery_audit_command(setup: Setup) -> list[str]:
     ]  # fmt: skip
 
 
-def broker_drained(setup: Setup, *, timeout: float = 120) -> float:
-    """Wait until the default queue is empty (the worker has done the tasks queued so far); the seconds waited."""
+NEWS_PENDING = "SELECT EXISTS (SELECT 1 FROM gateway_informationrequest WHERE news_pending)"
+
+
+def broker_drained(setup: Setup, conn: Any = None, *, timeout: float = 120) -> float:
+    """Wait until the default queue is empty (the worker has done the tasks queued so far) and, given the gateway's
+    database, until the worker has swept the families' news flags (``portal.notifications.news_sweep``, which a
+    kicked task runs two seconds after the commit, so an empty queue alone does not say it is done); the seconds
+    waited."""
     import redis
 
     client = redis.Redis.from_url(setup.args.broker)
     started = time.monotonic()
+
+    def busy() -> bool:
+        if client.llen("celery"):
+            return True
+        return conn is not None and bool(conn.execute(NEWS_PENDING).fetchone()[0])
+
     try:
-        while client.llen("celery") and time.monotonic() - started < timeout:
+        while busy() and time.monotonic() - started < timeout:
             time.sleep(0.2)
     finally:
         client.close()

@@ -8,7 +8,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 # Tasks that must never wait behind others go to the default queue's ".audit" sibling, which its own worker serves
 # (docs/operations.md, "Processes"): signing a checkpoint, so that a decision is covered within seconds even while
-# the other workers have a backlog (the families' e-mails after a burst of requests).
+# the other workers have a backlog (webhook deliveries, e-mail sweeps, expiry after a burst or an outage).
 AUDIT_TASKS = frozenset({"audit.checkpoint_sign"})
 
 
