@@ -10,12 +10,15 @@ checks the real responses of the test suite against the generated schema.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 from rest_framework import serializers
+from rest_framework.fields import Field, SkipField, _UnvalidatedField
+from rest_framework.relations import PKOnlyObject
 
 from audit.models import AuditEntry
 from consent.models import Consent, Preauthorisation
@@ -27,8 +30,211 @@ from gateway.notices import inform_on, notice_fact
 
 
 def shaped(serializer: type[serializers.Serializer], values: Mapping[str, Any]) -> dict[str, Any]:
-    """``values`` in the shape ``serializer`` defines: its members only, each present (a missing one raises)."""
+    """``values`` in the shape ``serializer`` defines: its members only, each present (a missing one raises).
+
+    The same as ``dict(serializer(values).data)``, through the serializer's plan (:class:`_Plan`, made once per
+    process) instead of a new serializer with deep copies of its fields every call."""
+    plan = _plan_of(serializer)
+    if type(values) is dict and plan.members is not None:
+        return plan.render(values)
     return dict(serializer(values).data)
+
+
+# --- How a shape is produced --------------------------------------------------------------------------------
+#
+# DRF makes every serializer anew with deep copies of its declared fields, and every field's lookup and
+# conversion goes through several calls; for the few types our values have, the result is known. A plan is
+# made once from one bound instance of the serializer: for each readable field its member, the key it is
+# looked up by, and for the exact value types whose conversion is certain, a function giving exactly what the
+# field's ``to_representation`` gives. Anything else (a missing member, a value of another type, a field
+# class or option the plan does not know) goes through that bound field as DRF's ``Serializer`` does, so a
+# result is always DRF's. ``tests/gateway/test_shapes.py`` compares the two on generated values.
+
+_SKIP = object()  # the member is left out (a field that is not required, as DRF's SkipField)
+
+_Convert = Callable[[Any], Any]
+_Conversions = dict[type, _Convert]
+
+
+def _drf_member(field: Field, instance: Any) -> Any:
+    """One member exactly as ``Serializer.to_representation`` makes it (``_SKIP`` where DRF leaves it out)."""
+    try:
+        attribute = field.get_attribute(instance)
+    except SkipField:
+        return _SKIP
+    check_for_none = attribute.pk if isinstance(attribute, PKOnlyObject) else attribute
+    return None if check_for_none is None else field.to_representation(attribute)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _or_none(value: str) -> str | None:
+    return value or None  # DateField and DateTimeField: an empty string is None, any other string as it is
+
+
+def _boolean(field: serializers.BooleanField) -> _Conversions:
+    true, false, null, allow_null = field.TRUE_VALUES, field.FALSE_VALUES, field.NULL_VALUES, field.allow_null
+
+    def from_str(value: str) -> bool | None:
+        lowered = value.lower()
+        if lowered in true:
+            return True
+        if lowered in false:
+            return False
+        if allow_null and lowered in null:
+            return None
+        return bool(value)
+
+    # A number is True for 1 and False for 0 (both in DRF's sets) and bool() of itself otherwise: bool() always.
+    return {bool: _same, int: bool, float: bool, str: from_str}
+
+
+def _choice(field: serializers.ChoiceField) -> _Conversions:
+    table = field.choice_strings_to_values
+
+    def from_str(value: str) -> Any:
+        return value if value == "" else table.get(value, value)
+
+    def from_int(value: int) -> Any:
+        return table.get(str(value), value)
+
+    return {str: from_str, int: from_int}
+
+
+def _represent(field: Field) -> _Convert:
+    """``field.to_representation`` for any value (a child of a list or dict field is given no other treatment)."""
+    if type(field) is _UnvalidatedField:
+        return _same
+    fast, slow = _conversions(field), field.to_representation
+
+    def represent(value: Any) -> Any:
+        convert = fast.get(type(value))
+        return convert(value) if convert is not None else slow(value)
+
+    return represent
+
+
+def _list_field(field: serializers.ListField) -> _Conversions:
+    child = _represent(field.child)
+    if child is _same:
+        return {list: list, tuple: list}
+
+    def from_list(value: list[Any] | tuple[Any, ...]) -> list[Any]:
+        return [None if item is None else child(item) for item in value]
+
+    return {list: from_list, tuple: from_list}
+
+
+def _dict_field(field: serializers.DictField) -> _Conversions:
+    child = _represent(field.child)
+    if child is _same:
+
+        def from_dict(value: dict[Any, Any]) -> dict[str, Any]:
+            return {str(key): item for key, item in value.items()}
+
+    else:
+
+        def from_dict(value: dict[Any, Any]) -> dict[str, Any]:
+            return {str(key): None if item is None else child(item) for key, item in value.items()}
+
+    return {dict: from_dict}
+
+
+def _many(field: serializers.ListSerializer) -> _Conversions:
+    child = field.child
+    if not isinstance(child, serializers.Serializer):
+        return {}
+    represent = _Plan(child).represent
+
+    def from_list(value: list[Any] | tuple[Any, ...]) -> list[Any]:
+        return [represent(item) for item in value]  # DRF gives a None item to the child serializer too
+
+    return {list: from_list, tuple: from_list}
+
+
+def _conversions(field: Field) -> _Conversions:
+    """For the value types whose conversion by ``field`` is certain, what its ``to_representation`` gives; an
+    exact class only, so that a subclass with its own conversion goes through DRF."""
+    if type(field) is serializers.CharField:
+        return {str: _same, int: str}
+    if type(field) is serializers.IntegerField:
+        return {int: _same, bool: int}
+    if type(field) is serializers.BooleanField:
+        return _boolean(field)
+    if type(field) is serializers.ChoiceField:
+        return _choice(field)
+    if type(field) in (serializers.DateTimeField, serializers.DateField):
+        return {str: _or_none}  # a date or a time object depends on the settings: DRF converts it
+    if type(field) is serializers.JSONField and not field.binary:
+        return dict.fromkeys((dict, list, str, int, float, bool), _same)
+    if type(field) is serializers.ListField:
+        return _list_field(field)
+    if type(field) is serializers.DictField:
+        return _dict_field(field)
+    if type(field) is serializers.ListSerializer:
+        return _many(field)
+    if isinstance(field, serializers.Serializer):
+        return {dict: _Plan(field).render}
+    return {}
+
+
+class _Plan:
+    """How one bound serializer instance represents a dict, made once: ``(member, key, field, conversions)``
+    for each readable field in order; ``key`` is None where the field's own lookup is needed (a dotted or
+    ``*`` source, a field class with its own ``get_attribute``). ``members`` is None for a serializer class
+    with its own ``to_representation``: then it is used as it is."""
+
+    def __init__(self, serializer: serializers.Serializer) -> None:
+        self.serializer = serializer
+        self.members: tuple[tuple[str, str | None, Field, _Conversions], ...] | None = None
+        kind = type(serializer)
+        if (
+            kind.to_representation is not serializers.Serializer.to_representation
+            or kind._readable_fields is not serializers.Serializer._readable_fields
+        ):
+            return
+        members = []
+        for name, field in serializer.fields.items():
+            if field.write_only:
+                continue
+            plain = type(field).get_attribute is Field.get_attribute and len(field.source_attrs) == 1
+            key = field.source_attrs[0] if plain else None
+            members.append((name, key, field, _conversions(field) if plain else {}))
+        self.members = tuple(members)
+
+    def render(self, values: dict[str, Any]) -> dict[str, Any]:
+        if self.members is None:
+            return self.serializer.to_representation(values)
+        out = {}
+        for member, key, field, conversions in self.members:
+            if key is None:
+                value = _drf_member(field, values)
+            else:
+                try:
+                    value = values[key]
+                except KeyError:
+                    value = _drf_member(field, values)  # None for a nullable field, else it raises
+                else:
+                    if value is not None:
+                        convert = conversions.get(type(value))
+                        value = convert(value) if convert is not None else _drf_member(field, values)
+            if value is not _SKIP:
+                out[member] = value
+        return out
+
+    def represent(self, instance: Any) -> Any:
+        """What the serializer's ``to_representation`` gives for ``instance`` (of any type)."""
+        if type(instance) is dict:
+            return self.render(instance)
+        return self.serializer.to_representation(instance)
+
+
+@functools.cache
+def _plan_of(serializer: type[serializers.Serializer]) -> _Plan:
+    """The plan of a serializer class, made from one instance of it (its fields bound once)."""
+    return _Plan(serializer())
 
 
 def timestamp(value: dt.datetime | None) -> str | None:
