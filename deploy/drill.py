@@ -1043,7 +1043,10 @@ class Drill:
                     if latest
                     else None
                 )
-                message = (checked.stdout + checked.stderr).strip() if checked else "no partner checkpoint"
+                said = (checked.stdout + checked.stderr).splitlines() if checked else ["no partner checkpoint"]
+                message = " ".join(line for line in said if line.startswith(("OK ", "FAILED ", "no "))) or "\n".join(
+                    said
+                )
                 self.results[name] = {
                     "entries": entries,
                     "live_entries": live_entries,
