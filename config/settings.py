@@ -304,10 +304,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_boo
     # Server-side parameters and prepared statements (psycopg 3): a statement a kept connection runs again is
     # planned once, not on every request (docs/performance.md). Off for a pooler that cannot keep them (PgBouncer
     # in transaction mode before 1.21).
-    DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 2}
+    # Added to the URL's own options (target_session_attrs, connect_timeout, sslmode, ...), never in their place:
+    # a multi-host URL needs target_session_attrs=read-write to find the primary after a failover.
+    DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        "server_side_binding": True,
+        "prepare_threshold": 2,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of deadlocking on upgrade.
-    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {

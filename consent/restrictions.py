@@ -97,7 +97,11 @@ def restriction_lift(
 ) -> Restriction:
     """Lift a restriction from now on; decisions after this no longer apply it."""
     with transaction.atomic():
-        locked = Restriction.objects.select_for_update().select_related("person").get(pk=restriction.pk)
+        locked = (
+            Restriction.objects.select_for_update(of=("self",), no_key=True)
+            .select_related("person")
+            .get(pk=restriction.pk)
+        )
         if not locked.active:
             return locked
         locked.active = False
@@ -120,7 +124,11 @@ def restriction_withhold_request(*, restriction: Restriction, request_id: str, b
     if restriction.kind != RestrictionKind.WITHHELD_FROM_SUBJECT:
         raise RestrictionError("only a withheld-from-subject restriction names a request")
     with transaction.atomic(durable=True):
-        locked = Restriction.objects.select_for_update().select_related("person").get(pk=restriction.pk)
+        locked = (
+            Restriction.objects.select_for_update(of=("self",), no_key=True)
+            .select_related("person")
+            .get(pk=restriction.pk)
+        )
         locked.request_reference = request_id
         locked.save(update_fields=["request_reference"])
         _audit(locked, "changed", Actor(user=by_user))

@@ -136,7 +136,7 @@ def _locked(
     if not REQUEST_ID.fullmatch(request_id):
         raise _not_found()
     request = (
-        InformationRequest.objects.select_for_update()
+        InformationRequest.objects.select_for_update(of=("self",), no_key=True)
         .select_related("organisation")
         .prefetch_related("decisions")
         .filter(pk=request_id)

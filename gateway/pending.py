@@ -150,8 +150,11 @@ def _settle(
 
 
 def _locked_open_item(item_id: str, holder: Caller) -> PendingItem:
+    # The item and its request only, FOR NO KEY UPDATE: a plain FOR UPDATE over the join would also lock the
+    # requester's organisation, and a key lock blocks the foreign-key checks that another request's transaction makes
+    # at COMMIT while it holds the audit head, which this one waits for: a deadlock (scripts/drill found it).
     item = (
-        PendingItem.objects.select_for_update()
+        PendingItem.objects.select_for_update(of=("self", "request"), no_key=True)
         .select_related("request__organisation", "decision")
         .filter(pk=item_id, holder=holder.organisation, decision__shielded=False)
         .first()
@@ -311,7 +314,7 @@ def holder_expire_due(*, now: dt.datetime | None = None) -> int:
     ):
         with transaction.atomic(durable=True):
             item = (
-                PendingItem.objects.select_for_update(skip_locked=True)
+                PendingItem.objects.select_for_update(skip_locked=True, of=("self", "request"), no_key=True)
                 .select_related("request__organisation", "decision")
                 .filter(pk=item_id, status=PendingStatus.PENDING)
                 .first()
@@ -341,7 +344,7 @@ def urgent_escalate_due(*, now: dt.datetime | None = None) -> int:
     for item_id in list(due):
         with transaction.atomic(durable=True):
             item = (
-                PendingItem.objects.select_for_update(skip_locked=True)
+                PendingItem.objects.select_for_update(skip_locked=True, of=("self", "request"), no_key=True)
                 .select_related("request", "holder")
                 .filter(pk=item_id, status=PendingStatus.PENDING, escalated_at__isnull=True)
                 .first()

@@ -23,7 +23,11 @@ def emergency_review_settle(*, review: EmergencyReview, verdict: str, note: str,
     if not note.strip():
         raise ReviewError("a verdict needs a note")
     with transaction.atomic():
-        locked = EmergencyReview.objects.select_for_update().select_related("request", "organisation").get(pk=review.pk)
+        locked = (
+            EmergencyReview.objects.select_for_update(of=("self",), no_key=True)
+            .select_related("request", "organisation")
+            .get(pk=review.pk)
+        )
         if locked.status != ReviewStatus.OPEN:
             raise ReviewError(f"this review is already {locked.status}")
         locked.status = verdict

@@ -17,6 +17,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, InternalError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -157,10 +158,28 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     return response
 
 
+# SQLSTATEs of a database that cannot be reached or written to for now: connection exceptions (class 08), a server
+# shutting down or starting (57P01-57P03), a standby that refuses writes during a failover (25006).
+UNAVAILABLE_STATES = frozenset({"57P01", "57P02", "57P03", "25006"})
+
+
+def database_unavailable(exc: Exception) -> bool:
+    """The database is restarting or failing over (the connection was lost, or it landed on a standby): the request
+    is answered like an unwritable trail, ``503`` with ``Retry-After``, for the partner to retry with its
+    Idempotency-Key; any other database error stays a ``500``."""
+    if not isinstance(exc, OperationalError | InterfaceError | InternalError):
+        return False
+    state = getattr(exc.__cause__, "sqlstate", None)
+    return state is None or state.startswith("08") or state in UNAVAILABLE_STATES
+
+
 def _domain_problem(exc: Exception) -> Response | None:
     """The problem for an error an action raised (nothing was released), or ``None`` when it is not one."""
     if isinstance(exc, AuditWriteError):
         logger.warning("audit entry not written, nothing released: %s", exc)
+        exc = AuditUnavailable()
+    elif database_unavailable(exc):
+        logger.warning("database unavailable, nothing released: %s", exc)
         exc = AuditUnavailable()
     if isinstance(exc, GatewayError):
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None

@@ -13,7 +13,7 @@ import logging
 import re
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from audit.choices import AuditKind
 from audit.ledger import AuditWriteError, EntryDraft, audit_append
@@ -95,5 +95,5 @@ def rejected_attempt_record(
                     },
                 )
             )
-    except AuditWriteError:
+    except (AuditWriteError, DatabaseError):  # DatabaseError: the database is gone (a failover), not only the entry
         logger.exception("could not audit a rejected attempt")

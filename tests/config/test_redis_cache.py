@@ -53,3 +53,24 @@ def test_reads_from_replicas_get_the_client_of_their_own_pool() -> None:
         assert reader is client._clients[id(reader.connection_pool)]
     assert {id(c.connection_pool) for c in client._clients.values()} <= {id(p) for p in client._pools.values()}
     assert client.get_client("k", write=True).connection_pool is client._pools[0]
+
+
+def test_an_unreachable_redis_falls_back_to_a_memory_cache_of_the_process(caplog: pytest.LogCaptureFixture) -> None:
+    """The cache holds rate-limit windows: while Redis is down they count per process instead of every call failing."""
+    down = RedisCache("redis://127.0.0.1:1/0", {})  # nothing listens on port 1
+    down.set("history", [1.5], 60)
+    assert down.get("history") == [1.5]
+    assert down.add("counter", 1) is True and down.incr("counter") == 2
+    assert down.get_many(["history", "counter"]) == {"history": [1.5], "counter": 2}
+    assert down.has_key("counter") and down.touch("counter", 60) and down.delete("counter")
+    warnings = [r for r in caplog.records if "Redis unreachable" in r.getMessage()]
+    assert len(warnings) == 1  # once, not on every call
+
+
+def test_a_reachable_redis_is_used_again_after_an_outage(cache: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cache._cache, "get", lambda *a, **k: (_ for _ in ()).throw(redis.ConnectionError("down")))
+    cache._fallback.set("k", "local")
+    assert cache.get("k") == "local"
+    monkeypatch.undo()
+    cache.set("k", "shared")
+    assert cache.get("k") == "shared"

@@ -365,3 +365,28 @@ def test_demo_mode_is_not_judged_as_production(production: Any) -> None:
     production.GATEWAY_DEMO = True
     production.GATEWAY_CONSOLE_REQUIRE_2FA = False
     assert deploy_ids() == set()
+
+
+def test_a_multi_host_database_url_keeps_its_options_beside_the_prepared_statements(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """libpq tries the hosts in order and keeps the first that accepts writes (target_session_attrs): after a
+    failover the next connection finds the new primary (deploy/drill.py)."""
+    url = "postgres://vd_app@db-a.internal,db-b.internal:5432/veilig_delen?target_session_attrs=read-write&connect_timeout=3"
+    database = load_settings(monkeypatch, tmp_path, DATABASE_URL=url)["DATABASES"]["default"]
+    assert database["HOST"] == "db-a.internal,db-b.internal"
+    assert database["OPTIONS"] == {
+        "target_session_attrs": "read-write",
+        "connect_timeout": 3,
+        "server_side_binding": True,
+        "prepare_threshold": 2,
+    }
+
+
+def test_readiness_reports_the_broker_without_requiring_it(db: Any, settings: Any) -> None:
+    """A broker outage must not take every web node out of the load balancer: webhooks wait in the outbox."""
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    answer = Client().get("/readyz")
+    body = answer.json()
+    assert body["checks"]["broker"]["ok"] is False and body["checks"]["broker"]["required"] is False
+    assert answer.status_code == (200 if body["checks"]["gpg"]["ok"] else 503)
