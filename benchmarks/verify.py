@@ -365,8 +365,12 @@ def measure_proofs(size: int, count: int, seed: int) -> list[Proofs]:
         results.append(proofs)
 
     calls = {
-        "`tree.inclusion_proof_at` alone": lambda params: tree.inclusion_proof_at(params["index"], size),
-        "`tree.consistency_proof_at` alone": lambda params: tree.consistency_proof_at(params["first"], size),
+        "`tree.inclusion_proof_at` alone": lambda params: tree.inclusion_proof_at(
+            params["index"], size, within_trail=True
+        ),
+        "`tree.consistency_proof_at` alone": lambda params: tree.consistency_proof_at(
+            params["first"], size, within_trail=True
+        ),
     }
     for (kind, call), requests in zip(calls.items(), cases.values(), strict=True):
         proofs = Proofs(kind)
