@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db import connection
 
@@ -35,6 +35,50 @@ class _KeyRecorder:
         return _PLACEHOLDER
 
 
+# The trail's size is a bigint: a tree beyond it cannot exist, and no subtree of one can be looked up.
+MAX_TREE_SIZE = 2**63 - 1
+
+
+class BeyondTrail(Exception):
+    """A tree size larger than the trail's: no root or proof of that tree exists yet."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"tree size {size} is beyond the trail")
+        self.size = size
+
+
+def _nodes_sql(count: int, *, with_size: bool) -> str:
+    """The statement that reads the stored subtree hashes at ``count`` keys and, ``with_size``, the trail's size
+    from the head row in the same statement (one snapshot; the row is there when no key is), as the first column.
+
+    On PostgreSQL the keys go as two arrays, so the text is the same whatever the count: psycopg keeps it parsed
+    and the connection keeps it prepared. (A list of OR-ed conditions is another statement for every count, and
+    with more than 50 parameters psycopg parses it again on every execution.) Each key is one probe of the unique
+    ``(level, position)`` index either way. Elsewhere (SQLite) the OR-ed list."""
+    quote = connection.ops.quote_name
+    nodes, head = quote(TreeNode._meta.db_table), quote(AuditHead._meta.db_table)
+    level_, position_, hash_ = quote("level"), quote("position"), quote("hash")
+    columns = f"n.{level_}, n.{position_}, n.{hash_}"
+    if connection.vendor == "postgresql":
+        keyed = (
+            f"unnest(%s::integer[], %s::bigint[]) AS k({level_}, {position_}) "
+            f"JOIN {nodes} n ON n.{level_} = k.{level_} AND n.{position_} = k.{position_}"
+        )
+        if not with_size:
+            return f"SELECT {columns} FROM {keyed}"  # noqa: S608 - names and placeholders only
+        return f"SELECT h.size, {columns} FROM {head} h LEFT JOIN ({keyed}) ON TRUE WHERE h.id = 1"  # noqa: S608
+    condition = " OR ".join([f"(n.{level_} = %s AND n.{position_} = %s)"] * count) or "1 = 0"
+    if not with_size:
+        return f"SELECT {columns} FROM {nodes} n WHERE {condition}"  # noqa: S608 - names and placeholders only
+    return f"SELECT h.size, {columns} FROM {head} h LEFT JOIN {nodes} n ON {condition} WHERE h.id = 1"  # noqa: S608
+
+
+def _nodes_params(keys: list[tuple[int, int]]) -> list[Any]:
+    if connection.vendor == "postgresql":
+        return [[level for level, _ in keys], [position for _, position in keys]]
+    return [number for key in keys for number in key]
+
+
 def nodes_fetch(keys: Iterable[tuple[int, int]]) -> merkle.InMemoryStore:
     """The stored subtree hashes at ``keys``, in one query (none when there are no keys); a key with no row is
     absent, and reading it raises KeyError naming the subtree."""
@@ -42,17 +86,27 @@ def nodes_fetch(keys: Iterable[tuple[int, int]]) -> merkle.InMemoryStore:
     store = merkle.InMemoryStore()
     if not wanted:
         return store
-    # Plain SQL: the ORM would spend longer compiling forty OR-ed conditions than the database answering them
-    # (each one an index probe on uniq_tree_node, combined with a BitmapOr on PostgreSQL).
-    quote = connection.ops.quote_name
-    level_, position_ = quote("level"), quote("position")
-    condition = " OR ".join([f"({level_} = %s AND {position_} = %s)"] * len(wanted))
-    query = f"SELECT {level_}, {position_}, {quote('hash')} FROM {quote(TreeNode._meta.db_table)} WHERE {condition}"  # noqa: S608 - names and placeholders only
+    # Plain SQL: the ORM would spend longer compiling forty conditions than the database answering them.
     with connection.cursor() as cursor:
-        cursor.execute(query, [number for key in wanted for number in key])
+        cursor.execute(_nodes_sql(len(wanted), with_size=False), _nodes_params(wanted))
         for level, position, value in cursor.fetchall():
             store.put(level, position, bytes.fromhex(value))
     return store
+
+
+def nodes_fetch_with_size(keys: Iterable[tuple[int, int]]) -> tuple[merkle.InMemoryStore, int]:
+    """:func:`nodes_fetch` and the trail's size (the head row's), read together in one query."""
+    wanted = list(dict.fromkeys(keys))
+    store = merkle.InMemoryStore()
+    with connection.cursor() as cursor:
+        cursor.execute(_nodes_sql(len(wanted), with_size=True), _nodes_params(wanted))
+        rows = cursor.fetchall()
+    if not rows:
+        raise AuditHead.DoesNotExist("the audit head row is missing")
+    for _, level, position, value in rows:
+        if level is not None:  # the head's row alone: none of the keys is stored
+            store.put(level, position, bytes.fromhex(value))
+    return store, rows[0][0]
 
 
 def _read(compute: Callable[[merkle.SubtreeStore], T], *extra: tuple[int, int]) -> tuple[T, merkle.InMemoryStore]:
@@ -60,6 +114,21 @@ def _read(compute: Callable[[merkle.SubtreeStore], T], *extra: tuple[int, int]) 
     recorder = _KeyRecorder()
     compute(recorder)
     store = nodes_fetch([*recorder.keys, *extra])
+    return compute(store), store
+
+
+def _read_within_trail(
+    compute: Callable[[merkle.SubtreeStore], T], size: int, *extra: tuple[int, int]
+) -> tuple[T, merkle.InMemoryStore]:
+    """:func:`_read` for a tree of ``size`` that must be within the trail: the trail's size is read in the same
+    query, and :class:`BeyondTrail` raised before anything is computed over the nodes when ``size`` exceeds it."""
+    if size > MAX_TREE_SIZE:
+        raise BeyondTrail(size)
+    recorder = _KeyRecorder()
+    compute(recorder)
+    store, trail_size = nodes_fetch_with_size([*recorder.keys, *extra])
+    if size > trail_size:
+        raise BeyondTrail(size)
     return compute(store), store
 
 
@@ -105,18 +174,24 @@ class ConsistencyProof:
     proof: list[bytes]
 
 
-def inclusion_proof_at(index: int, size: int) -> InclusionProof:
-    """The leaf hash, the root and the audit path of entry ``index`` in the tree of ``size``, in one query."""
+def inclusion_proof_at(index: int, size: int, *, within_trail: bool = False) -> InclusionProof:
+    """The leaf hash, the root and the audit path of entry ``index`` in the tree of ``size``, in one query. With
+    ``within_trail``, that query also reads the trail's size, and a ``size`` beyond it raises :class:`BeyondTrail`
+    (the API's check, without a query of its own)."""
 
     def compute(store: merkle.SubtreeStore) -> tuple[bytes, list[bytes]]:
         return merkle.root(store, size), merkle.inclusion_proof(store, index, size)
 
-    (root, proof), store = _read(compute, (0, index))
+    if within_trail:
+        (root, proof), store = _read_within_trail(compute, size, (0, index))
+    else:
+        (root, proof), store = _read(compute, (0, index))
     return InclusionProof(index=index, tree_size=size, leaf_hash=store.get(0, index), root=root, proof=proof)
 
 
-def consistency_proof_at(first: int, second: int) -> ConsistencyProof:
-    """Both roots and the consistency proof between the trees of ``first`` and ``second``, in one query."""
+def consistency_proof_at(first: int, second: int, *, within_trail: bool = False) -> ConsistencyProof:
+    """Both roots and the consistency proof between the trees of ``first`` and ``second``, in one query. With
+    ``within_trail``, as for :func:`inclusion_proof_at`: a ``second`` beyond the trail raises :class:`BeyondTrail`."""
 
     def compute(store: merkle.SubtreeStore) -> tuple[bytes, bytes, list[bytes]]:
         return (
@@ -125,7 +200,10 @@ def consistency_proof_at(first: int, second: int) -> ConsistencyProof:
             merkle.consistency_proof(store, first, second),
         )
 
-    (first_root, second_root, proof), _ = _read(compute)
+    if within_trail:
+        (first_root, second_root, proof), _ = _read_within_trail(compute, second)
+    else:
+        (first_root, second_root, proof), _ = _read(compute)
     return ConsistencyProof(first=first, second=second, first_root=first_root, second_root=second_root, proof=proof)
 
 

@@ -16,9 +16,23 @@ every ``--checkpoint-every`` entries and at N), and in the same run it measures:
    ``manage.py audit_verify`` as a child process for its wall time and peak memory (maximum resident set size);
 3. **the offline verifier**: ``manage.py audit_export`` to a temporary folder, then
    ``python audit/offline_verify.py`` on it as a child process (wall time, peak memory);
-4. **proofs** through the real API with Django's test ``Client`` in this process and a real token of scope
-   ``audit``: ``--proofs`` inclusion proofs of random entries in the tree of size N and as many consistency proofs
-   from a random size to N: p50 and p99 of the time each request takes, and the SQL statements per request.
+4. **proofs**, the server time of each request: ``--proofs`` inclusion proofs of random entries in the tree of
+   size N and as many consistency proofs from a random size to N, each a ``GET`` with a real token of scope
+   ``audit`` (client credentials of the demo auditor), served by the project's WSGI application
+   (``config.wsgi.application``, the object gunicorn loads) in this process, called as a WSGI server calls it.
+   The clock runs from the call ``application(environ, start_response)`` until the response's ``close()`` has
+   returned, the body read whole in between. So it includes everything the gateway does for the request: the
+   ``request_started`` and ``request_finished`` signals (the connection's age check; its health check follows at
+   the first query), building the ``WSGIRequest``, every middleware of ``MIDDLEWARE``, URL resolution, DRF (token
+   lookup, scope check, the rate limit in the configured cache: Redis when ``CACHE_URL`` names it, as in
+   production, else local memory), the view and its queries, rendering, the headers. It leaves out what gunicorn
+   does around it: reading and parsing the HTTP request into the environ (prepared before the clock, one per
+   request, as gunicorn's sync worker builds it for a request over HTTPS) and writing the answer to the socket.
+   ``WARM_UP`` requests of each kind go first, unmeasured, on the same persistent connection. Each answer is
+   checked after the clock stops (200, ``Cache-Control: no-store``, the proof verifies against the tree's root).
+   The same requests are then served again to count their SQL statements and Django's connection health checks
+   (``SELECT 1``, not a statement Django logs); counting wraps the cursor, so it stays off the clock. Reported:
+   p50, p99 (nearest rank) and the maximum, and the same for :mod:`audit.tree`'s proof functions called alone.
 
 It writes a Markdown report per N to stdout and to ``benchmarks/results/verify-<N>.md``. The ratios (verify /
 floor, offline / floor) are the figures to compare; absolute times move with the machine and its load.
@@ -53,6 +67,8 @@ from benchmarks.trail import code_state, database_ensure, log, trail_load, world
 RESULTS = ROOT / "benchmarks" / "results"
 AUDITOR = "om-rotterdam"  # a demo organisation with the audit scope
 FLOOR_CHUNK = 20_000
+PROOF_PATHS = {"inclusion": "/api/v1/audit/proofs/inclusion", "consistency": "/api/v1/audit/proofs/consistency"}
+WARM_UP = 20  # requests of each kind before the clock: the connection prepares its statements on their second run
 
 
 @dataclass
@@ -80,6 +96,7 @@ class Proofs:
     kind: str
     times_ms: list[float] = field(default_factory=list)
     queries: list[int] = field(default_factory=list)
+    health_checks: int = 0  # Django's connection health checks (CONN_HEALTH_CHECKS) over all the counted requests
 
     def percentile(self, share: float) -> float:
         ordered = sorted(self.times_ms)
@@ -202,56 +219,171 @@ def partner_token() -> str:
     return str(response.json()["access_token"])
 
 
-def measure_proofs(size: int, count: int, seed: int) -> list[Proofs]:
-    """``count`` inclusion and ``count`` consistency proofs at tree size ``size`` through the API (one warm-up
-    each); the time of each request in this process and its SQL statements. Then the same proofs read with
-    :mod:`audit.tree` alone (what the views would call, without the token check and the rest of the stack)."""
-    from django.db import connection
-    from django.test import Client
+def wsgi_environ(path: str, params: dict[str, int], token: str) -> dict[str, Any]:
+    """The WSGI environ of ``GET path?params`` with the bearer token, as gunicorn's sync worker builds it for a
+    request that reached it over HTTPS (module docstring, item 4)."""
+    import io
+
+    query = "&".join(f"{name}={value}" for name, value in params.items())
+    return {
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "RAW_URI": f"{path}?{query}",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "443",
+        "SERVER_SOFTWARE": "gunicorn",
+        "REMOTE_ADDR": "127.0.0.1",
+        "REMOTE_PORT": "50000",
+        "HTTP_HOST": "localhost",
+        "HTTP_USER_AGENT": "verify.py",
+        "HTTP_ACCEPT": "application/json",
+        "HTTP_CONNECTION": "keep-alive",
+        "HTTP_AUTHORIZATION": f"Bearer {token}",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "https",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.input_terminated": True,
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+
+
+@dataclass
+class Served:
+    """One request served by the WSGI application: its server time, status line, headers and body."""
+
+    seconds: float
+    status: str
+    headers: dict[str, str]
+    body: bytes
+
+
+def serve(application: Any, environ: dict[str, Any]) -> Served:
+    """Call ``application`` as a WSGI server does and time it: from the call to the response's ``close()``, with
+    the body read whole in between (module docstring, item 4)."""
+    answer: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        answer["status"], answer["headers"] = status, dict(headers)
+        return lambda data: None
+
+    started = time.perf_counter()
+    body = application(environ, start_response)
+    try:
+        content = b"".join(body)
+    finally:
+        if hasattr(body, "close"):
+            body.close()
+    seconds = time.perf_counter() - started
+    return Served(seconds, answer["status"], answer["headers"], content)
+
+
+def proof_checked(kind: str, params: dict[str, int], served: Served, root: bytes) -> None:
+    """Refuse an answer that is not a valid proof against the tree's root (checked after the clock stops)."""
+    import json
+
+    from audit import merkle
+
+    if not served.status.startswith("200 ") or served.headers.get("Cache-Control") != "no-store":
+        raise SystemExit(f"{kind} {params}: {served.status} {served.headers} {served.body[:300]!r}")
+    body = json.loads(served.body)
+    proof = [bytes.fromhex(h) for h in body["proof"]]
+    if kind == "inclusion":
+        ok = bytes.fromhex(body["root_hash"]) == root and merkle.verify_inclusion(
+            bytes.fromhex(body["leaf_hash"]), params["index"], params["tree_size"], proof, root
+        )
+    else:
+        first_root = bytes.fromhex(body["first_root"])
+        ok = bytes.fromhex(body["second_root"]) == root and merkle.verify_consistency(
+            params["first"], params["second"], first_root, root, proof
+        )
+    if not ok:
+        raise SystemExit(f"{kind} {params}: the answer does not verify: {served.body[:300]!r}")
+
+
+def statements_counted(application: Any, environs: list[dict[str, Any]]) -> tuple[list[int], int]:
+    """Serve each environ again and count its SQL statements (one number per request) and Django's connection
+    health checks (``SELECT 1`` on the raw connection, which Django does not log) over all of them."""
+    from django.db import connection, connections
     from django.test.utils import CaptureQueriesContext
 
-    client = Client(HTTP_AUTHORIZATION=f"Bearer {partner_token()}")
+    database = connections["default"]
+    usable = database.is_usable
+    health_checks = 0
+
+    def counted_health_check() -> bool:
+        nonlocal health_checks
+        health_checks += 1
+        return usable()
+
+    statements = []
+    database.is_usable = counted_health_check  # type: ignore[method-assign]
+    try:
+        for environ in environs:
+            with CaptureQueriesContext(connection) as queries:
+                serve(application, environ)
+            statements.append(len(queries.captured_queries))
+    finally:
+        del database.is_usable
+    return statements, health_checks
+
+
+def measure_proofs(size: int, count: int, seed: int) -> list[Proofs]:
+    """``count`` inclusion and ``count`` consistency proofs at tree size ``size`` through the project's WSGI
+    application (``WARM_UP`` of each first): the server time of each request, each answer checked against the
+    tree's root; then the same requests again to count their SQL statements and health checks (counting wraps the
+    cursor, so it is kept off the clock). Then the same proofs read with :mod:`audit.tree` alone (what the views
+    call, without the token check and the rest of the stack)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from audit import tree
+    from config.wsgi import application
+
+    token = partner_token()
+    root = tree.tree_root(size)
     rng = random.Random(seed)
-    cases = {
-        "inclusion": [
-            ("/api/v1/audit/proofs/inclusion", {"index": rng.randrange(size), "tree_size": size})
-            for _ in range(count + 1)
-        ],
-        "consistency": [
-            ("/api/v1/audit/proofs/consistency", {"first": rng.randrange(1, size + 1), "second": size})
-            for _ in range(count + 1)
-        ],
+    cases: dict[str, list[dict[str, int]]] = {
+        "inclusion": [{"index": rng.randrange(size), "tree_size": size} for _ in range(WARM_UP + count)],
+        "consistency": [{"first": rng.randrange(1, size + 1), "second": size} for _ in range(WARM_UP + count)],
     }
     results = []
     for kind, requests in cases.items():
         proofs = Proofs(kind)
-        for number, (path, params) in enumerate(requests):
-            with CaptureQueriesContext(connection) as queries:
-                started = time.perf_counter()
-                response = client.get(path, params)
-                elapsed = time.perf_counter() - started
-            if response.status_code != 200:
-                raise SystemExit(f"{path} {params}: {response.status_code} {response.content[:300]!r}")
-            if number:  # the first is the warm-up
-                proofs.times_ms.append(elapsed * 1000)
-                proofs.queries.append(len(queries.captured_queries))
+        for number, params in enumerate(requests):
+            served = serve(application, wsgi_environ(PROOF_PATHS[kind], params, token))
+            proof_checked(kind, params, served, root)
+            if number >= WARM_UP:
+                proofs.times_ms.append(served.seconds * 1000)
+        environs = [wsgi_environ(PROOF_PATHS[kind], params, token) for params in requests[WARM_UP:]]
+        proofs.queries, proofs.health_checks = statements_counted(application, environs)
         results.append(proofs)
-    from audit import tree
 
     calls = {
-        "`tree.inclusion_proof_at` alone": lambda params: tree.inclusion_proof_at(params["index"], size),
-        "`tree.consistency_proof_at` alone": lambda params: tree.consistency_proof_at(params["first"], size),
+        "`tree.inclusion_proof_at` alone": lambda params: tree.inclusion_proof_at(
+            params["index"], size, within_trail=True
+        ),
+        "`tree.consistency_proof_at` alone": lambda params: tree.consistency_proof_at(
+            params["first"], size, within_trail=True
+        ),
     }
     for (kind, call), requests in zip(calls.items(), cases.values(), strict=True):
         proofs = Proofs(kind)
-        for number, (_, params) in enumerate(requests):
-            with CaptureQueriesContext(connection) as queries:
-                started = time.perf_counter()
-                call(params)
-                elapsed = time.perf_counter() - started
-            if number:
+        for number, params in enumerate(requests):
+            started = time.perf_counter()
+            call(params)
+            elapsed = time.perf_counter() - started
+            if number >= WARM_UP:
                 proofs.times_ms.append(elapsed * 1000)
-                proofs.queries.append(len(queries.captured_queries))
+        for params in requests[WARM_UP:]:
+            with CaptureQueriesContext(connection) as queries:
+                call(params)
+            proofs.queries.append(len(queries.captured_queries))
         results.append(proofs)
     return results
 
@@ -310,11 +442,19 @@ def facts() -> dict[str, str]:
                 break
     load = os.getloadavg()
     return {
-        "code": code_state("audit", "gateway/api/audit_views.py", "benchmarks", ":!benchmarks/results"),
+        "code": code_state("audit", "gateway/api", "config", "benchmarks", ":!benchmarks/results"),
         "machine": f"{os.cpu_count()} cores ({cpu}), {memory} memory, load average {load[0]:.1f} at the end",
         "python": platform.python_version(),
         "postgresql": f"{version} (shared_buffers {buffers}, settings as installed)",
     }
+
+
+def cache_kind() -> str:
+    """Where the rate limit keeps its counts in this run, for the report."""
+    from django.conf import settings
+
+    backend = settings.CACHES["default"]["BACKEND"]
+    return "Redis (`CACHE_URL`)" if backend.endswith("RedisCache") else f"`{backend.rsplit('.', 1)[-1]}`"
 
 
 def report(measured: Measured, facts_: dict[str, str], args: argparse.Namespace) -> str:
@@ -357,9 +497,11 @@ def report(measured: Measured, facts_: dict[str, str], args: argparse.Namespace)
         f"**{m.offline.seconds / m.floor.wall:.1f}x** | {m.offline.cpu:.2f} s | "
         f"**{m.offline.cpu / m.floor.cpu:.1f}x** | {m.offline.peak_mb:.0f} MB |",
         "",
-        f"Proofs through the API at tree size {m.size:,} ({len(m.proofs[0].times_ms)} random requests of each, "
-        "Django test client in process, a real token of scope `audit`; time of the whole request in the server "
-        "code, p99 by nearest rank):",
+        f"Proofs through the API at tree size {m.size:,} ({len(m.proofs[0].times_ms)} random requests of each after "
+        f"{WARM_UP} unmeasured, a real token of scope `audit`): server time, from calling the WSGI application "
+        "(`config.wsgi`) with the request's environ to the response's `close()`, the body read in between "
+        f"(module docstring, item 4); rate limit in {cache_kind()}; p99 by nearest rank. Every answer verified "
+        "against the tree's root.",
         "",
         "| proof | p50 | p99 | max | SQL statements per request |",
         "| --- | ---: | ---: | ---: | ---: |",
@@ -367,6 +509,9 @@ def report(measured: Measured, facts_: dict[str, str], args: argparse.Namespace)
     for proofs in m.proofs:
         counts = sorted(set(proofs.queries))
         span = str(counts[0]) if len(counts) == 1 else f"{counts[0]} to {counts[-1]}"
+        if proofs.health_checks:
+            checks = proofs.health_checks / len(proofs.queries)
+            span += f" (+{checks:g} health check{'' if checks == 1 else 's'})"
         lines.append(
             f"| {proofs.kind} | {statistics.median(proofs.times_ms):.2f} ms | {proofs.percentile(0.99):.2f} ms | "
             f"{max(proofs.times_ms):.2f} ms | {span} |"

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from audit.checkpoints import checkpoint_json
 from audit.models import Checkpoint, SigningKeyRecord
-from audit.tree import consistency_proof_at, inclusion_proof_at, tree_size
+from audit.tree import BeyondTrail, consistency_proof_at, inclusion_proof_at, tree_size
 from gateway.api.problems import Problem, field_error, invalid_request
 from gateway.api.schema import problems
 from gateway.api.views import PartnerAPIView
@@ -44,9 +44,15 @@ def _int_param(request: Request, name: str, minimum: int = 0) -> int:
     return value
 
 
+def _beyond_tree(name: str) -> Problem:
+    return invalid_request([field_error(name, "beyond_tree", f"'{name}' is larger than the audit trail.")])
+
+
 def _size_within_tree(name: str, value: int) -> None:
+    """The check on its own, for the paths that report another error after it (the proofs read the trail's size
+    with the tree, in their one query)."""
     if value > tree_size():
-        raise invalid_request([field_error(name, "beyond_tree", f"'{name}' is larger than the audit trail.")])
+        raise _beyond_tree(name)
 
 
 class AuditAPIView(PartnerAPIView):
@@ -101,10 +107,13 @@ class InclusionProofView(AuditAPIView):
     def get(self, request: Request) -> Response:
         index = _int_param(request, "index")
         size = _int_param(request, "tree_size", minimum=1)
-        _size_within_tree("tree_size", size)
         if index >= size:
+            _size_within_tree("tree_size", size)  # a tree size beyond the trail is reported first
             raise invalid_request([field_error("index", "beyond_tree", "'index' must be smaller than 'tree_size'.")])
-        read = inclusion_proof_at(index, size)  # the leaf, the root and the path in one read of the tree
+        try:  # the trail's size, the leaf, the root and the path in one read
+            read = inclusion_proof_at(index, size, within_trail=True)
+        except BeyondTrail:
+            raise _beyond_tree("tree_size") from None
         return Response(
             {
                 "index": index,
@@ -137,10 +146,13 @@ class ConsistencyProofView(AuditAPIView):
     def get(self, request: Request) -> Response:
         first = _int_param(request, "first", minimum=1)
         second = _int_param(request, "second", minimum=1)
-        _size_within_tree("second", second)
         if first > second:
+            _size_within_tree("second", second)  # a size beyond the trail is reported first
             raise invalid_request([field_error("first", "invalid", "'first' must not be larger than 'second'.")])
-        read = consistency_proof_at(first, second)  # both roots and the proof in one read of the tree
+        try:  # the trail's size, both roots and the proof in one read
+            read = consistency_proof_at(first, second, within_trail=True)
+        except BeyondTrail:
+            raise _beyond_tree("second") from None
         return Response(
             {
                 "first": first,

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audit import merkle, tree
-from audit.models import TreeNode
+from audit.models import AuditHead, TreeNode
 
 ADDED = 300  # leaves appended after the demo world's, so sizes cross several powers of two
 
@@ -94,3 +94,46 @@ def test_a_missing_node_is_named(stored: tuple[int, merkle.InMemoryStore]) -> No
         tree.inclusion_proof_at(total, total + 1)
     with pytest.raises(ValueError, match="out of range"):
         tree.inclusion(total, total)
+
+
+def test_within_the_trail_the_same_proofs_with_the_size_in_the_same_query(
+    stored: tuple[int, merkle.InMemoryStore], django_assert_num_queries: Any
+) -> None:
+    total, _ = stored
+    head = AuditHead.objects.get().size  # the trail's entries; the fixture's extra nodes lie beyond them
+    assert 2 < head < total
+    for size in sorted({1, 2, head // 2, head - 1, head}):
+        for index in sorted({0, size // 2, size - 1}):
+            with django_assert_num_queries(1):
+                proof = tree.inclusion_proof_at(index, size, within_trail=True)
+            assert proof == tree.inclusion_proof_at(index, size)
+        for first in sorted({1, max(size // 2, 1), size}):
+            with django_assert_num_queries(1):
+                both = tree.consistency_proof_at(first, size, within_trail=True)
+            assert both == tree.consistency_proof_at(first, size)
+
+
+def test_beyond_the_trail_is_refused_even_where_its_nodes_are_stored(
+    stored: tuple[int, merkle.InMemoryStore], django_assert_num_queries: Any
+) -> None:
+    total, _ = stored
+    head = AuditHead.objects.get().size
+    for size in (head + 1, total, total + 1):
+        with django_assert_num_queries(1), pytest.raises(tree.BeyondTrail):
+            tree.inclusion_proof_at(0, size, within_trail=True)
+        with django_assert_num_queries(1), pytest.raises(tree.BeyondTrail):
+            tree.consistency_proof_at(1, size, within_trail=True)
+    # No trail holds more entries than a bigint counts: refused before any query (no position overflows one).
+    with django_assert_num_queries(0), pytest.raises(tree.BeyondTrail):
+        tree.inclusion_proof_at(2**63 - 1, 2**63, within_trail=True)
+    with django_assert_num_queries(1), pytest.raises(tree.BeyondTrail):
+        tree.consistency_proof_at(1, 2**63 - 1, within_trail=True)
+
+
+def test_the_trail_size_comes_back_when_no_key_is_stored(stored: tuple[int, merkle.InMemoryStore]) -> None:
+    store, size = tree.nodes_fetch_with_size([(0, 10**12), (3, 10**10)])
+    assert size == AuditHead.objects.get().size
+    with pytest.raises(KeyError):
+        store.get(0, 10**12)
+    store, size = tree.nodes_fetch_with_size([])
+    assert size == AuditHead.objects.get().size
