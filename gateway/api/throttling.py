@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+import redis
 from django.core.cache.backends.redis import RedisCacheClient
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
@@ -65,11 +66,15 @@ class ClientRateThrottle(SimpleRateThrottle):
         client = redis_cache.get_client(key, write=True)
         self.now = self.timer()
         member = f"{self.now!r}:{secrets.token_hex(8)}"  # two requests at the same time both count
-        admitted, count, oldest = _sliding_window(client)(
-            keys=[key],
-            args=[repr(self.now), repr(self.now - self.duration), self.num_requests, self.duration, member],
-            client=client,
-        )
+        try:
+            admitted, count, oldest = _sliding_window(client)(
+                keys=[key],
+                args=[repr(self.now), repr(self.now - self.duration), self.num_requests, self.duration, member],
+                client=client,
+            )
+        except (redis.ConnectionError, redis.TimeoutError):
+            # Redis down: DRF's list in the cache, which then counts in this process's memory (config/redis_cache.py)
+            return bool(super().allow_request(request, view))
         self.window = (int(count), None if oldest is None else float(oldest))
         return bool(admitted)
 

@@ -146,3 +146,16 @@ def test_the_api_answers_429_with_retry_after_from_redis(partner: Any, monkeypat
     assert response.status_code == 429
     assert response["Content-Type"] == "application/problem+json"
     assert 1 <= int(response["Retry-After"]) <= 60
+
+
+def test_while_redis_is_down_the_limit_counts_in_the_process_instead_of_failing() -> None:
+    """The script cannot run without Redis: DRF's list in the cache then decides, which ``config.redis_cache`` keeps
+    in this process's memory until Redis is back (a 500 for every API call is what the drill found before)."""
+    from config.redis_cache import RedisCache as FallbackRedisCache
+
+    down = FallbackRedisCache("redis://127.0.0.1:1/0", {"KEY_PREFIX": f"vd-test-down-{uuid.uuid4().hex}"})
+    clock = Clock()
+    limit = throttle(down, clock, "3/min")
+    decisions = [limit.allow_request(request("down-client"), None) for _ in range(4)]
+    assert decisions == [True, True, True, False]
+    assert limit.wait() is not None and limit.wait() > 0
