@@ -6,6 +6,8 @@ import secrets
 from typing import Any
 
 from django.core.cache.backends.redis import RedisCacheClient
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -40,7 +42,7 @@ class ClientRateThrottle(SimpleRateThrottle):
     exceed the limit), and its cost does not grow with the requests in the window (DRF reads, unpickles, pickles and
     writes the whole list of times each time). Its key is not DRF's, so processes of both kinds never read each
     other's values (during an upgrade they count apart, for one window at most). In any other cache (the local
-    memory of one process), DRF's list."""
+    memory of one process), and while Redis cannot be reached, DRF's list."""
 
     scope = "client"
     num_requests: int  # set by DRF from the rate
@@ -65,11 +67,16 @@ class ClientRateThrottle(SimpleRateThrottle):
         client = redis_cache.get_client(key, write=True)
         self.now = self.timer()
         member = f"{self.now!r}:{secrets.token_hex(8)}"  # two requests at the same time both count
-        admitted, count, oldest = _sliding_window(client)(
-            keys=[key],
-            args=[repr(self.now), repr(self.now - self.duration), self.num_requests, self.duration, member],
-            client=client,
-        )
+        try:
+            admitted, count, oldest = _sliding_window(client)(
+                keys=[key],
+                args=[repr(self.now), repr(self.now - self.duration), self.num_requests, self.duration, member],
+                client=client,
+            )
+        except (RedisConnectionError, RedisTimeoutError):
+            # Redis unreachable: DRF's list through the cache, which counts in this process until Redis is back
+            # (config/redis_cache.py) rather than failing the request.
+            return bool(super().allow_request(request, view))
         self.window = (int(count), None if oldest is None else float(oldest))
         return bool(admitted)
 

@@ -15,6 +15,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.test import override_settings
 
+from config.redis_cache import RedisCache as ProjectRedisCache
 from consent.models import Organisation
 from gateway.api.throttling import ClientRateThrottle
 from gateway.callers import Caller
@@ -124,6 +125,17 @@ def test_the_window_expires_with_the_rate(redis_cache: RedisCache) -> None:
     key = redis_cache.make_and_validate_key("throttle_client_client-d") + ":window"
     assert 0 < client.ttl(key) <= 60
     assert client.zcard(key) == 1
+
+
+def test_an_unreachable_redis_counts_in_the_process_instead_of_failing() -> None:
+    """While Redis is down (config/redis_cache.py falls back to a memory cache of the process) the limit still holds,
+    per process, and no request fails."""
+    down = ProjectRedisCache("redis://127.0.0.1:1/0", {})  # nothing listens on port 1
+    clock = Clock()
+    limiter = [throttle(down, clock, "2/min") for _ in range(3)]
+    assert [t.allow_request(request("client-f"), None) for t in limiter] == [True, True, False]
+    assert limiter[2].window is None  # DRF's list answered
+    assert 0 < (limiter[2].wait() or 0) <= 60
 
 
 def test_the_api_answers_429_with_retry_after_from_redis(partner: Any, monkeypatch: pytest.MonkeyPatch) -> None:
