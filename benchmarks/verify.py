@@ -32,7 +32,9 @@ every ``--checkpoint-every`` entries and at N), and in the same run it measures:
    checked after the clock stops (200, ``Cache-Control: no-store``, the proof verifies against the tree's root).
    The same requests are then served again to count their SQL statements and Django's connection health checks
    (``SELECT 1``, not a statement Django logs); counting wraps the cursor, so it stays off the clock. Reported:
-   p50, p99 (nearest rank) and the maximum, and the same for :mod:`audit.tree`'s proof functions called alone.
+   p50, p99 (nearest rank) and the maximum, the p50 and p99 of this thread's CPU time in each request (without
+   PostgreSQL's and Redis's, steadier on a shared machine), and the same for :mod:`audit.tree`'s proof functions
+   called alone.
 
 It writes a Markdown report per N to stdout and to ``benchmarks/results/verify-<N>.md``. The ratios (verify /
 floor, offline / floor) are the figures to compare; absolute times move with the machine and its load.
@@ -95,11 +97,12 @@ class Timed:
 class Proofs:
     kind: str
     times_ms: list[float] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)  # this thread's CPU time of each request
     queries: list[int] = field(default_factory=list)
     health_checks: int = 0  # Django's connection health checks (CONN_HEALTH_CHECKS) over all the counted requests
 
-    def percentile(self, share: float) -> float:
-        ordered = sorted(self.times_ms)
+    def percentile(self, share: float, values: list[float] | None = None) -> float:
+        ordered = sorted(self.times_ms if values is None else values)
         return ordered[max(math.ceil(share * len(ordered)) - 1, 0)]
 
 
@@ -114,6 +117,7 @@ class Measured:
     export: float
     offline: Child
     proofs: list[Proofs]
+    proofs_load: float  # the 1-minute load average when the proofs started
 
 
 def _peak_kb(pid: int) -> int | None:
@@ -255,9 +259,11 @@ def wsgi_environ(path: str, params: dict[str, int], token: str) -> dict[str, Any
 
 @dataclass
 class Served:
-    """One request served by the WSGI application: its server time, status line, headers and body."""
+    """One request served by the WSGI application: its server time, the CPU time of this thread in it, status
+    line, headers and body."""
 
     seconds: float
+    cpu_seconds: float
     status: str
     headers: dict[str, str]
     body: bytes
@@ -272,15 +278,15 @@ def serve(application: Any, environ: dict[str, Any]) -> Served:
         answer["status"], answer["headers"] = status, dict(headers)
         return lambda data: None
 
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.thread_time()
     body = application(environ, start_response)
     try:
         content = b"".join(body)
     finally:
         if hasattr(body, "close"):
             body.close()
-    seconds = time.perf_counter() - started
-    return Served(seconds, answer["status"], answer["headers"], content)
+    seconds, cpu_seconds = time.perf_counter() - started, time.thread_time() - started_cpu
+    return Served(seconds, cpu_seconds, answer["status"], answer["headers"], content)
 
 
 def proof_checked(kind: str, params: dict[str, int], served: Served, root: bytes) -> None:
@@ -360,6 +366,7 @@ def measure_proofs(size: int, count: int, seed: int) -> list[Proofs]:
             proof_checked(kind, params, served, root)
             if number >= WARM_UP:
                 proofs.times_ms.append(served.seconds * 1000)
+                proofs.cpu_ms.append(served.cpu_seconds * 1000)
         environs = [wsgi_environ(PROOF_PATHS[kind], params, token) for params in requests[WARM_UP:]]
         proofs.queries, proofs.health_checks = statements_counted(application, environs)
         results.append(proofs)
@@ -375,11 +382,12 @@ def measure_proofs(size: int, count: int, seed: int) -> list[Proofs]:
     for (kind, call), requests in zip(calls.items(), cases.values(), strict=True):
         proofs = Proofs(kind)
         for number, params in enumerate(requests):
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.thread_time()
             call(params)
-            elapsed = time.perf_counter() - started
+            elapsed, cpu = time.perf_counter() - started, time.thread_time() - started_cpu
             if number >= WARM_UP:
                 proofs.times_ms.append(elapsed * 1000)
+                proofs.cpu_ms.append(cpu * 1000)
         for params in requests[WARM_UP:]:
             with CaptureQueriesContext(connection) as queries:
                 call(params)
@@ -418,8 +426,9 @@ def measure(size: int, *, checkpoint_every: int, proofs: int, keep_export: bool)
         if not keep_export:
             shutil.rmtree(folder, ignore_errors=True)
     log(f"[{size:,}] offline {offline.seconds:.2f} s ({offline.seconds / floor.wall:.1f}x); proofs ...")
+    proofs_load = os.getloadavg()[0]
     measured_proofs = measure_proofs(size, proofs, seed=size)
-    return Measured(size, load, floor, verify, result.ok, verify_child, export, offline, measured_proofs)
+    return Measured(size, load, floor, verify, result.ok, verify_child, export, offline, measured_proofs, proofs_load)
 
 
 def facts() -> dict[str, str]:
@@ -500,11 +509,12 @@ def report(measured: Measured, facts_: dict[str, str], args: argparse.Namespace)
         f"Proofs through the API at tree size {m.size:,} ({len(m.proofs[0].times_ms)} random requests of each after "
         f"{WARM_UP} unmeasured, a real token of scope `audit`): server time, from calling the WSGI application "
         "(`config.wsgi`) with the request's environ to the response's `close()`, the body read in between "
-        f"(module docstring, item 4); rate limit in {cache_kind()}; p99 by nearest rank. Every answer verified "
-        "against the tree's root.",
+        f"(module docstring, item 4); rate limit in {cache_kind()}; p99 by nearest rank; load average "
+        f"{m.proofs_load:.1f} when they started. Every answer verified against the tree's root. CPU: this process's "
+        "own, without PostgreSQL's and Redis's, the steadier figure when other work takes the cores.",
         "",
-        "| proof | p50 | p99 | max | SQL statements per request |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "| proof | p50 | p99 | max | CPU p50 | CPU p99 | SQL statements per request |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for proofs in m.proofs:
         counts = sorted(set(proofs.queries))
@@ -514,7 +524,8 @@ def report(measured: Measured, facts_: dict[str, str], args: argparse.Namespace)
             span += f" (+{checks:g} health check{'' if checks == 1 else 's'})"
         lines.append(
             f"| {proofs.kind} | {statistics.median(proofs.times_ms):.2f} ms | {proofs.percentile(0.99):.2f} ms | "
-            f"{max(proofs.times_ms):.2f} ms | {span} |"
+            f"{max(proofs.times_ms):.2f} ms | {statistics.median(proofs.cpu_ms):.2f} ms | "
+            f"{proofs.percentile(0.99, proofs.cpu_ms):.2f} ms | {span} |"
         )
     lines += [
         "",

@@ -41,7 +41,7 @@ class ClientRateThrottle(SimpleRateThrottle):
     exceed the limit), and its cost does not grow with the requests in the window (DRF reads, unpickles, pickles and
     writes the whole list of times each time). Its key is not DRF's, so processes of both kinds never read each
     other's values (during an upgrade they count apart, for one window at most). In any other cache (the local
-    memory of one process), DRF's list."""
+    memory of one process), and while Redis cannot be reached, DRF's list."""
 
     scope = "client"
     num_requests: int  # set by DRF from the rate
