@@ -158,4 +158,3 @@ def test_the_api_answers_429_with_retry_after_from_redis(partner: Any, monkeypat
     assert response.status_code == 429
     assert response["Content-Type"] == "application/problem+json"
     assert 1 <= int(response["Retry-After"]) <= 60
-
