@@ -34,6 +34,10 @@ def test_hostile_requests_get_problem_details_never_a_server_error_and_leave_the
     assert all(report.callers[kind] for kind in CALLERS), report.table()
     seen = {status for statuses in report.statuses.values() for status in statuses}
     assert {200, 400, 401, 403, 404} <= seen, report.table()
+    # the twists stay the minority they are meant to be (a method the path lacks: one in twenty; another caller
+    # than a real client with the scope: half)
+    assert sum(statuses[405] for statuses in report.statuses.values()) <= REQUESTS // 10, report.table()
+    assert report.callers["scoped"] <= REQUESTS * 3 // 4, report.table()
 
 
 def test_the_run_reports_a_server_error_and_a_4xx_that_is_no_problem_details(db: Any) -> None:
