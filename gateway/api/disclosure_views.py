@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -21,7 +20,15 @@ from gateway.api.serializers import (
     StrictSerializer,
     SubjectSerializer,
 )
-from gateway.api.views import ACTING_USER_PARAMETER, IDEMPOTENCY_PARAMETER, PartnerAPIView, _caller, _idempotency_key
+from gateway.api.views import (
+    ACTING_USER_PARAMETER,
+    IDEMPOTENCY_PARAMETER,
+    LIMIT_PARAMETER,
+    PartnerAPIView,
+    RequestPagination,
+    _caller,
+    _idempotency_key,
+)
 from gateway.disclosures import DisclosureInput, disclosure_push
 from gateway.holders.minimise import value_valid
 from gateway.models import InformationRequest
@@ -94,11 +101,8 @@ class DisclosureInSerializer(StrictSerializer):
         )
 
 
-class DisclosurePagination(CursorPagination):
-    ordering = ("-created_at", "-id")
-    page_size = 50
-    max_page_size = 200
-    page_size_query_param = "limit"
+class DisclosurePagination(RequestPagination):
+    """The same pages and ``limit`` as the requests list."""
 
 
 class DisclosureView(PartnerAPIView):
@@ -150,9 +154,9 @@ class DisclosureView(PartnerAPIView):
         operation_id="disclosures_list",
         responses={
             200: DisclosureReceivedOutSerializer(many=True),
-            **problems(404, 503, s404="The cursor is not valid", s503="Audit trail unavailable; nothing answered"),
+            **problems(400, 404, 503, s404="The cursor is not valid", s503="Audit trail unavailable; nothing answered"),
         },
-        parameters=[OpenApiParameter("limit", int, description="Page size, at most 200.")],
+        parameters=[LIMIT_PARAMETER],
         summary="List the disclosures your organisation received, newest first",
     )
     def get(self, request: Request) -> Response:

@@ -87,6 +87,25 @@ class RequestPagination(CursorPagination):
     max_page_size = 200
     page_size_query_param = "limit"
 
+    def get_page_size(self, request: Any) -> int:
+        """``limit`` is a whole number from 1; more than 200 reads as 200. Anything else is ``400``, not DRF's
+        silent default page: a client that asked for something else should not take 50 for an answer."""
+        value = request.query_params.get(self.page_size_query_param)
+        if value is None:
+            return self.page_size
+        digits = value.lstrip("0")
+        if not (value.isascii() and value.isdigit()) or not digits:
+            raise invalid_request([field_error("limit", "invalid", "A whole number from 1 to 200.")])
+        # a number too long for int() (Python refuses more than 4,300 digits) is just as much over 200
+        return self.max_page_size if len(digits) > 3 else min(int(digits), self.max_page_size)
+
+
+LIMIT_PARAMETER = OpenApiParameter(
+    "limit",
+    {"type": "integer", "minimum": 1},
+    description="Page size, 1 to 200 (more reads as 200); 50 when absent.",
+)
+
 
 class InformationRequestListView(PartnerAPIView):
     """Ask for information about a person, or list the organisation's own requests."""
@@ -117,9 +136,9 @@ class InformationRequestListView(PartnerAPIView):
         operation_id="requests_list",
         responses={
             200: InformationRequestOutSerializer(many=True),
-            **problems(404, 503, s404="The cursor is not valid", s503="Audit trail unavailable; nothing answered"),
+            **problems(400, 404, 503, s404="The cursor is not valid", s503="Audit trail unavailable; nothing answered"),
         },
-        parameters=[OpenApiParameter("limit", int, description="Page size, at most 200.")],
+        parameters=[LIMIT_PARAMETER],
         summary="List the organisation's own requests, newest first",
     )
     def get(self, request: Request) -> Response:
