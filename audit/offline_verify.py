@@ -16,7 +16,9 @@ A progress bar (entries checked, rate, time left) goes to stderr when it is a te
 Checks, streaming ``entries.jsonl`` with O(log n) memory and stopping at the first failure:
 
 1. entries: indices gapless from 0; ``leaf_hash`` (when present) equals SHA-256(0x00 || leaf bytes); the leaf is
-   a JSON object whose ``"index"`` equals the line's index;
+   a JSON object whose ``"index"`` equals the line's index. Lines exactly as ``audit_export`` writes them are read
+   by :func:`leaf_hashes`, any other through the general JSON reading (:meth:`Verification.entry`), with the same
+   verdicts (``tests/audit/test_offline_fast_path.py``);
 2. at each checkpoint's tree size (checkpoints in file order, sizes strictly increasing): the root recomputed
    from the leaves equals ``root_hash``; the body equals ``<origin>\\n<size>\\n<base64 root>\\n``; the signature
    verifies with gpg (a temporary GNUPGHOME holding only ``public-key.asc``) and its VALIDSIG fingerprint is
@@ -32,6 +34,8 @@ from __future__ import annotations
 
 import argparse
 import base64
+import binascii
+import codecs
 import hashlib
 import importlib
 import json
@@ -42,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from pathlib import Path
@@ -284,6 +289,170 @@ def leaf_index_error(index: int, text: str) -> str | None:
     return None
 
 
+_LINE_TAIL = 81
+"""Characters after the leaf string of an export line: ``","leaf_hash":"``, 64 hex digits and ``"}``."""
+_HASH_FIELD = b'","leaf_hash":"'
+_PLAIN_SCAN: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
+_escape_decode: Callable[[bytes], tuple[bytes, int]] | None = getattr(codecs, "escape_decode", None)
+
+
+def _unescape_quotes(body: bytes) -> bytes | None:
+    """``body`` (the characters of a JSON string, without its quotes) read as JSON, when its only escape is ``\\"``
+    and it holds no raw control character that a JSON reading of the leaf could take for whitespace; None when that
+    is not shown (the caller then reads the line the exact way).
+
+    :func:`codecs.escape_decode` (the reader of Python escapes, in C) does the work; the counts prove it did what JSON
+    does. With ``d`` characters fewer after it: no backslash is left, so every backslash began an escape that it
+    consumed; there are ``d`` backslashes, so each escape is a backslash and one character that became one character
+    (``\\"``, ``\\'``, or one that gives a control character: ``\\n``, ``\\0``, ...); the text has ``d``
+    quotes, so every quote belongs to an escape and none ends the string early. ``\\'`` is excluded by name, and a
+    control character in the result by the tests here (tab, newline, carriage return) or by the JSON reading of the
+    leaf that follows (any other control character is invalid JSON). What remains is ``\\"`` alone. Without
+    escape_decode (it is not documented), :meth:`bytes.replace` does the same more slowly."""
+    if _escape_decode is not None:
+        try:
+            leaf = _escape_decode(body)[0]
+        except ValueError:  # a lone backslash at the end, or a malformed \x escape
+            return None
+    else:
+        leaf = body.replace(b'\\"', b'"')
+    escapes = len(body) - len(leaf)
+    if body.count(b"\\") != escapes or body.count(b'"') != escapes:
+        return None
+    # Bytes searched as integers: `b"x" in leaf` first tries b"x" as an integer and formats an error message.
+    if 0x5C in leaf or 0x09 in leaf or 0x0A in leaf or 0x0D in leaf or (0x27 in leaf and body.find(b"\\'") >= 0):
+        return None
+    return leaf
+
+
+_PIECE = 1 << 16
+"""Bytes of a block checked together: small enough to stay in the processor's cache through every pass over them."""
+
+
+def leaf_hashes(block: bytes, first: int) -> list[bytes | None]:
+    """The leaf hash of each line of ``block`` (whole lines of ``entries.jsonl``, the first being entry ``first``;
+    the last line may lack its newline at the end of the file) when the line is in the exact form ``audit_export``
+    writes and passes every entry check of :meth:`Verification.run`; None for any other line, which the caller then
+    checks the exact way (:meth:`Verification.entry`), so that the verdict and the message are the same.
+
+    The form: ``{"index":<first + k>,"leaf":"<body>","leaf_hash":"<64 lowercase hex>"}``, where ``body`` is a JSON
+    string whose only escape is ``\\"`` (:func:`_unescape_quotes`). Such a line is what :func:`_export_line` reads,
+    with the same index, leaf and hash. The leaf is then checked as :func:`leaf_index_error` checks it, with the same
+    C scanner of the json module but building plain dicts (faster than collecting members): the text must be one JSON
+    value from its first character to its last, a dict, whose "index" (the last one, as json keeps it) is an int equal
+    to the line's index. Leading or trailing whitespace, which the exact check allows, goes to the exact path.
+    Finally ``leaf_hash`` must be SHA-256(0x00 || leaf) in lowercase hex.
+
+    The block is read in pieces of about :data:`_PIECE` bytes, each by :func:`_piece_hashes` as far as it gets, the
+    rest of the piece line by line (:func:`_line_hashes`)."""
+    hashes: list[bytes | None] = []
+    start = 0
+    with warnings.catch_warnings():  # escape_decode warns about escapes Python does not know (\u, \/)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        while start < len(block):
+            stop = block.find(b"\n", start + _PIECE) + 1 or len(block)
+            if _escape_decode is not None:
+                start = _piece_hashes(block, start, stop, first + len(hashes), hashes)
+            if start < stop:
+                _line_hashes(block[start:stop], first + len(hashes), hashes)
+            start = stop
+    return hashes
+
+
+def _piece_hashes(block: bytes, start: int, stop: int, first: int, hashes: list[bytes | None]) -> int:
+    """The checks of :func:`leaf_hashes` on the lines of ``block[start:stop]``, unescaped together: escape_decode of
+    the whole piece (``decoded``), the leaves parsed in place in its text, so that no line is copied. Appends the hash
+    of each line that passes and returns where the first one that does not starts (``stop`` if all do).
+
+    Line by line, with ``line`` starting at ``position`` in ``block`` and at ``at`` in ``decoded``: both start with
+    the line's prefix; the leaf is the JSON object the scanner reads from the prefix's end to ``end``; the first
+    newline after it in ``decoded`` is the tail's (``","leaf_hash":"<hex>"}`` and a newline, 82 bytes), which both
+    end with. As the line's prefix and tail hold no backslash and the body does not end with one, no escape crosses
+    them, so the body's escapes gave exactly ``decoded[start of leaf:end]``: ``escapes`` characters fewer, as many
+    as the body has backslashes and quotes, which is the argument of :func:`_unescape_quotes` (backslash, tab and
+    carriage return are excluded for the whole piece, the newline by where it lies, \\' when there is a quote). The
+    next line then starts right after the tail in both."""
+    try:
+        decoded = _escape_decode(memoryview(block)[start:stop])[0]  # type: ignore[misc]  # checked by the caller
+    except ValueError:
+        return start
+    if not decoded.isascii() or 0x5C in decoded or 0x09 in decoded or 0x0D in decoded:
+        return start  # (not ASCII: a character would not be one byte, and positions would differ)
+    if 0x27 in decoded and block.find(b"\\'", start, stop) >= 0:
+        return start
+    text = decoded.decode("ascii")
+    view = memoryview(decoded)
+    zero = hashlib.sha256(merkle.LEAF_PREFIX)
+    scan, hexlify, hash_field = _PLAIN_SCAN, binascii.hexlify, _HASH_FIELD
+    index, position, at = first, start, 0
+    while position < stop:
+        prefix = b'{"index":%d,"leaf":"' % index
+        following = block.find(b"\n", position, stop) + 1
+        if not (following and block.startswith(prefix, position) and decoded.startswith(prefix, at)):
+            break
+        leaf_start = at + len(prefix)
+        try:
+            value, end = scan(text, leaf_start)
+        except (ValueError, StopIteration, RecursionError):
+            break
+        if type(value) is not dict or decoded.find(b"\n", leaf_start) != end + _LINE_TAIL:
+            break
+        found = value.get("index")
+        body_start, body_end = position + len(prefix), following - _LINE_TAIL - 1
+        escapes = (following - position) - (end + _LINE_TAIL + 1 - at)
+        if (
+            type(found) is not int
+            or found != index
+            or body_end < body_start
+            or block.count(b"\\", body_start, body_end) != escapes
+            or block.count(b'"', body_start, body_end) != escapes
+            or block[body_end - 1] == 0x5C
+        ):
+            break
+        digest = zero.copy()
+        digest.update(view[leaf_start:end])
+        leaf_hash = digest.digest()
+        tail = hash_field + hexlify(leaf_hash) + b'"}\n'
+        if not (decoded.startswith(tail, end) and block.startswith(tail, body_end)):
+            break
+        hashes.append(leaf_hash)
+        index += 1
+        position, at = following, end + len(tail)
+    return position
+
+
+def _line_hashes(piece: bytes, first: int, hashes: list[bytes | None]) -> None:
+    """The checks of :func:`leaf_hashes` on each line of ``piece`` on its own; appends a hash or None per line."""
+    lines = piece.split(b"\n")
+    if piece.endswith(b"\n"):
+        lines.pop()
+    sha256, hexlify, scan, unescape = hashlib.sha256, binascii.hexlify, _PLAIN_SCAN, _unescape_quotes
+    hash_field, tail, leaf_prefix = _HASH_FIELD, _LINE_TAIL, merkle.LEAF_PREFIX  # locals: read for every line
+    index = first - 1
+    for line in lines:
+        index += 1
+        hashes.append(None)
+        start = b'{"index":%d,"leaf":"' % index
+        if not (line.startswith(start) and line.startswith(hash_field, -tail) and line.endswith(b'"}')):
+            continue
+        leaf = unescape(line[len(start) : -tail])
+        if leaf is None:
+            continue
+        try:
+            text = leaf.decode("utf-8")
+            value, end = scan(text, 0)
+        except (ValueError, StopIteration, RecursionError):  # the exact path gives the verdict (or the error)
+            continue
+        if end != len(text) or type(value) is not dict:
+            continue
+        found = value.get("index")
+        if type(found) is not int or found != index:
+            continue
+        digest = sha256(leaf_prefix + leaf).digest()
+        if hexlify(digest) == line[-66:-2]:
+            hashes[-1] = digest
+
+
 CHECKPOINT_FIELDS = {
     "origin": str,
     "tree_size": int,
@@ -310,6 +479,14 @@ def expected_body(origin: str, size: int, root: bytes) -> str:
     return f"{origin}\n{size}\n{base64.b64encode(root).decode('ascii')}\n"
 
 
+def _blocks(stream: IO[bytes], size: int) -> Iterator[bytes]:
+    """Whole lines of ``stream``, about ``size`` bytes at a time; the last block may end without a newline."""
+    while block := stream.read(size):
+        if not block.endswith(b"\n"):
+            block += stream.readline()  # the rest of the last line (a line longer than size makes a longer block)
+        yield block
+
+
 class Verification:
     """One pass over an export; see the module docstring for the checks and their order."""
 
@@ -319,11 +496,14 @@ class Verification:
         gpg: Gpg,
         expected_fingerprints: set[str],
         progress: Progress | None = None,
+        *,
+        block_size: int = 1 << 20,
     ) -> None:
         self.directory = directory
         self.gpg = gpg
         self.expected = expected_fingerprints
         self.progress = progress
+        self.block_size = block_size
         self.tree = merkle.TreeBuilder()
         self.size = 0
         self.checkpoints = 0
@@ -335,47 +515,47 @@ class Verification:
 
         For each entry line, in this order: the index is the next one (gapless from 0); ``leaf_hash``, when given,
         is SHA-256(0x00 || leaf bytes); the leaf is a JSON object whose "index" member is the line's index; then the
-        leaf joins the tree. One loop without a call per check: it runs a million times (issue 12, item 4).
+        leaf joins the tree. Lines are read in blocks; :func:`leaf_hashes` checks a block's lines in the exact form
+        ``audit_export`` writes, and any other line goes through :meth:`entry`, which makes the same checks the general
+        way, so the first failure and its message do not depend on the path (issue 12, item 4: a million lines).
         """
+        path = self.directory / "entries.jsonl"
         checkpoints = _checkpoints(self.directory / "checkpoints.jsonl")
         pending = next(checkpoints, None)
-        path = self.directory / "entries.jsonl"
         if not path.is_file():
             raise ExportInvalid(f"{path.name}: missing")
         total_bytes = max(path.stat().st_size, 1)
         read = 0
-        progress, tree, sha256 = self.progress, self.tree, hashlib.sha256
-        with path.open("rb") as lines:
-            for number, raw in enumerate(lines, start=1):
-                while pending is not None and pending["tree_size"] <= self.size:
-                    self.checkpoint(pending)
-                    pending = next(checkpoints, None)
-                try:
-                    line = raw.decode("utf-8")
-                except ValueError as exc:
-                    raise ExportInvalid(f"{path.name} line {number}: not JSON ({exc})") from None
-                index, text, stated_hash = _line_fields(line, number)
-                if index != self.size:
-                    raise ExportInvalid(f"index gap: expected {self.size}, found {index}")
-                try:
-                    leaf_hash = sha256(merkle.LEAF_PREFIX + text.encode("utf-8")).digest()
-                except UnicodeEncodeError:
-                    raise ExportInvalid(f"entry {index}: the leaf is not valid Unicode text") from None
-                if stated_hash is not None and stated_hash != leaf_hash.hex():
-                    if not _is_hex_hash(stated_hash):
-                        raise ExportInvalid(f"entry {index}: leaf_hash is not a lowercase hex SHA-256")
-                    raise ExportInvalid(f"entry {index}: leaf hash does not match its bytes")
-                error = leaf_index_error(index, text)
-                if error is not None:
-                    raise ExportInvalid(error)
-                tree.append(leaf_hash)
-                self.size += 1
-                if progress is not None:
-                    read += len(raw)
-                    if not number % 4096:
-                        progress.update(number, fraction=read / total_bytes)
-        if progress is not None:
-            progress.update(self.size, self.size)
+        with path.open("rb") as entries:
+            for block in _blocks(entries, self.block_size):
+                hashes = leaf_hashes(block, self.size)
+                raw_lines: list[bytes] | None = None  # split only when a line needs the exact path
+                position = 0
+                while position < len(hashes):
+                    while pending is not None and pending["tree_size"] <= self.size:
+                        self.checkpoint(pending)
+                        pending = next(checkpoints, None)
+                    limit = len(hashes)
+                    if pending is not None:
+                        limit = min(limit, position + pending["tree_size"] - self.size)
+                    try:
+                        stop = hashes.index(None, position, limit)
+                    except ValueError:
+                        stop = limit
+                    self.tree.extend(hashes[position:stop])  # type: ignore[arg-type]  # no None before stop
+                    self.size += stop - position
+                    position = stop
+                    if position < limit:
+                        if raw_lines is None:
+                            raw_lines = block.split(b"\n")
+                        raw = raw_lines[position]
+                        self.entry(raw + b"\n" if position < len(raw_lines) - 1 else raw)
+                        position += 1
+                if self.progress is not None:
+                    read += len(block)
+                    self.progress.update(self.size, fraction=read / total_bytes)
+        if self.progress is not None:
+            self.progress.update(self.size, self.size)
         while pending is not None and pending["tree_size"] <= self.size:
             self.checkpoint(pending)
             pending = next(checkpoints, None)
@@ -383,6 +563,31 @@ class Verification:
             raise ExportInvalid(
                 f"checkpoint at {pending['tree_size']}: beyond the end of the trail ({self.size} entries)"
             )
+
+    def entry(self, raw: bytes) -> None:
+        """The checks of :meth:`run` on one line of ``entries.jsonl`` (with its newline, if it has one), read as JSON
+        in general; the leaf joins the tree if they pass."""
+        number = self.size + 1  # every line before this one added a leaf
+        try:
+            line = raw.decode("utf-8")
+        except ValueError as exc:
+            raise ExportInvalid(f"entries.jsonl line {number}: not JSON ({exc})") from None
+        index, text, stated_hash = _line_fields(line, number)
+        if index != self.size:
+            raise ExportInvalid(f"index gap: expected {self.size}, found {index}")
+        try:
+            leaf_hash = hashlib.sha256(merkle.LEAF_PREFIX + text.encode("utf-8")).digest()
+        except UnicodeEncodeError:
+            raise ExportInvalid(f"entry {index}: the leaf is not valid Unicode text") from None
+        if stated_hash is not None and stated_hash != leaf_hash.hex():
+            if not _is_hex_hash(stated_hash):
+                raise ExportInvalid(f"entry {index}: leaf_hash is not a lowercase hex SHA-256")
+            raise ExportInvalid(f"entry {index}: leaf hash does not match its bytes")
+        error = leaf_index_error(index, text)
+        if error is not None:
+            raise ExportInvalid(error)
+        self.tree.append(leaf_hash)
+        self.size += 1
 
     def checkpoint(self, item: dict[str, Any]) -> None:
         """Increasing size, root, body, signature, consistency with the previous checkpoint."""
