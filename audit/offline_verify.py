@@ -12,6 +12,8 @@ Usage::
     python audit/offline_verify.py [--quiet] [--progress] [--expect-fingerprint FPR ...] EXPORT_DIR
 
 A progress bar (entries checked, rate, time left) goes to stderr when it is a terminal, or with ``--progress``.
+gpg starts on a checkpoint's signature when the checkpoint is read, so that it runs while the entries before it are
+checked.
 
 Checks, streaming ``entries.jsonl`` with O(log n) memory and stopping at the first failure:
 
@@ -156,22 +158,7 @@ class Gpg:
 
     def signers(self, body: bytes, signature: str) -> set[str]:
         """The fingerprints (signing key and primary key) of a valid signature of ``body``; empty if invalid."""
-        with tempfile.TemporaryDirectory(dir=self.home) as work:
-            body_path = Path(work) / "body"
-            signature_path = Path(work) / "body.asc"
-            body_path.write_bytes(body)
-            signature_path.write_text(signature, encoding="utf-8")
-            result = self._run("--verify", str(signature_path), str(body_path))
-        if result.returncode != 0:
-            return set()
-        found: set[str] = set()
-        for line in result.stdout.splitlines():
-            fields = line.split()
-            if fields[:2] == ["[GNUPG:]", "VALIDSIG"] and len(fields) >= 3:
-                found.add(fields[2].upper())
-                if len(fields) >= 12:
-                    found.add(fields[11].upper())
-        return found
+        return SignatureCheck(self, body, signature).result()
 
     def close(self) -> None:
         """Stop any gpg daemon started for the home and remove it."""
@@ -181,6 +168,59 @@ class Gpg:
                 [gpgconf, "--kill", "all"], env=self.env, capture_output=True, check=False
             )
         shutil.rmtree(self.home, ignore_errors=True)
+
+
+class SignatureCheck:
+    """``gpg --verify`` of one signature, started at once and running in the background until :meth:`result` (the
+    verifier starts the next checkpoint's check when it reads the checkpoint, and reads the entries meanwhile)."""
+
+    def __init__(self, gpg: Gpg, body: bytes, signature: str) -> None:
+        self.found: set[str] | None = None
+        self.failure: Exception | None = None
+        self.work = tempfile.mkdtemp(dir=gpg.home)
+        self.process: subprocess.Popen[str] | None = None
+        body_path = Path(self.work) / "body"
+        signature_path = Path(self.work) / "body.asc"
+        try:
+            body_path.write_bytes(body)
+            signature_path.write_text(signature, encoding="utf-8")
+            arguments = ["--batch", "--no-tty", "--status-fd", "1", "--verify", str(signature_path), str(body_path)]
+            self.process = subprocess.Popen(  # noqa: S603 - a fixed binary and arguments, no shell
+                [gpg.binary, *arguments],
+                env=gpg.env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        except Exception as failure:  # raised by result(), where the signature is looked at
+            self.failure = failure
+
+    def result(self) -> set[str]:
+        """Wait for gpg: the fingerprints (signing key and primary key) of a valid signature; empty if invalid."""
+        if self.found is None:
+            try:
+                if self.failure is not None:
+                    raise self.failure
+                assert self.process is not None
+                stdout, _ = self.process.communicate()
+            finally:
+                shutil.rmtree(self.work, ignore_errors=True)
+            self.found = set()
+            if self.process.returncode == 0:
+                for line in stdout.splitlines():
+                    fields = line.split()
+                    if fields[:2] == ["[GNUPG:]", "VALIDSIG"] and len(fields) >= 3:
+                        self.found.add(fields[2].upper())
+                        if len(fields) >= 12:
+                            self.found.add(fields[11].upper())
+        return self.found
+
+    def cancel(self) -> None:
+        """Stop gpg if it still runs (the verification ended before this checkpoint) and remove its files."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
+        shutil.rmtree(self.work, ignore_errors=True)
 
 
 def _is_int(value: object) -> bool:
@@ -487,6 +527,15 @@ def _blocks(stream: IO[bytes], size: int) -> Iterator[bytes]:
         yield block
 
 
+def _with_signature_checks(
+    checkpoints: Iterator[dict[str, Any]], gpg: Gpg
+) -> Iterator[tuple[dict[str, Any], SignatureCheck]]:
+    """Each checkpoint, read when the verifier reads it (so that a line that cannot be read fails in the same place),
+    with its signature check started at once."""
+    for item in checkpoints:
+        yield item, SignatureCheck(gpg, item["body"].encode("utf-8", "surrogatepass"), item["signature"])
+
+
 class Verification:
     """One pass over an export; see the module docstring for the checks and their order."""
 
@@ -520,49 +569,54 @@ class Verification:
         way, so the first failure and its message do not depend on the path (issue 12, item 4: a million lines).
         """
         path = self.directory / "entries.jsonl"
-        checkpoints = _checkpoints(self.directory / "checkpoints.jsonl")
-        pending = next(checkpoints, None)
-        if not path.is_file():
-            raise ExportInvalid(f"{path.name}: missing")
-        total_bytes = max(path.stat().st_size, 1)
-        read = 0
-        with path.open("rb") as entries:
-            for block in _blocks(entries, self.block_size):
-                hashes = leaf_hashes(block, self.size)
-                raw_lines: list[bytes] | None = None  # split only when a line needs the exact path
-                position = 0
-                while position < len(hashes):
-                    while pending is not None and pending["tree_size"] <= self.size:
-                        self.checkpoint(pending)
-                        pending = next(checkpoints, None)
-                    limit = len(hashes)
-                    if pending is not None:
-                        limit = min(limit, position + pending["tree_size"] - self.size)
-                    try:
-                        stop = hashes.index(None, position, limit)
-                    except ValueError:
-                        stop = limit
-                    self.tree.extend(hashes[position:stop])  # type: ignore[arg-type]  # no None before stop
-                    self.size += stop - position
-                    position = stop
-                    if position < limit:
-                        if raw_lines is None:
-                            raw_lines = block.split(b"\n")
-                        raw = raw_lines[position]
-                        self.entry(raw + b"\n" if position < len(raw_lines) - 1 else raw)
-                        position += 1
-                if self.progress is not None:
-                    read += len(block)
-                    self.progress.update(self.size, fraction=read / total_bytes)
-        if self.progress is not None:
-            self.progress.update(self.size, self.size)
-        while pending is not None and pending["tree_size"] <= self.size:
-            self.checkpoint(pending)
+        pending: tuple[dict[str, Any], SignatureCheck] | None = None
+        try:
+            checkpoints = _with_signature_checks(_checkpoints(self.directory / "checkpoints.jsonl"), self.gpg)
             pending = next(checkpoints, None)
-        if pending is not None:
-            raise ExportInvalid(
-                f"checkpoint at {pending['tree_size']}: beyond the end of the trail ({self.size} entries)"
-            )
+            if not path.is_file():
+                raise ExportInvalid(f"{path.name}: missing")
+            total_bytes = max(path.stat().st_size, 1)
+            read = 0
+            with path.open("rb") as entries:
+                for block in _blocks(entries, self.block_size):
+                    hashes = leaf_hashes(block, self.size)
+                    raw_lines: list[bytes] | None = None  # split only when a line needs the exact path
+                    position = 0
+                    while position < len(hashes):
+                        while pending is not None and pending[0]["tree_size"] <= self.size:
+                            self.checkpoint(*pending)
+                            pending = next(checkpoints, None)
+                        limit = len(hashes)
+                        if pending is not None:
+                            limit = min(limit, position + pending[0]["tree_size"] - self.size)
+                        try:
+                            stop = hashes.index(None, position, limit)
+                        except ValueError:
+                            stop = limit
+                        self.tree.extend(hashes[position:stop])  # type: ignore[arg-type]  # no None before stop
+                        self.size += stop - position
+                        position = stop
+                        if position < limit:
+                            if raw_lines is None:
+                                raw_lines = block.split(b"\n")
+                            raw = raw_lines[position]
+                            self.entry(raw + b"\n" if position < len(raw_lines) - 1 else raw)
+                            position += 1
+                    if self.progress is not None:
+                        read += len(block)
+                        self.progress.update(self.size, fraction=read / total_bytes)
+            if self.progress is not None:
+                self.progress.update(self.size, self.size)
+            while pending is not None and pending[0]["tree_size"] <= self.size:
+                self.checkpoint(*pending)
+                pending = next(checkpoints, None)
+            if pending is not None:
+                raise ExportInvalid(
+                    f"checkpoint at {pending[0]['tree_size']}: beyond the end of the trail ({self.size} entries)"
+                )
+        finally:  # a checkpoint not reached, or that failed before its signature was looked at
+            if pending is not None:
+                pending[1].cancel()
 
     def entry(self, raw: bytes) -> None:
         """The checks of :meth:`run` on one line of ``entries.jsonl`` (with its newline, if it has one), read as JSON
@@ -589,8 +643,9 @@ class Verification:
         self.tree.append(leaf_hash)
         self.size += 1
 
-    def checkpoint(self, item: dict[str, Any]) -> None:
-        """Increasing size, root, body, signature, consistency with the previous checkpoint."""
+    def checkpoint(self, item: dict[str, Any], signature: SignatureCheck) -> None:
+        """Increasing size, root, body, signature (``signature``: gpg's check of its body and signature, started when
+        the checkpoint was read), consistency with the previous checkpoint."""
         size: int = item["tree_size"]
         name = f"checkpoint at {size}"
         if size < 0 or (self.previous is not None and size <= self.previous[0]):
@@ -606,7 +661,7 @@ class Verification:
         fingerprint = item["key_fingerprint"].upper()
         if self.expected and fingerprint not in self.expected:
             raise ExportInvalid(f"{name}: signed by {fingerprint}, not by an expected key")
-        if fingerprint not in self.gpg.signers(item["body"].encode("utf-8"), item["signature"]):
+        if fingerprint not in signature.result():
             raise ExportInvalid(f"{name}: signature does not verify")
         proof = item.get("consistency_proof", [])
         if not isinstance(proof, list) or not all(_is_hex_hash(h) for h in proof):

@@ -362,3 +362,26 @@ def test_a_whole_file_reads_the_same_on_either_path(tmp_path: Path, content: lis
     with pytest.MonkeyPatch.context() as patch:  # line by line, unescaping with bytes.replace
         patch.setattr(offline_verify, "_escape_decode", None)
         assert run_entries(tmp_path, Verification.run, block_size=block_size) == expected
+
+
+CHECKPOINT = {"origin": "o", "tree_size": 5, "root_hash": "00", "body": "b", "signature": "s", "key_fingerprint": "F"}
+
+
+@pytest.mark.parametrize(
+    ("checkpoints", "expected"),
+    [
+        ([CHECKPOINT, "not json"], "entry 2: the leaf says index 3"),
+        ([{**CHECKPOINT, "tree_size": 2}, "not json"], "checkpoint at 2: root differs from the entries"),
+        (["not json"], "checkpoints.jsonl line 1: not JSON (Expecting value: line 1 column 1 (char 0))"),
+        ([CHECKPOINT, CHECKPOINT, {"tree_size": 1}], "entry 2: the leaf says index 3"),
+    ],
+)
+def test_checkpoints_fail_where_they_are_reached(tmp_path: Path, checkpoints: list[Any], expected: str) -> None:
+    """gpg checks a checkpoint's signature while the entries before it are read; the checkpoints are still read in
+    turn, so a line that cannot be read fails in its place."""
+    content = [line_of(index, rfc8785.dumps({"index": index}).decode()) for index in range(4)]
+    content[2] = line_of(2, '{"index":3}')
+    (tmp_path / "entries.jsonl").write_bytes(b"".join(content))
+    text = [json.dumps(item) if isinstance(item, dict) else item for item in checkpoints]
+    (tmp_path / "checkpoints.jsonl").write_text("".join(line + "\n" for line in text))
+    assert run_entries(tmp_path, Verification.run)[0] == expected
