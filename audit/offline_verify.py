@@ -9,11 +9,13 @@ why this file drives the ``gpg`` binary itself instead of going through the gate
 
 Usage::
 
-    python audit/offline_verify.py [--quiet] [--progress] [--expect-fingerprint FPR ...] EXPORT_DIR
+    python audit/offline_verify.py [--quiet] [--progress] [--expect-fingerprint FPR ...] [--jobs N] EXPORT_DIR
 
 A progress bar (entries checked, rate, time left) goes to stderr when it is a terminal, or with ``--progress``.
-gpg starts on a checkpoint's signature when the checkpoint is read, so that it runs while the entries before it are
-checked.
+``--jobs`` worker processes (default: one per CPU, at most 8) check the entry lines, a block of about a megabyte at a
+time; this process keeps the tree and the checkpoints, and starts gpg on a checkpoint's signature when it reads the
+checkpoint, so that gpg runs while the entries before it are checked. The verdict and the failure named do not depend
+on the number of processes.
 
 Checks, streaming ``entries.jsonl`` with O(log n) memory and stopping at the first failure:
 
@@ -38,6 +40,8 @@ import argparse
 import base64
 import binascii
 import codecs
+import collections
+import concurrent.futures
 import hashlib
 import importlib
 import json
@@ -172,7 +176,8 @@ class Gpg:
 
 class SignatureCheck:
     """``gpg --verify`` of one signature, started at once and running in the background until :meth:`result` (the
-    verifier starts the next checkpoint's check when it reads the checkpoint, and reads the entries meanwhile)."""
+    verifier starts the next checkpoint's check when it reads the checkpoint, and reads the entries meanwhile). A
+    process, not a thread, so that worker processes can be forked at any time."""
 
     def __init__(self, gpg: Gpg, body: bytes, signature: str) -> None:
         self.found: set[str] | None = None
@@ -503,6 +508,25 @@ CHECKPOINT_FIELDS = {
 }
 
 
+def _claimed_hashes(block: bytes) -> tuple[int, list[bytes | None]]:
+    """:func:`leaf_hashes` for a worker process that does not know which entry ``block`` starts with: numbered from
+    the index that the first line in the export's form states, less its position in the block (-1 if none of the
+    first lines is in that form: the caller then reads the whole block the exact way)."""
+    start = 0
+    for position in range(64):
+        end = block.find(b"\n", start)
+        line = block[start:end] if end >= 0 else block[start:]
+        comma = line.find(b',"leaf":"', 9, 40)
+        digits = line[9:comma]
+        if line.startswith(b'{"index":') and comma > 9 and digits.isdigit() and (digits[:1] != b"0" or digits == b"0"):
+            first = int(digits) - position
+            return first, leaf_hashes(block, first)
+        if end < 0:
+            break
+        start = end + 1
+    return -1, [None] * (block.count(b"\n") + (not block.endswith(b"\n")))
+
+
 def _checkpoints(path: Path) -> Iterator[dict[str, Any]]:
     """The checkpoints of checkpoints.jsonl in file (signing) order, with their fields type-checked."""
     for number, item in _json_lines(path):
@@ -527,6 +551,40 @@ def _blocks(stream: IO[bytes], size: int) -> Iterator[bytes]:
         yield block
 
 
+def _spans(stream: IO[bytes], size: int) -> Iterator[tuple[int, int]]:
+    """The offset and length of each block :func:`_blocks` reads, found by reading only around the blocks' ends."""
+    offset = 0
+    while True:
+        stream.seek(offset + size - 1)
+        last = stream.read(1)
+        if not last:  # the file ends within this block
+            end = stream.seek(0, os.SEEK_END)
+            if end > offset:
+                yield offset, end - offset
+            return
+        end = offset + size
+        if last != b"\n":
+            end += len(stream.readline())
+        yield offset, end - offset
+        offset = end
+
+
+def _read(path: Path, offset: int, block: bytes | int) -> bytes:
+    """``block`` if it is the bytes, else that many bytes of the file at ``offset``."""
+    if isinstance(block, bytes):
+        return block
+    with path.open("rb") as stream:
+        stream.seek(offset)
+        return stream.read(block)
+
+
+def _claimed_hashes_in(path: str, offset: int, length: int) -> tuple[int, list[bytes | None]]:
+    """:func:`_claimed_hashes` of the block at ``offset`` in the file: the work of a worker process."""
+    with open(path, "rb") as stream:
+        stream.seek(offset)
+        return _claimed_hashes(stream.read(length))
+
+
 def _with_signature_checks(
     checkpoints: Iterator[dict[str, Any]], gpg: Gpg
 ) -> Iterator[tuple[dict[str, Any], SignatureCheck]]:
@@ -546,12 +604,14 @@ class Verification:
         expected_fingerprints: set[str],
         progress: Progress | None = None,
         *,
+        jobs: int = 1,
         block_size: int = 1 << 20,
     ) -> None:
         self.directory = directory
         self.gpg = gpg
         self.expected = expected_fingerprints
         self.progress = progress
+        self.jobs = jobs
         self.block_size = block_size
         self.tree = merkle.TreeBuilder()
         self.size = 0
@@ -578,8 +638,7 @@ class Verification:
             total_bytes = max(path.stat().st_size, 1)
             read = 0
             with path.open("rb") as entries:
-                for block in _blocks(entries, self.block_size):
-                    hashes = leaf_hashes(block, self.size)
+                for offset, block, hashes in self._checked_blocks(entries, path):
                     raw_lines: list[bytes] | None = None  # split only when a line needs the exact path
                     position = 0
                     while position < len(hashes):
@@ -598,12 +657,12 @@ class Verification:
                         position = stop
                         if position < limit:
                             if raw_lines is None:
-                                raw_lines = block.split(b"\n")
+                                raw_lines = _read(path, offset, block).split(b"\n")
                             raw = raw_lines[position]
                             self.entry(raw + b"\n" if position < len(raw_lines) - 1 else raw)
                             position += 1
                     if self.progress is not None:
-                        read += len(block)
+                        read = offset + (block if isinstance(block, int) else len(block))
                         self.progress.update(self.size, fraction=read / total_bytes)
             if self.progress is not None:
                 self.progress.update(self.size, self.size)
@@ -617,6 +676,38 @@ class Verification:
         finally:  # a checkpoint not reached, or that failed before its signature was looked at
             if pending is not None:
                 pending[1].cancel()
+
+    def _checked_blocks(self, entries: IO[bytes], path: Path) -> Iterator[tuple[int, bytes | int, list[bytes | None]]]:
+        """Each block of ``entries`` (its offset, its bytes or its length) with what :func:`leaf_hashes` found in it,
+        in file order. With ``jobs`` above 1 the blocks are checked by that many worker processes, a few blocks ahead
+        of the caller (so memory stays bounded), each reading its block from the file itself (handing a megabyte to a
+        process costs more than reading it); this process then reads only where blocks end, and a block's bytes when
+        a line needs the exact path. A worker numbers a block's lines from the index its first line states
+        (:func:`_claimed_hashes`); the hashes count only if that is the caller's size when the block's turn comes,
+        which it is unless the lines before were not in order (then the exact path reads the block and names the
+        failure)."""
+        if self.jobs <= 1:
+            offset = 0
+            for block in _blocks(entries, self.block_size):
+                yield offset, block, leaf_hashes(block, self.size)
+                offset += len(block)
+            return
+        ahead: collections.deque[tuple[int, int, concurrent.futures.Future[tuple[int, list[bytes | None]]]]]
+        ahead = collections.deque()
+        with concurrent.futures.ProcessPoolExecutor(self.jobs) as pool:
+            try:
+                for offset, length in _spans(entries, self.block_size):
+                    ahead.append((offset, length, pool.submit(_claimed_hashes_in, str(path), offset, length)))
+                    if len(ahead) > 2 * self.jobs:
+                        done, size, future = ahead.popleft()
+                        first, hashes = future.result()
+                        yield done, size, hashes if first == self.size else [None] * len(hashes)
+                while ahead:
+                    done, size, future = ahead.popleft()
+                    first, hashes = future.result()
+                    yield done, size, hashes if first == self.size else [None] * len(hashes)
+            finally:
+                pool.shutdown(cancel_futures=True)
 
     def entry(self, raw: bytes) -> None:
         """The checks of :meth:`run` on one line of ``entries.jsonl`` (with its newline, if it has one), read as JSON
@@ -678,9 +769,15 @@ class Verification:
 
 
 def verify_export(
-    directory: Path, expected_fingerprints: Sequence[str] = (), progress: Progress | None = None
+    directory: Path,
+    expected_fingerprints: Sequence[str] = (),
+    progress: Progress | None = None,
+    *,
+    jobs: int = 1,
+    block_size: int = 1 << 20,
 ) -> Verification:
-    """Verify the export in ``directory``; raise :class:`ExportInvalid` naming the first failure."""
+    """Verify the export in ``directory``; raise :class:`ExportInvalid` naming the first failure. ``jobs`` worker
+    processes check the entry lines (1: this process alone); the verdict does not depend on it or on ``block_size``."""
     if not directory.is_dir():
         raise ExportInvalid(f"{directory}: not a folder")
     keys = directory / "public-key.asc"
@@ -689,7 +786,7 @@ def verify_export(
     gpg = Gpg(keys)
     try:
         expected = {f.replace(" ", "").upper() for f in expected_fingerprints}
-        verification = Verification(directory, gpg, expected, progress)
+        verification = Verification(directory, gpg, expected, progress, jobs=jobs, block_size=block_size)
         verification.run()
     finally:
         gpg.close()
@@ -717,11 +814,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="require every checkpoint to be signed by this key (repeat for several); compare with a fingerprint "
         "obtained independently of the export",
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=min(os.cpu_count() or 1, 8),
+        metavar="N",
+        help="processes that check the entry lines (default: one per CPU, at most 8; 1: all in this process)",
+    )
     args = parser.parse_args(argv)
     try:
         show = args.progress if args.progress is not None else sys.stderr.isatty() and not args.quiet
         progress = Progress(sys.stderr) if show else None
-        result = verify_export(args.export_dir, args.expect_fingerprint, progress)
+        result = verify_export(args.export_dir, args.expect_fingerprint, progress, jobs=args.jobs)
     except ExportInvalid as failure:
         print(f"FAILED: {failure}", file=sys.stderr)
         return 1

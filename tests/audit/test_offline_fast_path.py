@@ -2,13 +2,14 @@
 ``audit/offline_verify.py``) against its exact path (``Verification.entry``: the line read as JSON, the leaf read by
 ``members``, which is the check the verifier always made). Whatever the fast path accepts, the exact path accepts with
 the same leaf hash; the lines ``audit_export`` writes for leaves without escapes (the trail's) are accepted; and a
-whole ``entries.jsonl`` gives the same verdict, the same message and the same root whatever the path or the block
-size."""
+whole ``entries.jsonl`` gives the same verdict, the same message and the same root whatever the path, the block size
+or the number of worker processes."""
 
 from __future__ import annotations
 
 import codecs
 import hashlib
+import io
 import json
 import os
 import warnings
@@ -25,6 +26,7 @@ from audit import offline_verify
 from audit.offline_verify import (
     ExportInvalid,
     Verification,
+    _claimed_hashes,
     _line_hashes,
     _piece_hashes,
     _unescape_quotes,
@@ -364,6 +366,37 @@ def test_a_whole_file_reads_the_same_on_either_path(tmp_path: Path, content: lis
         assert run_entries(tmp_path, Verification.run, block_size=block_size) == expected
 
 
+def test_worker_processes_read_the_same_as_one_process(tmp_path: Path) -> None:
+    """Blocks checked in two worker processes: lines only the exact path reads (some of them first in their block, so
+    that the worker numbers the block from a later line), then a failure further on."""
+    content = [line_of(index, rfc8785.dumps({"index": index, "x": "é"}).decode()) for index in range(300)]
+    for index in range(0, 300, 7):
+        content[index] = (json.dumps(json.loads(content[index])) + "\n").encode()  # spaces: not the export's form
+    (tmp_path / "checkpoints.jsonl").write_bytes(b"")
+    (tmp_path / "entries.jsonl").write_bytes(b"".join(content))
+    intact = run_entries(tmp_path, Verification.run, jobs=2, block_size=2000)
+    assert intact == run_entries(tmp_path, exact_run) and intact[0] == "OK" and intact[2] == 300
+    content[250] = line_of(250, '{"index":249}')
+    (tmp_path / "entries.jsonl").write_bytes(b"".join(content))
+    failed = run_entries(tmp_path, Verification.run, jobs=2, block_size=2000)
+    assert failed == run_entries(tmp_path, exact_run) and failed[0] == "entry 250: the leaf says index 249"
+    del content[100]
+    (tmp_path / "entries.jsonl").write_bytes(b"".join(content))
+    gap = run_entries(tmp_path, Verification.run, jobs=2, block_size=2000)
+    assert gap == run_entries(tmp_path, exact_run) and gap[0] == "index gap: expected 100, found 101"
+
+
+def test_a_worker_numbers_its_block_from_the_first_line_in_the_export_s_form() -> None:
+    lines = [line_of(index, rfc8785.dumps({"index": index}).decode()) for index in range(5, 9)]
+    hashes = leaf_hashes(b"".join(lines), 5)
+    assert _claimed_hashes(b"".join(lines)) == (5, hashes)
+    spaced = (json.dumps(json.loads(lines[0])) + "\n").encode()
+    assert _claimed_hashes(spaced + b"".join(lines[1:])) == (5, [None, *hashes[1:]])
+    assert _claimed_hashes(b"{}\n" * 3 + lines[3]) == (5, [None, None, None, hashes[3]])  # line 8, fourth
+    assert _claimed_hashes(b"{}\n{}") == (-1, [None, None])
+    assert _claimed_hashes(line_of(7, "{}").replace(b":7,", b":07,")) == (-1, [None])
+
+
 CHECKPOINT = {"origin": "o", "tree_size": 5, "root_hash": "00", "body": "b", "signature": "s", "key_fingerprint": "F"}
 
 
@@ -384,4 +417,19 @@ def test_checkpoints_fail_where_they_are_reached(tmp_path: Path, checkpoints: li
     (tmp_path / "entries.jsonl").write_bytes(b"".join(content))
     text = [json.dumps(item) if isinstance(item, dict) else item for item in checkpoints]
     (tmp_path / "checkpoints.jsonl").write_text("".join(line + "\n" for line in text))
-    assert run_entries(tmp_path, Verification.run)[0] == expected
+    for jobs in (1, 2):
+        assert run_entries(tmp_path, Verification.run, jobs=jobs)[0] == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=30).map(lambda line: line.replace(b"\n", b"")), max_size=12), st.booleans(),
+       st.integers(1, 40))  # fmt: skip
+def test_worker_blocks_are_the_blocks_read_in_one_process(lines: list[bytes], newline_at_end: bool, size: int) -> None:
+    """The spans this process hands to workers (found by reading only near their ends) are the blocks it would read."""
+    content = b"\n".join(lines) + (b"\n" if newline_at_end and lines else b"")
+    blocks = list(offline_verify._blocks(io.BytesIO(content), size))
+    assert b"".join(blocks) == content and all(block.endswith(b"\n") for block in blocks[:-1])
+    offsets = [sum(len(block) for block in blocks[:number]) for number in range(len(blocks))]
+    assert list(offline_verify._spans(io.BytesIO(content), size)) == [
+        (offset, len(block)) for offset, block in zip(offsets, blocks, strict=True)
+    ]
