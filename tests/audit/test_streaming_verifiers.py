@@ -33,6 +33,20 @@ def test_tree_builder_gives_the_completed_subtrees_and_every_root() -> None:
         assert builder.root() == merkle.root(store, index + 1)
 
 
+def test_tree_builder_extend_is_append_one_by_one() -> None:
+    leaves = [hashlib.sha256(index.to_bytes(4, "big")).digest() for index in range(1100)]
+    one_by_one, extended = merkle.TreeBuilder(), merkle.TreeBuilder()
+    for leaf in leaves:
+        one_by_one.append(leaf)
+    start = 0
+    for stop in (0, 1, 2, 7, 64, 65, 513, 1100):  # uneven runs, some empty, as the verifier hands them over
+        extended.extend(leaves[start:stop])
+        start = stop
+        assert extended.size == stop
+        assert extended.root() == merkle.root_from_leaf_hashes(leaves[:stop])
+    assert (extended.size, extended.pieces) == (one_by_one.size, one_by_one.pieces)
+
+
 def _members_or_error(text: str) -> Any:
     try:
         return members(text)
