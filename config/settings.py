@@ -143,6 +143,21 @@ ALLOWED_HOSTS = [
 GATEWAY_PSEUDONYM_KEY = os.environ.get("GATEWAY_PSEUDONYM_KEY") or DEMO_PSEUDONYM_KEY
 GATEWAY_GNUPGHOME = Path(os.environ.get("GATEWAY_GNUPGHOME", DATA_DIR / "gnupg"))
 GATEWAY_AUDIT_ORIGIN = os.environ.get("GATEWAY_AUDIT_ORIGIN", "veilig-delen.local/audit/v1")
+# The published checkpoint (audit/published.py): every signed checkpoint is recorded outside the database before it is
+# given out, so that a database that comes back older than what partners hold (an asynchronous standby promoted, an
+# older backup restored) stops signing and releasing. A file every node reads (shared storage for several machines;
+# by default in GATEWAY_DATA_DIR) and, when set, a key in a Redis every node reaches (durable: appendonly).
+GATEWAY_PUBLISHED_CHECKPOINT_FILE = Path(
+    os.environ.get("GATEWAY_PUBLISHED_CHECKPOINT_FILE") or DATA_DIR / "published-checkpoint.json"
+)
+GATEWAY_PUBLISHED_CHECKPOINT_REDIS = os.environ.get("GATEWAY_PUBLISHED_CHECKPOINT_REDIS", "").strip()
+if GATEWAY_PUBLISHED_CHECKPOINT_REDIS and not GATEWAY_PUBLISHED_CHECKPOINT_REDIS.startswith(
+    ("redis://", "rediss://", "unix://")
+):
+    raise ImproperlyConfigured("GATEWAY_PUBLISHED_CHECKPOINT_REDIS must be a redis://, rediss:// or unix:// URL")
+# How often a process reads the record again and compares the trail with it (two queries); every append in between
+# only compares its index with the published size.
+GATEWAY_TRAIL_CHECK_SECONDS = env_float("GATEWAY_TRAIL_CHECK_SECONDS", 5.0, minimum=0.5, maximum=300)
 GATEWAY_PROVIDER_TIMEOUT = env_float("GATEWAY_PROVIDER_TIMEOUT", 5.0, minimum=0.1, maximum=120)
 GATEWAY_PROVIDER_RETRIES = env_int("GATEWAY_PROVIDER_RETRIES", 2, minimum=0, maximum=10)
 GATEWAY_IDEMPOTENCY_HOURS = env_int("GATEWAY_IDEMPOTENCY_HOURS", 24, minimum=1)
@@ -283,6 +298,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "console.context.verification_alert",
+                "console.context.trail_alarm",
             ],
         },
     },

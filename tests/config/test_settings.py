@@ -163,6 +163,8 @@ def test_only_strings_are_read_from_the_environment_directly() -> None:
         "GATEWAY_PORTAL_URL",
         "DATABASE_URL",
         "CACHE_URL",
+        "GATEWAY_PUBLISHED_CHECKPOINT_FILE",
+        "GATEWAY_PUBLISHED_CHECKPOINT_REDIS",
         "STATIC_ROOT",
         "CELERY_BROKER_URL",
         "CELERY_TASK_DEFAULT_QUEUE",
