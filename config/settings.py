@@ -226,6 +226,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "gateway.api.middleware.BodySizeLimitMiddleware",
+    "gateway.databases.StandbyPinMiddleware",  # a browser that just wrote reads the primary (DATABASE_REPLICA_URL)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -334,6 +335,26 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+# A streaming hot standby for the reads a console page marks as safe there (gateway/databases.py: writes, audited
+# actions and everything unmarked read the primary). Unset: everything goes to the primary. Its URL's own options
+# stand (never target_session_attrs=read-write, which a standby refuses); the prepared statements follow the primary's.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs a PostgreSQL DATABASE_URL (a standby of it)")
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"],
+        conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+        conn_health_checks=True,
+    )
+    _prepared = {
+        k: v for k, v in DATABASES["default"]["OPTIONS"].items() if k in ("server_side_binding", "prepare_threshold")
+    }
+    DATABASES["replica"]["OPTIONS"] = {**DATABASES["replica"].get("OPTIONS", {}), **_prepared}
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["gateway.databases.PrimaryRouter"]
+# After a browser changes something, its reads stay on the primary this long (read your own writes on a lagging
+# standby).
+GATEWAY_STANDBY_PIN_SECONDS = env_int("GATEWAY_STANDBY_PIN_SECONDS", 30, minimum=0, maximum=3600)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {

@@ -1,5 +1,5 @@
 """Readiness checks for ``/readyz``: the database, the audit trail against its published checkpoint, and the gpg
-binary and keyring folder are required; the Celery broker is reported."""
+binary and keyring folder are required; the Celery broker, and the standby when one is configured, are reported."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import shutil
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
+
+from gateway.databases import STANDBY
 
 
 def _database() -> dict[str, Any]:
@@ -41,6 +43,17 @@ def _trail() -> dict[str, Any]:
     return {"ok": state.ok, "required": True, "detail": detail if state.ok else f"{state.code}: {detail}"}
 
 
+def _standby() -> dict[str, Any]:
+    """The standby of DATABASE_REPLICA_URL: reported, not required (its reads fall back to the primary)."""
+    try:
+        with connections[STANDBY].cursor() as cursor:
+            cursor.execute("SELECT pg_is_in_recovery()")
+            (recovering,) = cursor.fetchone() or (None,)
+        return {"ok": True, "required": False, "detail": "ok" if recovering else "reachable, but not in recovery"}
+    except Exception as exc:
+        return {"ok": False, "required": False, "detail": type(exc).__name__}
+
+
 def _broker() -> dict[str, Any]:
     """Reported, not required: a web node answers without the broker (webhooks wait in the outbox, checkpoints are
     signed when it is back), and the broker is shared, so requiring it would take every node out of the load balancer
@@ -69,4 +82,7 @@ def _gpg() -> dict[str, Any]:
 
 
 def readiness() -> dict[str, dict[str, Any]]:
-    return {"database": _database(), "trail": _trail(), "broker": _broker(), "gpg": _gpg()}
+    checks = {"database": _database(), "trail": _trail(), "broker": _broker(), "gpg": _gpg()}
+    if STANDBY in settings.DATABASES:
+        checks["standby"] = _standby()
+    return checks

@@ -162,6 +162,7 @@ def test_only_strings_are_read_from_the_environment_directly() -> None:
         "DEFAULT_FROM_EMAIL",
         "GATEWAY_PORTAL_URL",
         "DATABASE_URL",
+        "DATABASE_REPLICA_URL",
         "CACHE_URL",
         "GATEWAY_PUBLISHED_CHECKPOINT_FILE",
         "GATEWAY_PUBLISHED_CHECKPOINT_REDIS",
