@@ -8,6 +8,8 @@ normal trail is not affected, and costs no statement more."""
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from base64 import b64encode
 from collections.abc import Iterator
 from io import StringIO
@@ -267,3 +269,35 @@ def test_the_command_says_which(rolled_back: dict[str, int], settings: Any) -> N
     out = StringIO()
     call_command("audit_checkpoint", "--status", stdout=out)
     assert "tree size none" in out.getvalue() and "nothing_published" in out.getvalue()
+
+
+def test_a_redis_store_too_and_either_store_is_enough(vt: Any, partner: Any, settings: Any) -> None:
+    """With GATEWAY_PUBLISHED_CHECKPOINT_REDIS (nodes without shared storage), the record is in both stores; either
+    one alone still stops a shorter trail, and the one that lost it gets it again from the next run."""
+    import redis
+
+    url = os.environ.get("CELERY_BROKER_URL", "")
+    if not url.startswith("redis://"):
+        pytest.skip("needs a Redis (CELERY_BROKER_URL)")
+    settings.GATEWAY_PUBLISHED_CHECKPOINT_REDIS = url
+    settings.GATEWAY_AUDIT_ORIGIN = f"veilig-delen.test/{uuid.uuid4().hex}"  # a key of this test's own
+    client = redis.Redis.from_url(url)
+    key = published.REDIS_KEY.format(origin=settings.GATEWAY_AUDIT_ORIGIN)
+    try:
+        ask_twice(partner)
+        kept = signed()
+        assert PublishedCheckpoint.loads(client.get(key).decode()).tree_size == kept.tree_size  # type: ignore[union-attr]
+        client.delete(key)  # a Redis restarted without its data
+        assert checkpoint_create() is None
+        assert PublishedCheckpoint.loads(client.get(key).decode()).tree_size == kept.tree_size  # type: ignore[union-attr]
+        savepoint = transaction.savepoint()
+        ask_twice(partner)
+        later = signed()
+        transaction.savepoint_rollback(savepoint)
+        settings.GATEWAY_PUBLISHED_CHECKPOINT_FILE.unlink()  # a node without the shared folder: Redis alone
+        published.forget()
+        state = trail_state()
+        assert state.code == "behind" and state.published_size == later.tree_size
+        assert vt.ask(**ASK).status_code == 503
+    finally:
+        client.delete(key)
