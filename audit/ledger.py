@@ -19,6 +19,7 @@ from django.utils.dateparse import parse_datetime
 
 from audit import canonical, merkle
 from audit.models import AuditEntry, AuditFacet, AuditHead, AuditKind, TreeNode
+from audit.published import trail_guard
 
 LEAF_VERSION = 1
 
@@ -310,7 +311,9 @@ def audit_append_many(drafts: list[EntryDraft]) -> list[AuditEntry]:
     try:
         # No savepoint of its own: a failure here must fail the caller's whole transaction anyway.
         with transaction.atomic(savepoint=False):
+            guard = trail_guard()  # refuses while the trail lacks the published checkpoint (audit/published.py)
             first, at, frontier = _head_advance(len(drafts))
+            guard.check(first)
             entries: list[AuditEntry] = []
             nodes: list[tuple[int, int, bytes]] = []
             facets: list[tuple[int, str, str]] = []

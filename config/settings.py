@@ -143,6 +143,21 @@ ALLOWED_HOSTS = [
 GATEWAY_PSEUDONYM_KEY = os.environ.get("GATEWAY_PSEUDONYM_KEY") or DEMO_PSEUDONYM_KEY
 GATEWAY_GNUPGHOME = Path(os.environ.get("GATEWAY_GNUPGHOME", DATA_DIR / "gnupg"))
 GATEWAY_AUDIT_ORIGIN = os.environ.get("GATEWAY_AUDIT_ORIGIN", "veilig-delen.local/audit/v1")
+# The published checkpoint (audit/published.py): every signed checkpoint is recorded outside the database before it is
+# given out, so that a database that comes back older than what partners hold (an asynchronous standby promoted, an
+# older backup restored) stops signing and releasing. A file every node reads (shared storage for several machines;
+# by default in GATEWAY_DATA_DIR) and, when set, a key in a Redis every node reaches (durable: appendonly).
+GATEWAY_PUBLISHED_CHECKPOINT_FILE = Path(
+    os.environ.get("GATEWAY_PUBLISHED_CHECKPOINT_FILE") or DATA_DIR / "published-checkpoint.json"
+)
+GATEWAY_PUBLISHED_CHECKPOINT_REDIS = os.environ.get("GATEWAY_PUBLISHED_CHECKPOINT_REDIS", "").strip()
+if GATEWAY_PUBLISHED_CHECKPOINT_REDIS and not GATEWAY_PUBLISHED_CHECKPOINT_REDIS.startswith(
+    ("redis://", "rediss://", "unix://")
+):
+    raise ImproperlyConfigured("GATEWAY_PUBLISHED_CHECKPOINT_REDIS must be a redis://, rediss:// or unix:// URL")
+# How often a process reads the record again and compares the trail with it (two queries); every append in between
+# only compares its index with the published size.
+GATEWAY_TRAIL_CHECK_SECONDS = env_float("GATEWAY_TRAIL_CHECK_SECONDS", 5.0, minimum=0.5, maximum=300)
 GATEWAY_PROVIDER_TIMEOUT = env_float("GATEWAY_PROVIDER_TIMEOUT", 5.0, minimum=0.1, maximum=120)
 GATEWAY_PROVIDER_RETRIES = env_int("GATEWAY_PROVIDER_RETRIES", 2, minimum=0, maximum=10)
 GATEWAY_IDEMPOTENCY_HOURS = env_int("GATEWAY_IDEMPOTENCY_HOURS", 24, minimum=1)
@@ -211,6 +226,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "gateway.api.middleware.BodySizeLimitMiddleware",
+    "gateway.databases.StandbyPinMiddleware",  # a browser that just wrote reads the primary (DATABASE_REPLICA_URL)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -283,6 +299,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "console.context.verification_alert",
+                "console.context.trail_alarm",
             ],
         },
     },
@@ -318,6 +335,26 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+# A streaming hot standby for the reads a console page marks as safe there (gateway/databases.py: writes, audited
+# actions and everything unmarked read the primary). Unset: everything goes to the primary. Its URL's own options
+# stand (never target_session_attrs=read-write, which a standby refuses); the prepared statements follow the primary's.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs a PostgreSQL DATABASE_URL (a standby of it)")
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"],
+        conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+        conn_health_checks=True,
+    )
+    _prepared = {
+        k: v for k, v in DATABASES["default"]["OPTIONS"].items() if k in ("server_side_binding", "prepare_threshold")
+    }
+    DATABASES["replica"]["OPTIONS"] = {**DATABASES["replica"].get("OPTIONS", {}), **_prepared}
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["gateway.databases.PrimaryRouter"]
+# After a browser changes something, its reads stay on the primary this long (read your own writes on a lagging
+# standby).
+GATEWAY_STANDBY_PIN_SECONDS = env_int("GATEWAY_STANDBY_PIN_SECONDS", 30, minimum=0, maximum=3600)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {

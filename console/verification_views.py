@@ -23,6 +23,7 @@ from audit.tasks import verification_run
 from console.access import officer_required
 from console.context import latest_verdict
 from console.views import in_english
+from gateway.databases import read_on_standby
 
 #: Checkpoints listed on the page, newest first (one is signed every few seconds while the trail grows).
 CHECKPOINT_ROWS = 50
@@ -62,20 +63,28 @@ def run_progress(run: VerificationRun) -> dict[str, Any]:
     }
 
 
+def history(db: str) -> dict[str, Any]:
+    """The runs, the checkpoints and the trail's size as ``db`` has them."""
+    runs = list(VerificationRun.objects.using(db).order_by("-queued_at", "-pk")[:RUN_ROWS])
+    return {
+        "current": next((run for run in runs if run.status in ACTIVE), None),
+        "runs": runs,
+        "checkpoints": list(Checkpoint.objects.using(db).order_by("-tree_size")[:CHECKPOINT_ROWS]),
+        "checkpoint_count": Checkpoint.objects.using(db).count(),
+        "trail_size": AuditHead.objects.using(db).filter(pk=1).values_list("size", flat=True).first() or 0,
+    }
+
+
 @in_english
 @officer_required
 @require_GET
 def verification(request: HttpRequest) -> HttpResponse:
-    """The last result, the runs before it, and the checkpoint history."""
-    runs = list(VerificationRun.objects.order_by("-queued_at", "-pk")[:RUN_ROWS])
+    """The last result (from the primary, as the alert on every page), and the history before it, which may come
+    from the standby (gateway/databases.py): it writes no entry and decides nothing."""
     context = {
         "verdict": latest_verdict(),
-        "current": next((run for run in runs if run.status in ACTIVE), None),
-        "runs": runs,
-        "checkpoints": Checkpoint.objects.order_by("-tree_size")[:CHECKPOINT_ROWS],
-        "checkpoint_count": Checkpoint.objects.count(),
+        **read_on_standby(history),
         "checkpoint_rows": CHECKPOINT_ROWS,
-        "trail_size": AuditHead.objects.filter(pk=1).values_list("size", flat=True).first() or 0,
     }
     return render(request, "console/verification.html", context)
 
@@ -93,8 +102,11 @@ def verification_start(request: HttpRequest) -> HttpResponse:
 @officer_required
 @require_GET
 def verification_run_status(request: HttpRequest, run_id: int) -> HttpResponse:
-    """One run: its progress while it goes (the page reloads itself), its verdict when done."""
-    run = get_object_or_404(VerificationRun, pk=run_id)
+    """One run: its progress while it goes (the page reloads itself), its verdict when done. From the standby when
+    it has the run already (a run just started is read from the primary)."""
+    run = read_on_standby(lambda db: VerificationRun.objects.using(db).filter(pk=run_id).first())
+    if run is None:
+        run = get_object_or_404(VerificationRun, pk=run_id)
     progress = run_progress(run)
     response = render(request, "console/verification_run.html", {"run": run, "refresh": REFRESH_SECONDS, **progress})
     if progress["active"]:

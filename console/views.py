@@ -47,6 +47,7 @@ from audit.tree import inclusion
 from consent.models import DataCategory, LegalBasis, Organisation, Purpose
 from console.access import officer_of, officer_required, scoped_entries, two_factor_satisfied
 from console.filters import EntryFilterForm, filtered_entries
+from gateway.databases import read_on_standby
 from gateway.models import EmergencyReview, ReviewStatus
 from gateway.reviews import VERDICTS, ReviewError, emergency_review_settle
 
@@ -518,20 +519,30 @@ def review_form(review: EmergencyReview, data: Any = None) -> VerdictForm:
     return VerdictForm(data, prefix=f"review-{review.pk}")
 
 
+def reviews_listed(officer: OfficerProfile, db: str) -> tuple[list[EmergencyReview], list[EmergencyReview]]:
+    """The open reviews in the officer's scope and the last 200 decided, read from ``db``."""
+    scope = reviews_in_scope(officer).using(db)
+    return (
+        list(scope.filter(status=ReviewStatus.OPEN).order_by("due_at", "pk")),
+        list(scope.exclude(status=ReviewStatus.OPEN).order_by("-decided_at", "-pk")[:200]),
+    )
+
+
 def reviews_page(
     request: HttpRequest, officer: OfficerProfile, bound: VerdictForm | None = None, bound_pk: int | None = None
 ) -> HttpResponse:
+    """The list may come from the standby (gateway/databases.py): it decides nothing, and a verdict is given on the
+    review as the primary has it (:func:`review_decide`); after one, this browser reads the primary for a while."""
     now = timezone.now()
-    scope = reviews_in_scope(officer)
+    open_reviews, decided = read_on_standby(lambda db: reviews_listed(officer, db))
     open_items = [
         {
             "review": r,
             "overdue": r.due_at < now,
             "form": bound if bound is not None and r.pk == bound_pk else review_form(r),
         }
-        for r in scope.filter(status=ReviewStatus.OPEN).order_by("due_at", "pk")
+        for r in open_reviews
     ]
-    decided = list(scope.exclude(status=ReviewStatus.OPEN).order_by("-decided_at", "-pk")[:200])
     context = {
         "open_items": open_items,
         "overdue_count": sum(1 for item in open_items if item["overdue"]),

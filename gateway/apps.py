@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 
 
 class GatewayConfig(AppConfig):
@@ -15,6 +16,10 @@ class GatewayConfig(AppConfig):
             models,
         )
         from gateway.api import schema  # noqa: F401  (registers the OpenAPI security scheme)
+        from gateway.databases import standby_guard_install
+
+        # A connection to the standby refuses queries made inside an action (gateway/databases.py).
+        connection_created.connect(standby_guard_install, dispatch_uid="gateway.standby_guard")
 
         # The partner edge's configuration goes on the trail: holder endpoints, webhooks and OAuth clients.
         register_configuration_model(models.HolderEndpoint, m2m_fields={"categories"})

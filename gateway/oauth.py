@@ -17,6 +17,7 @@ import base64
 import binascii
 import hashlib
 import json
+import logging
 import math
 from contextvars import ContextVar
 from typing import Any
@@ -35,7 +36,9 @@ from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
 from audit.choices import AuditKind
-from audit.ledger import Actor, EntryDraft, audit_append
+from audit.ledger import Actor, AuditWriteError, EntryDraft, audit_append
+
+logger = logging.getLogger(__name__)
 
 # Per request (a context, so threads and requests never share it): whether a real client secret was hashed, and
 # which client authenticated. Each view and validator call sets and resets what it uses.
@@ -153,6 +156,15 @@ def _too_many_requests(wait: float) -> HttpResponse:
     return response
 
 
+def _unavailable() -> HttpResponse:
+    body = {"error": "temporarily_unavailable", "error_description": "No token could be issued now. Try again later."}
+    response = HttpResponse(json.dumps(body), status=503, content_type="application/json")
+    response["Retry-After"] = "5"
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    return response
+
+
 class GatewayTokenView(TokenView):
     """``POST /oauth/token/``: the toolkit's token endpoint behind a limit per client id and per client address
     (``GATEWAY_TOKEN_RATE_CLIENT``, ``GATEWAY_TOKEN_RATE_ADDRESS``). The limit is checked before any secret is
@@ -175,6 +187,9 @@ class GatewayTokenView(TokenView):
         reset = _authenticated_client.set(None)
         try:
             return super().post(request, *args, **kwargs)
+        except AuditWriteError as exc:  # the token entry could not be written: no token (its row rolled back)
+            logger.warning("token not issued, its audit entry could not be written: %s", exc)
+            return _unavailable()
         finally:
             _authenticated_client.reset(reset)
 

@@ -44,6 +44,25 @@ def _append_only_enforced(request: pytest.FixtureRequest) -> None:
             cursor.execute("SET session_replication_role = origin")
 
 
+@pytest.fixture(autouse=True)
+def _published_checkpoint_apart(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Each test records its published checkpoints in a file of its own (audit/published.py), and its process
+    forgets the ones before: the database rolls back after every test, which is what an older database looks like."""
+    from audit import published
+
+    global _published_count
+    _published_count += 1
+    folder = tmp_path_factory.getbasetemp() / "published"
+    folder.mkdir(exist_ok=True)
+    settings.GATEWAY_PUBLISHED_CHECKPOINT_FILE = folder / f"test-{_published_count}.json"
+    published.forget()
+    yield
+    published.forget()
+
+
+_published_count = 0
+
+
 @pytest.fixture
 def gnupg_home(settings: Any, tmp_path: Any) -> Any:
     """A keyring of the test's own; its gpg-agent is stopped afterwards."""
@@ -132,6 +151,8 @@ def committed_world(transactional_db: Any) -> Any:
     from django.db import connections
 
     for alias in connections:
+        if connections[alias].settings_dict["TEST"].get("MIRROR"):
+            continue  # a standby of the test database (tests/gateway/test_databases.py): nothing to flush there
         with connections[alias].cursor() as cursor:
             cursor.execute("SET session_replication_role = replica")
 
@@ -181,6 +202,7 @@ def celery_worker(committed_world: Any, tmp_path: Any) -> Any:
     import sys
     from pathlib import Path
 
+    from django.conf import settings as django_settings
     from django.db import connection
 
     from config.celery import app
@@ -201,6 +223,7 @@ def celery_worker(committed_world: Any, tmp_path: Any) -> Any:
             "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
             "CELERY_BROKER_URL": broker,
             "CELERY_TASK_DEFAULT_QUEUE": queue,
+            "GATEWAY_PUBLISHED_CHECKPOINT_FILE": str(django_settings.GATEWAY_PUBLISHED_CHECKPOINT_FILE),
             **(env or {}),
         }
         command = [

@@ -2,6 +2,7 @@
 
 import os
 import tempfile
+import uuid
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789")
 os.environ.setdefault("GATEWAY_PSEUDONYM_KEY", "test-pseudonym-key")
@@ -29,3 +30,8 @@ GATEWAY_CONSOLE_SELF_ENROL = True
 # (gateway.E013 for http; loopback only when an administrator lists it in GATEWAY_OUTBOUND_ALLOWED_NETWORKS).
 GATEWAY_OUTBOUND_ALLOW_HTTP = True
 GATEWAY_OUTBOUND_ALLOWED_NETWORKS = ("127.0.0.0/8",)
+# Each test process records its published checkpoints apart (audit/published.py): test databases are created afresh
+# and rolled back, which is what an older database looks like to a record another run left in GATEWAY_DATA_DIR. The
+# celery_worker fixture names the file of the test that starts it; tests/conftest.py gives each test its own.
+if not os.environ.get("GATEWAY_PUBLISHED_CHECKPOINT_FILE"):
+    GATEWAY_PUBLISHED_CHECKPOINT_FILE = DATA_DIR / f"published-checkpoint-{uuid.uuid4().hex}.json"  # noqa: F405

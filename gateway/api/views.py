@@ -214,8 +214,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Readiness: the database answers and the audit head exists; the broker and the gpg keyring are
-    reported (they are needed for checkpoints and notifications, not to answer requests)."""
+    """Readiness: the database answers, the audit head exists and the trail holds the last published checkpoint
+    (audit/published.py); the broker and the gpg keyring are reported (they are needed for checkpoints and
+    notifications, not to answer requests)."""
     from gateway.health import readiness
 
     checks = readiness()

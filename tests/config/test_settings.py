@@ -162,7 +162,10 @@ def test_only_strings_are_read_from_the_environment_directly() -> None:
         "DEFAULT_FROM_EMAIL",
         "GATEWAY_PORTAL_URL",
         "DATABASE_URL",
+        "DATABASE_REPLICA_URL",
         "CACHE_URL",
+        "GATEWAY_PUBLISHED_CHECKPOINT_FILE",
+        "GATEWAY_PUBLISHED_CHECKPOINT_REDIS",
         "STATIC_ROOT",
         "CELERY_BROKER_URL",
         "CELERY_TASK_DEFAULT_QUEUE",
@@ -390,3 +393,40 @@ def test_readiness_reports_the_broker_without_requiring_it(db: Any, settings: An
     body = answer.json()
     assert body["checks"]["broker"]["ok"] is False and body["checks"]["broker"]["required"] is False
     assert answer.status_code == (200 if body["checks"]["gpg"]["ok"] else 503)
+
+
+def test_a_standby_keeps_its_own_options_and_the_primarys_prepared_statements(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """DATABASE_REPLICA_URL (gateway/databases.py): never the primary's target_session_attrs=read-write, which a hot
+    standby refuses; the router is always there, and without a standby nothing but the primary is configured."""
+    primary = "postgres://vd_app@db-a.internal,db-b.internal:5432/veilig_delen?target_session_attrs=read-write"
+    loaded = load_settings(
+        monkeypatch, tmp_path, DATABASE_URL=primary, DATABASE_REPLICA_URL="postgres://vd_app@db-b.internal/veilig_delen"
+    )
+    standby = loaded["DATABASES"]["replica"]
+    assert standby["HOST"] == "db-b.internal" and "target_session_attrs" not in standby["OPTIONS"]
+    assert standby["OPTIONS"] == {"server_side_binding": True, "prepare_threshold": 2}
+    assert loaded["DATABASE_ROUTERS"] == ["gateway.databases.PrimaryRouter"]
+    monkeypatch.delenv("DATABASE_REPLICA_URL")
+    assert set(load_settings(monkeypatch, tmp_path, DATABASE_URL=primary)["DATABASES"]) == {"default"}
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_REPLICA_URL needs a PostgreSQL"):
+        load_settings(monkeypatch, tmp_path, DATABASE_URL="sqlite:///x.sqlite3", DATABASE_REPLICA_URL=primary)
+
+
+def test_the_published_checkpoint_stores(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """audit/published.py: a file in the data folder unless named; Redis only when set, and only as a Redis URL."""
+    loaded = load_settings(monkeypatch, tmp_path)
+    assert loaded["GATEWAY_PUBLISHED_CHECKPOINT_FILE"] == tmp_path / "data" / "published-checkpoint.json"
+    assert loaded["GATEWAY_PUBLISHED_CHECKPOINT_REDIS"] == ""
+    shared = tmp_path / "shared" / "published.json"
+    loaded = load_settings(
+        monkeypatch,
+        tmp_path,
+        GATEWAY_PUBLISHED_CHECKPOINT_FILE=str(shared),
+        GATEWAY_PUBLISHED_CHECKPOINT_REDIS="redis://redis.internal:6379/3",
+    )
+    assert loaded["GATEWAY_PUBLISHED_CHECKPOINT_FILE"] == shared
+    assert loaded["GATEWAY_PUBLISHED_CHECKPOINT_REDIS"] == "redis://redis.internal:6379/3"
+    with pytest.raises(ImproperlyConfigured, match="GATEWAY_PUBLISHED_CHECKPOINT_REDIS must be a redis://"):
+        load_settings(monkeypatch, tmp_path, GATEWAY_PUBLISHED_CHECKPOINT_REDIS="http://user:secret@redis.internal/")
