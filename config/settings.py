@@ -357,9 +357,16 @@ DATABASE_ROUTERS = ["gateway.databases.PrimaryRouter"]
 GATEWAY_STANDBY_PIN_SECONDS = env_int("GATEWAY_STANDBY_PIN_SECONDS", 30, minimum=0, maximum=3600)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# A Redis host that does not answer (a network partition, not a refused connection) must not hang a request: the
+# connect and each read give up after CACHE_TIMEOUT_SECONDS, and config/redis_cache.py then counts in the process.
+CACHE_TIMEOUT_SECONDS = env_float("CACHE_TIMEOUT_SECONDS", 0.5, minimum=0.05, maximum=10)
 CACHES = {
     "default": (
-        {"BACKEND": "config.redis_cache.RedisCache", "LOCATION": os.environ["CACHE_URL"]}
+        {
+            "BACKEND": "config.redis_cache.RedisCache",
+            "LOCATION": os.environ["CACHE_URL"],
+            "OPTIONS": {"socket_connect_timeout": CACHE_TIMEOUT_SECONDS, "socket_timeout": CACHE_TIMEOUT_SECONDS},
+        }
         if os.environ.get("CACHE_URL")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )

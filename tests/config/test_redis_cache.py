@@ -74,3 +74,26 @@ def test_a_reachable_redis_is_used_again_after_an_outage(cache: Any, monkeypatch
     monkeypatch.undo()
     cache.set("k", "shared")
     assert cache.get("k") == "shared"
+
+
+def test_a_redis_host_that_does_not_answer_costs_a_bounded_wait() -> None:
+    """A server that takes the connection but never answers (a hung or partitioned Redis, not a refused connection)
+    costs at most the configured timeout per try, and the call is answered from the process's memory: no request
+    hangs on the rate limit."""
+    import socket
+    import time
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # the kernel completes the connections; nothing ever reads or answers
+    try:
+        port = silent.getsockname()[1]
+        cache = RedisCache(
+            f"redis://127.0.0.1:{port}/0", {"OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2}}
+        )
+        started = time.monotonic()
+        cache.set("history", [1.5], 60)
+        assert cache.get("history") == [1.5]
+        assert time.monotonic() - started < 5  # two calls, each at most the timeout for each of redis-py's tries
+    finally:
+        silent.close()

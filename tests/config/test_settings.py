@@ -430,3 +430,14 @@ def test_the_published_checkpoint_stores(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert loaded["GATEWAY_PUBLISHED_CHECKPOINT_REDIS"] == "redis://redis.internal:6379/3"
     with pytest.raises(ImproperlyConfigured, match="GATEWAY_PUBLISHED_CHECKPOINT_REDIS must be a redis://"):
         load_settings(monkeypatch, tmp_path, GATEWAY_PUBLISHED_CHECKPOINT_REDIS="http://user:secret@redis.internal/")
+
+
+def test_the_redis_cache_has_timeouts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A Redis host that does not answer must not hang requests: the cache gives up after CACHE_TIMEOUT_SECONDS."""
+    loaded = load_settings(
+        monkeypatch, tmp_path, CACHE_URL="redis://redis.internal:6379/1", CACHE_TIMEOUT_SECONDS="0.3"
+    )
+    assert loaded["CACHES"]["default"]["OPTIONS"] == {"socket_connect_timeout": 0.3, "socket_timeout": 0.3}
+    monkeypatch.delenv("CACHE_TIMEOUT_SECONDS")
+    default = load_settings(monkeypatch, tmp_path, CACHE_URL="redis://redis.internal:6379/1")
+    assert default["CACHES"]["default"]["OPTIONS"]["socket_timeout"] == 0.5
