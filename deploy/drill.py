@@ -55,7 +55,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -931,7 +931,7 @@ class Drill:
         import psycopg
 
         with psycopg.connect(self.primary.conninfo(), autocommit=True) as connection:
-            return connection.execute(statement, params).fetchall()  # type: ignore[arg-type]
+            return connection.execute(cast(Any, statement), params).fetchall()
 
     def entries(self) -> int:
         return int(self.query("SELECT size FROM audit_audithead WHERE id = 1")[0][0])
@@ -1032,7 +1032,11 @@ class Drill:
                 )
             node.start()
             try:
-                wait_until(lambda n=node: not n.in_recovery(), 120, 1)
+
+                def promoted(restored: PgNode = node) -> bool:
+                    return not restored.in_recovery()
+
+                wait_until(promoted, 120, 1)
                 url = f"postgres://postgres@{node.host}:{node.port}/{DATABASE}"
                 entries = int(node.sql("SELECT size FROM audit_audithead WHERE id = 1"))
                 verified = self.manage("audit_verify", database_url=url, check=False)

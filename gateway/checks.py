@@ -123,7 +123,7 @@ def check_deploy_safeguards(app_configs: Any, **kwargs: Any) -> list[CheckMessag
                 id="gateway.W015",
             )
         )
-    if settings.CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+    if str(settings.CACHES["default"]["BACKEND"]).endswith("LocMemCache"):
         messages.append(
             Warning(
                 "No shared cache: each web process keeps its own rate limits, so the limits multiply.",
