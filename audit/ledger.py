@@ -227,25 +227,32 @@ def _head_advance(count: int = 1) -> tuple[int, dt.datetime, dict[str, str]]:
 
 
 _INSERT_PG = """
-WITH e AS (
+WITH d AS (SELECT CAST(%(rows)s AS json) AS j),
+e AS (
     INSERT INTO audit_auditentry ("index", kind, at, organisation, client_id, acting_user, "user", subject, purpose,
         case_reference, emergency, reference, outcome, policy_version, decisions, detail, leaf, leaf_hash)
-    SELECT * FROM unnest(%(index)s::bigint[], %(kind)s::varchar[], %(at)s::timestamptz[], %(organisation)s::varchar[],
-        %(client_id)s::varchar[], %(acting_user)s::varchar[], %(user)s::varchar[], %(subject)s::varchar[],
-        %(purpose)s::varchar[], %(case_reference)s::varchar[], %(emergency)s::boolean[], %(reference)s::varchar[],
-        %(outcome)s::varchar[], %(policy_version)s::integer[], %(decisions)s::jsonb[], %(detail)s::jsonb[],
-        %(leaf)s::text[], %(leaf_hash)s::varchar[])
+    SELECT x."index", x.kind, x.at, x.organisation, x.client_id, x.acting_user, x."user", x.subject, x.purpose,
+        x.case_reference, x.emergency, x.reference, x.outcome, x.policy_version, x.decisions, x.detail, x.leaf,
+        x.leaf_hash
+    FROM d, json_to_recordset(d.j -> 'entries') AS x("index" bigint, kind varchar, at timestamptz,
+        organisation varchar, client_id varchar, acting_user varchar, "user" varchar, subject varchar, purpose varchar,
+        case_reference varchar, emergency boolean, reference varchar, outcome varchar, policy_version integer,
+        decisions jsonb, detail jsonb, leaf text, leaf_hash varchar)
 ), n AS (
     INSERT INTO audit_treenode (level, position, hash)
-    SELECT * FROM unnest(%(node_levels)s::smallint[], %(node_positions)s::bigint[], %(node_hashes)s::varchar[])
+    SELECT x.level, x.position, x.hash
+    FROM d, json_to_recordset(d.j -> 'nodes') AS x(level smallint, position bigint, hash varchar)
 ), f AS (
     INSERT INTO audit_auditfacet (entry_index, key, value)
-    SELECT * FROM unnest(%(facet_entries)s::bigint[], %(facet_keys)s::varchar[], %(facet_values)s::varchar[])
+    SELECT x.entry, x.key, x.value
+    FROM d, json_to_recordset(d.j -> 'facets') AS x(entry bigint, key varchar, value varchar)
 )
-UPDATE audit_audithead SET frontier = %(frontier)s::jsonb WHERE id = 1
+UPDATE audit_audithead SET frontier = (SELECT CAST(d.j -> 'frontier' AS jsonb) FROM d) WHERE id = 1
 """
 """One statement for the entries of one append (one or a few), their tree nodes, their facets and the new frontier.
-Every value travels as an array, so the statement is the same whatever the count and is prepared once."""
+Everything travels as one JSON document, so the statement is the same whatever the count and is prepared once, and
+the parameter is one string for the C encoder of :mod:`json` (arrays, one per column, cost psycopg a Python loop
+over every element)."""
 
 
 def _rows_insert(
@@ -264,25 +271,17 @@ def _rows_insert(
         )
         AuditHead.objects.filter(pk=1).update(frontier=frontier)
         return
-    params: dict[str, Any] = {
-        name: [getattr(entry, name) for entry in entries]
-        for name in ENTRY_COLUMNS
-        if name not in ("at", "decisions", "detail")
-    }
-    params |= {
-        "at": [connection.ops.adapt_datetimefield_value(entry.at) for entry in entries],
-        "decisions": [json.dumps(entry.decisions) for entry in entries],
-        "detail": [json.dumps(entry.detail) for entry in entries],
-        "node_levels": [level for level, _p, _h in nodes],
-        "node_positions": [position for _l, position, _h in nodes],
-        "node_hashes": [value.hex() for _l, _p, value in nodes],
-        "facet_entries": [index for index, _k, _v in facets],
-        "facet_keys": [key for _i, key, _v in facets],
-        "facet_values": [value for _i, _k, value in facets],
-        "frontier": json.dumps(frontier),
+    document = {
+        "entries": [
+            {name: getattr(entry, name) for name in ENTRY_COLUMNS if name != "at"} | {"at": entry.at.isoformat()}
+            for entry in entries
+        ],
+        "nodes": [{"level": level, "position": position, "hash": value.hex()} for level, position, value in nodes],
+        "facets": [{"entry": index, "key": key, "value": value} for index, key, value in facets],
+        "frontier": frontier,
     }
     with connection.cursor() as cursor:
-        cursor.execute(_INSERT_PG, params)
+        cursor.execute(_INSERT_PG, {"rows": json.dumps(document)})
     for entry in entries:
         entry._state.adding = False
         entry._state.db = connection.alias
