@@ -183,28 +183,13 @@ def _consent_status(consent: Consent, check: ConsentCheck | None) -> str:
     return str(status)
 
 
-# The consents recorded for a BSN that name an organisation, or its sector, as a recipient.
-CONSENTS_NAMING_SQL = """
-SELECT c.id FROM consent_consent c WHERE c.subject_bsn = %(bsn)s AND (
-    EXISTS (SELECT 1 FROM consent_consent_recipient_organisations o
-            WHERE o.consent_id = c.id AND o.organisation_id = %(organisation)s)
-    OR EXISTS (SELECT 1 FROM consent_consent_recipient_sectors s WHERE s.consent_id = c.id AND s.sector_id = %(sector)s)
-)
-ORDER BY c.id
-"""
-
-
-def consent_facts(*, subject_bsn: str, requester: Organisation) -> tuple[ConsentFact, ...]:
-    """The consents recorded for ``subject_bsn`` that name ``requester`` (or its sector) as recipient, as the
-    decision sees them (:class:`consent.policy.ConsentFact`). Keyed by the BSN, so that an unknown person and a
-    known one with the same consent get the same decision. ``givers_contradicted`` comes from the gateway's facts
-    about a known person (:func:`consent.consents.consent_check`, every day of the period); for an unknown BSN
-    there is nothing to check and the holder vouches (it decides, or it recorded the consent itself)."""
-    with connection.cursor() as cursor:  # which consents: plain SQL, as this runs on every request
-        cursor.execute(
-            CONSENTS_NAMING_SQL, {"bsn": subject_bsn, "organisation": requester.pk, "sector": requester.sector_id}
-        )
-        ids = [pk for (pk,) in cursor.fetchall()]
+def consent_facts(*, subject_bsn: str, ids: list[int]) -> tuple[ConsentFact, ...]:
+    """The consents ``ids`` recorded for ``subject_bsn`` (those that name the requester, or its sector, as recipient:
+    the ``consent`` rows of :data:`FACTS_SQL`), as the decision sees them (:class:`consent.policy.ConsentFact`).
+    Keyed by the BSN, so that an unknown person and a known one with the same consent get the same decision.
+    ``givers_contradicted`` comes from the gateway's facts about a known person
+    (:func:`consent.consents.consent_check`, every day of the period); for an unknown BSN there is nothing to check
+    and the holder vouches (it decides, or it recorded the consent itself)."""
     if not ids:
         return ()
     rows = list(
@@ -246,8 +231,9 @@ def can_consent(*, person: Person, on: dt.date) -> bool:
 # only rows of the person with the BSN (``%(bsn)s``) and, where the requester matters, of the requester
 # (``%(requester)s``): the case roles in active cases it takes part in, the supervision orders on the person,
 # those the requester executes on the person's children, the active restrictions with their categories and
-# allowances, and the named case's pre-authorisations in force. Columns: tag, id, three texts, two dates, a
-# number.
+# allowances, the named case's pre-authorisations in force, and the consents recorded for the BSN (known person or
+# not) that name the requester or its sector (``%(sector)s``) as a recipient. Columns: tag, id, three texts, two
+# dates, a number.
 FACTS_SQL = """
 WITH p AS (SELECT id, date_of_birth, able_to_judge FROM consent_person WHERE bsn = %(bsn)s)
 SELECT 'person', p.id, CAST(NULL AS VARCHAR(80)), CAST(NULL AS VARCHAR(80)), CAST(NULL AS VARCHAR(80)),
@@ -312,6 +298,13 @@ FROM consent_preauthorisation a JOIN consent_case c ON c.id = a.case_id
 JOIN consent_preauthorisation_purposes au ON au.preauthorisation_id = a.id
 JOIN consent_purpose u ON u.id = au.purpose_id
 WHERE c.reference = %(case)s AND a.withdrawn_at IS NULL AND a.valid_from <= %(on)s AND a.valid_until >= %(on)s
+UNION ALL
+SELECT 'consent', c.id, NULL, NULL, NULL, NULL, NULL, NULL
+FROM consent_consent c WHERE c.subject_bsn = %(bsn)s AND (
+    EXISTS (SELECT 1 FROM consent_consent_recipient_organisations o
+            WHERE o.consent_id = c.id AND o.organisation_id = %(requester)s)
+    OR EXISTS (SELECT 1 FROM consent_consent_recipient_sectors s WHERE s.consent_id = c.id AND s.sector_id = %(sector)s)
+)
 """
 
 
@@ -338,20 +331,20 @@ def subject_facts(
     on: dt.date,
 ) -> SubjectFacts:
     """The facts about the person with ``subject_bsn`` relevant to a request by ``requester`` (see
-    :class:`SubjectFacts`): two queries, the consents recorded for the BSN and :data:`FACTS_SQL`.
+    :class:`SubjectFacts`): one query, :data:`FACTS_SQL`, and the consents it names when there are some.
 
     For a person the gateway does not know this is :meth:`SubjectFacts.unknown` with the consents recorded for that
     BSN, so the decision cannot tell the two apart. The facts about who the person is (orders on their children,
     whether they can consent, the case's pre-authorisations) are read whenever a case is named but used only for a
     requester in that active case with the person (no oracle).
     """
-    consents = consent_facts(subject_bsn=subject_bsn, requester=requester)
     with connection.cursor() as cursor:
         cursor.execute(
             FACTS_SQL,
             {
                 "bsn": subject_bsn,
                 "requester": requester.pk,
+                "sector": requester.sector_id,
                 "case": case_reference or "",
                 "on": on.isoformat(),
                 "closed": choices.CasePhase.CLOSED.value,
@@ -365,6 +358,7 @@ def subject_facts(
     by_tag: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
     for tag, *row in rows:
         by_tag[tag].append(tuple(row))
+    consents = consent_facts(subject_bsn=subject_bsn, ids=sorted(pk for pk, *_rest in by_tag["consent"]))
     if not by_tag["person"]:
         return SubjectFacts.unknown(consents=consents)
     ((_pk, _t1, _t2, _t3, born, _d2, able_to_judge),) = by_tag["person"]
