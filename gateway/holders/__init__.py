@@ -20,7 +20,7 @@ from gateway.holders.errors import HolderUnavailable
 from gateway.holders.minimise import minimise
 from gateway.models import HolderEndpoint
 
-__all__ = ["FetchResult", "HolderUnavailable", "holder_fetch"]
+__all__ = ["BuiltinRecords", "FetchResult", "HolderUnavailable", "builtin_records_read", "holder_fetch"]
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,45 @@ def _endpoint_for(holder: str, category: str, directory: HolderDirectory | None)
     return found
 
 
+@dataclass(frozen=True)
+class BuiltinRecords:
+    """The records of ``builtin`` holders about one BSN, read together for the categories of one request
+    (:func:`builtin_records_read`): ``asked`` the (organisation id, category) pairs read, ``found`` those that have a
+    record."""
+
+    asked: frozenset[tuple[int, str]]
+    found: dict[tuple[int, str], Any]
+
+
+def _record_data(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def builtin_records_read(*, bsn: str, asks: list[tuple[str, str]], directory: HolderDirectory) -> BuiltinRecords:
+    """The records the ``builtin`` holders among ``asks`` (holder, category) keep about ``bsn``, in one query
+    whatever the number of categories (plain SQL: it runs on every request that asks such a holder)."""
+    asked = set()
+    for holder, category in asks:
+        endpoint = directory.endpoint(holder, category)
+        if endpoint is not None and endpoint.kind == HolderKind.BUILTIN:
+            asked.add((endpoint.organisation_id, category))
+    found: dict[tuple[int, str], Any] = {}
+    if asked:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT r.organisation_id, k.code, r.data FROM gateway_builtinrecord r "
+                "JOIN consent_datacategory k ON k.id = r.category_id "
+                "WHERE r.bsn = %s AND r.organisation_id = ANY(%s) AND k.code = ANY(%s)",
+                [bsn, sorted({pk for pk, _c in asked}), sorted({c for _pk, c in asked})],
+            )
+            for organisation_id, category, data in cursor.fetchall():
+                if (organisation_id, category) in asked:  # the two lists also match pairs nobody asked for
+                    found[(organisation_id, category)] = _record_data(data)
+    return BuiltinRecords(frozenset(asked), found)
+
+
 def _builtin_record(organisation_id: int, category: str, bsn: str) -> Any:
-    """The builtin holder's record (plain SQL: it runs once per category of a request), ``None`` when it has none."""
+    """The builtin holder's record (plain SQL), ``None`` when it has none."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT r.data FROM gateway_builtinrecord r JOIN consent_datacategory k ON k.id = r.category_id "
@@ -61,9 +98,7 @@ def _builtin_record(organisation_id: int, category: str, bsn: str) -> Any:
             [organisation_id, category, bsn],
         )
         row = cursor.fetchone()
-    if row is None:
-        return None
-    return json.loads(row[0]) if isinstance(row[0], str | bytes) else row[0]
+    return None if row is None else _record_data(row[0])
 
 
 def holder_fetch(
@@ -75,9 +110,11 @@ def holder_fetch(
     bsn: str,
     purpose: str,
     directory: HolderDirectory | None = None,
+    builtin: BuiltinRecords | None = None,
 ) -> FetchResult:
     """Fetch ``category`` about ``bsn`` from ``holder`` and keep only the category's fields. The endpoint comes
-    from ``directory`` when given (:func:`gateway.holders.directory.holder_directory`), else from the tables.
+    from ``directory`` when given (:func:`gateway.holders.directory.holder_directory`), else from the tables; a
+    builtin holder's record from ``builtin`` when it was read there (:func:`builtin_records_read`, same ``bsn``).
 
     Raises :class:`HolderUnavailable` when the holder cannot be reached or answers nonsense.
     """
@@ -85,7 +122,11 @@ def holder_fetch(
     fields = [name for name, _ in field_types]
     raw: Any
     if endpoint.kind == HolderKind.BUILTIN:
-        raw = _builtin_record(endpoint.organisation_id, category, bsn)
+        key = (endpoint.organisation_id, category)
+        if builtin is not None and key in builtin.asked:
+            raw = builtin.found.get(key)
+        else:
+            raw = _builtin_record(endpoint.organisation_id, category, bsn)
     elif endpoint.kind == HolderKind.HTTP:
         raw = http.fetch(
             url=endpoint.url,
