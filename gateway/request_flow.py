@@ -37,10 +37,11 @@ from consent.selectors import subject_facts
 from gateway.callers import Caller
 from gateway.decision_record import decision_record, decision_records
 from gateway.errors import AuditUnavailable
-from gateway.holders import HolderUnavailable, holder_fetch
+from gateway.holders import HolderUnavailable, builtin_records_read, holder_fetch
 from gateway.holders.directory import holder_directory
 from gateway.holders.resolve import holders_resolve
 from gateway.idempotency import StoredResponse, body_digest, idempotency_store, idempotent_replay
+from gateway.inserts import insert_together
 from gateway.models import EmergencyReview, InformationRequest, PendingItem, RequestDecision
 from gateway.shapes import dry_run_json, request_json
 from gateway.signals import entry_recorded
@@ -242,6 +243,9 @@ def information_request_submit(
     released: dict[str, tuple[list[str], str]] = {}
 
     def fetch() -> None:
+        builtin = builtin_records_read(
+            bsn=bsn, asks=[(d.provider or "", d.category) for d in asking], directory=directory
+        )
         for decision in decisions:
             if decision.outcome != PERMIT:
                 final.append(decision)
@@ -255,6 +259,7 @@ def information_request_submit(
                     bsn=bsn,
                     purpose=request.purpose,
                     directory=directory,
+                    builtin=builtin,
                 )
             except HolderUnavailable:
                 final.append(replace(decision, outcome=ERROR, reasons=(HOLDER_UNAVAILABLE,)))
@@ -294,7 +299,7 @@ def information_request_submit(
             )
         )
         entry = audit_append_many([d for d in drafts if d is not None])[-1]
-        stored = InformationRequest.objects.create(
+        stored = InformationRequest(
             id=request_id,
             organisation=caller.organisation,
             client_id=caller.client_id,
@@ -312,29 +317,28 @@ def information_request_submit(
             audit_leaf_hash=entry.leaf_hash,
             news_pending=True,
         )
-        stored_decisions = RequestDecision.objects.bulk_create(
-            [
-                RequestDecision(
-                    request=stored,
-                    position=position,
-                    category=d.category,
-                    provider=d.provider,
-                    outcome=d.outcome,
-                    rule=d.rule,
-                    rule_version=d.rule_version,
-                    legal_basis=d.legal_basis,
-                    legal_basis_reference=policy.bases[d.legal_basis].reference if d.legal_basis else None,
-                    consent_id=d.consent,
-                    preauthorisation_id=d.preauthorisation,
-                    reasons=[r.as_dict() for r in d.reasons],
-                    emergency_access=d.emergency_access,
-                    shielded=d.shielded,
-                    released_fields=(released.get(d.category) or ([], None))[0],
-                    payload_sha256=(released.get(d.category) or ([], None))[1],
-                )
-                for position, d in enumerate(final)
-            ]
-        )
+        stored_decisions = [
+            RequestDecision(
+                request=stored,
+                position=position,
+                category=d.category,
+                provider=d.provider,
+                outcome=d.outcome,
+                rule=d.rule,
+                rule_version=d.rule_version,
+                legal_basis=d.legal_basis,
+                legal_basis_reference=policy.bases[d.legal_basis].reference if d.legal_basis else None,
+                consent_id=d.consent,
+                preauthorisation_id=d.preauthorisation,
+                reasons=[r.as_dict() for r in d.reasons],
+                emergency_access=d.emergency_access,
+                shielded=d.shielded,
+                released_fields=(released.get(d.category) or ([], None))[0],
+                payload_sha256=(released.get(d.category) or ([], None))[1],
+            )
+            for position, d in enumerate(final)
+        ]
+        insert_together(stored, stored_decisions)  # one statement for the request and its decisions
         _follow_ups_create(stored, stored_decisions, caller, urgent={d.category for d in final if d.urgent})
         entry_recorded.send(sender=InformationRequest, request_id=stored.id)
         body = request_json(stored, policy, final, data)
