@@ -248,3 +248,57 @@ def test_builtin_and_http_share_the_minimisation(db: Any) -> None:
 def test_minimise(raw: Any, expected: Any) -> None:
     data, _fields = minimise(raw, (("a", "string"), ("n", "integer"), ("d", "date"), ("l", "list")))
     assert data == expected
+
+
+@pytest.mark.django_db
+def test_builtin_records_of_a_request_in_one_read_give_what_each_read_gives() -> None:
+    """builtin_records_read reads the records of every asked (holder, category) in one query; its organisation and
+    category lists also match pairs nobody asked for (here Veilig Thuis' police_incidents record, made for the
+    test), which must not be served. Each answer equals the one read alone."""
+    from consent.models import DataCategory, Organisation
+    from consent.selectors import policy_current
+    from gateway.holders import builtin_records_read
+    from gateway.holders.directory import holder_directory_read
+    from gateway.models import BuiltinRecord
+
+    BuiltinRecord.objects.create(
+        organisation=Organisation.objects.get(slug="veilig-thuis-rr"),
+        category=DataCategory.objects.get(code="police_incidents"),
+        bsn=MARK,
+        data={"not": "asked"},
+    )
+    directory = holder_directory_read()
+    asks = [("politie-rotterdam", "police_incidents"), ("veilig-thuis-rr", "risk_assessment")]
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        records = builtin_records_read(bsn=MARK, asks=asks, directory=directory)
+    assert len(queries.captured_queries) == 1
+    vt = Organisation.objects.get(slug="veilig-thuis-rr").pk
+    assert (vt, "police_incidents") not in records.found
+    assert len(records.found) == 2 and records.asked == frozenset(records.found)
+    for holder, category in asks:
+        fields = policy_current().categories[category].fields
+        together = holder_fetch(
+            holder=holder,
+            category=category,
+            field_types=fields,
+            request_id="r",
+            bsn=MARK,
+            purpose="p",
+            directory=directory,
+            builtin=records,
+        )
+        alone = holder_fetch(
+            holder=holder,
+            category=category,
+            field_types=fields,
+            request_id="r",
+            bsn=MARK,
+            purpose="p",
+            directory=directory,
+        )
+        assert together == alone and together.data and together.fields
+    # A BSN without records: nothing found, and the fetch answers "nothing" as a read alone does.
+    empty = builtin_records_read(bsn="999999990", asks=asks, directory=directory)
+    assert empty.found == {} and len(empty.asked) == 2
