@@ -124,14 +124,16 @@ def configuration_token() -> str | None:
 _kept_policy: tuple[str, Policy] | None = None
 
 
-def policy_current() -> Policy:
+def policy_current(token: str | None = None) -> Policy:
     """The policy in force, registered as a :class:`PolicyVersion` the first time its content is seen.
 
     Costs one query when the configuration token is the one this process built the policy at (every request but the
-    first after a change); otherwise the snapshot is built from the tables and registered again. The built policy
-    is kept only once the transaction it was read in commits (a version registered in a transaction that rolls back
-    must never be cited), and it carries the token (:attr:`Policy.token`) for the caches keyed on the same token."""
-    token = configuration_token()
+    first after a change), none when the caller passes the ``token`` it read in this request (the partner API reads
+    it in the statement that resolves the access token, :mod:`gateway.api.auth`); otherwise the snapshot is built from
+    the tables and registered again. The built policy is kept only once the transaction it was read in commits (a
+    version registered in a transaction that rolls back must never be cited), and it carries the token
+    (:attr:`Policy.token`) for the caches keyed on the same token."""
+    token = token or configuration_token()
     kept = _kept_policy
     if token is not None and kept is not None and kept[0] == token:
         return kept[1]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from audit.ledger import Actor
 from consent.models import Organisation
@@ -17,6 +17,9 @@ class Caller:
     client_id: str
     scopes: frozenset[str]
     acting_user: str | None = None
+    #: The configuration token (:mod:`consent.configuration`) read in the same statement as the access token, for
+    #: :func:`consent.selectors.policy_current`; ``None`` when not read (then that reads it).
+    configuration_token: str | None = field(default=None, compare=False)
 
     def actor(self) -> Actor:
         """The caller as the audit trail names it."""

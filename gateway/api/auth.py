@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+from dataclasses import replace
 from typing import Any
 
 from django.db import connection
@@ -51,7 +52,8 @@ def _acting_user(meta: dict[str, Any]) -> str | None:
 @functools.cache
 def _token_query() -> tuple[str, list[str], list[str]]:
     """The statement that resolves a token checksum to its expiry, scope, client and organisation with its sector,
-    and the organisation's and sector's field names in its columns. Built once from the models' metadata (no input
+    and the configuration token of this moment (:func:`consent.selectors.configuration_token`), and the
+    organisation's and sector's field names in its columns. Built once from the models' metadata (no input
     reaches it); one statement, which the connection keeps prepared (it runs on every partner request)."""
     organisation_fields = [f.attname for f in Organisation._meta.concrete_fields]
     sector_fields = [f.attname for f in Sector._meta.concrete_fields]
@@ -59,6 +61,8 @@ def _token_query() -> tuple[str, list[str], list[str]]:
         ["t.expires", "t.scope", "a.client_id"]
         + [f"o.{connection.ops.quote_name(name)}" for name in organisation_fields]
         + [f"s.{connection.ops.quote_name(name)}" for name in sector_fields]
+        # the configuration token rides along: a request's policy then costs no statement of its own
+        + ["(SELECT c.token FROM consent_configurationstate c WHERE c.id = 1)"]
     )
     sql = (
         f"SELECT {columns} FROM {get_access_token_model()._meta.db_table} t "  # noqa: S608  # names from the models
@@ -94,11 +98,13 @@ def caller_from_meta(meta: dict[str, Any]) -> Caller | None:
         return None
     split = 3 + len(organisation_fields)
     organisation = Organisation.from_db(connection.alias, organisation_fields, row[3:split])
-    sector = Sector.from_db(connection.alias, sector_fields, row[split:])
+    sector = Sector.from_db(connection.alias, sector_fields, row[split:-1])
     Organisation._meta.get_field("sector").set_cached_value(organisation, sector)  # as select_related would
     if not organisation.active:
         return None
-    return Caller(organisation=organisation, client_id=client_id, scopes=frozenset(scope.split()))
+    return Caller(
+        organisation=organisation, client_id=client_id, scopes=frozenset(scope.split()), configuration_token=row[-1]
+    )
 
 
 class BearerTokenAuthentication(BaseAuthentication):
@@ -113,7 +119,7 @@ class BearerTokenAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed("The access token is missing, expired or not valid.")
         request._request.caller = caller  # type: ignore[attr-defined]  # a bad X-Acting-User is still audited
         acting = _acting_user(request.META)
-        caller = Caller(caller.organisation, caller.client_id, caller.scopes, acting_user=acting)
+        caller = replace(caller, acting_user=acting)
         request._request.caller = caller  # type: ignore[attr-defined]
         return PartnerUser(caller), caller
 

@@ -68,7 +68,7 @@ def _idempotency_key(request: Request) -> str | None:
 def _run(request: Request, action: Callable[..., StoredResponse]) -> Response:
     """Validate a request body against the policy in force, then run the action (submit or dry run) with it."""
     key = _idempotency_key(request)
-    policy = policy_current()
+    policy = policy_current(_caller(request).configuration_token)
     serializer = InformationRequestInSerializer(data=request.data, context={"policy": policy})
     serializer.is_valid(raise_exception=True)
     asked: RequestInput = serializer.validated_data
