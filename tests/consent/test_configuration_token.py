@@ -138,3 +138,24 @@ class TestKeptPerProcess:
         HolderEndpoint.objects.filter(organisation__slug=slug).update(active=False)
         fresh = holder_directory(policy_current().token)
         assert fresh.endpoint(slug, code) is None
+
+    def test_through_the_api_the_token_read_with_the_access_token_decides_the_version(self, partner: Any) -> None:
+        """The partner API reads the configuration token in the statement that resolves the access token
+        (gateway.api.auth); the next request after a committed change is decided under the new version, and no
+        request reads the token on its own."""
+        from audit.models import AuditEntry
+
+        client = partner("veilig-thuis-rr")
+        body = {"subject": {"bsn": "999990019"}, "categories": ["police_incidents"], "purpose": "vt_safety_assessment"}
+        client.post("/api/v1/decisions", body)  # the first builds the policy this process keeps
+        with CaptureQueriesContext(connection) as queries:
+            before = client.post("/api/v1/decisions", body)
+        assert before.status_code == 200
+        assert not [q for q in queries.captured_queries if "consent_configurationstate" in q["sql"].split("FROM", 1)[0]]
+        assert sum("consent_configurationstate" in q["sql"] for q in queries.captured_queries) == 1
+        rule = _rule()
+        SharingRule.objects.filter(pk=rule.pk).update(holder_decides=not rule.holder_decides)
+        after = client.post("/api/v1/decisions", body)
+        assert after.status_code == 200
+        versions = [AuditEntry.objects.get(index=r.json()["audit"]["index"]).policy_version for r in (before, after)]
+        assert versions[1] != versions[0] and versions[1] == policy_current().version
