@@ -68,7 +68,8 @@ class InformationRequest(models.Model):
     """A partner's request for categories of information about a person (api.md, "Information requests")."""
 
     id = models.CharField(primary_key=True, max_length=40)
-    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="requests")
+    # No index of its own: the index (organisation, -created_at, -id) below starts with it.
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="requests", db_index=False)
     client_id = models.CharField(max_length=100)
     acting_user = models.CharField(max_length=128, blank=True)
     subject_bsn = models.CharField(max_length=9, help_text="Kept to fetch after a holder's approval.")
@@ -107,7 +108,8 @@ class InformationRequest(models.Model):
 class RequestDecision(models.Model):
     """The decision on one category of a request, with the rule, basis, consent and reasons it rests on."""
 
-    request = models.ForeignKey(InformationRequest, on_delete=models.CASCADE, related_name="decisions")
+    # No index of its own: the unique constraint (request, position) starts with it.
+    request = models.ForeignKey(InformationRequest, on_delete=models.CASCADE, related_name="decisions", db_index=False)
     position = models.PositiveSmallIntegerField()
     category = models.CharField(max_length=64)
     provider = models.CharField(max_length=64, null=True)
@@ -144,7 +146,10 @@ class IdempotencyRecord(models.Model):
     The body is encrypted at rest (it can hold released data) and purged after ``GATEWAY_IDEMPOTENCY_HOURS``.
     """
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="idempotency_records")
+    # No index of its own: the unique constraint (organisation, endpoint, key) starts with it.
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="idempotency_records", db_index=False
+    )
     key = models.CharField(max_length=64)
     endpoint = models.CharField(max_length=32)
     body_sha256 = models.CharField(max_length=64)

@@ -121,3 +121,44 @@ def test_a_child_of_an_unknown_row_fails_the_transaction() -> None:
         insert_together(parent, orphans)
         connection.check_constraints()
     assert not InformationRequest.objects.filter(pk="req_parent").exists()
+
+
+# Written on every request, entry or retry: each index here costs a write on the hot path.
+HOT_TABLES = (
+    "audit_auditentry",
+    "audit_treenode",
+    "audit_auditfacet",
+    "audit_audithead",
+    "gateway_informationrequest",
+    "gateway_requestdecision",
+    "gateway_idempotencyrecord",
+)
+
+
+def test_no_index_on_a_hot_table_is_covered_by_another() -> None:
+    """A plain index whose columns begin another index on the same table serves no query the other does not, and
+    costs a write per row (Django adds one for every foreign key, even where a unique constraint starts with it).
+    Unique ones stay (they constrain), and so do partial, expression and non-default operator-class ones."""
+    if connection.vendor != "postgresql":
+        pytest.skip("reads PostgreSQL's catalogue")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH idx AS (
+                SELECT i.indrelid::regclass::text AS tbl, c.relname AS name, i.indisunique AS uniq,
+                       i.indkey::text || ' ' AS cols, i.indpred IS NULL AND i.indexprs IS NULL AS plain,
+                       (SELECT bool_and(o.opcdefault) FROM unnest(i.indclass::oid[]) k JOIN pg_opclass o ON o.oid = k)
+                           AS default_ops
+                FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+            )
+            SELECT a.tbl, a.name, b.name FROM idx a JOIN idx b ON a.tbl = b.tbl AND a.name <> b.name
+            WHERE a.tbl = ANY(%s) AND NOT a.uniq AND a.plain AND a.default_ops AND b.plain AND b.default_ops
+            AND starts_with(b.cols, a.cols)
+            """,
+            [list(HOT_TABLES)],
+        )
+        covered = cursor.fetchall()
+        cursor.execute("SELECT count(*) FROM pg_index WHERE indrelid = 'audit_auditfacet'::regclass")
+        (facet_indexes,) = cursor.fetchone()
+    assert covered == []
+    assert facet_indexes == 3  # the key, the unique (entry, key, value) and the search (key, value, entry)
