@@ -682,3 +682,32 @@ def test_signatures_are_checked_for_their_own_checkpoint(trail: Trail, monkeypat
     result = verify_trail()
     assert result.failure == f"checkpoint at {trail.first}: signature does not verify"
     assert (result.failed_checkpoint, result.checkpoints_checked) == (trail.first, 0)
+
+
+@postgres_only
+@pytest.mark.parametrize("chunk", [3, 2000])
+def test_a_failure_after_a_checkpoint_in_the_same_chunk_is_named_after_it(
+    trail: Trail, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    """Entries are checked a run at a time up to the next checkpoint's size; a tree node changed after the first
+    checkpoint, in the same chunk, fails its entry with the first checkpoint verified and counted once."""
+    monkeypatch.setattr("audit.verification.CHUNK_SIZE", chunk)
+    index = trail.first + 1
+    tamper("UPDATE audit_treenode SET hash = %s WHERE level = 0 AND position = %s", ["00" * 32, index])
+    result = verify_trail()
+    assert result.failure == f"entry {index}: tree node at level 0, position {index} differs from the entries"
+    assert (result.failed_index, result.entries_checked, result.checkpoints_checked) == (index, index, 1)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 2000])
+def test_an_intact_trail_takes_the_quick_pass_only(trail: Trail, monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    """The stored nodes come in the order the entries complete them, so an intact trail never needs the entry by
+    entry checks (they are there to name a failure)."""
+    from audit.verification import _Verifier
+
+    def not_needed(*args: Any) -> None:
+        raise AssertionError("an intact entry went through _check_entry")
+
+    monkeypatch.setattr("audit.verification.CHUNK_SIZE", chunk)
+    monkeypatch.setattr(_Verifier, "_check_entry", not_needed)
+    assert verify_trail() == VerificationResult(ok=True, entries_checked=trail.second, checkpoints_checked=2)
