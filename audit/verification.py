@@ -16,7 +16,10 @@ extra node is always detected, not only the few on the frontier.
 Speed: the columns' canonical bytes go through :mod:`audit.canonical` (the standard library's C encoder, proven
 byte-identical to RFC 8785 for the values it accepts; anything else through ``rfc8785``). On PostgreSQL the JSON
 columns are read as text and decoded with :func:`audit.canonical.plain_loads`, which refuses floats and unsafe
-integers while decoding, so a leaf is re-serialised without walking its values first.
+integers while decoding, so a leaf is re-serialised without walking its values first. Entries are checked a run at
+a time (up to the next checkpoint's size, :meth:`_Verifier._check_entries`): every check in one quick pass with the
+tree nodes compared as one list; only when something differs are the entries checked again one at a time, which
+names the first failure.
 
 Concurrency: two kinds of helper threads, both only ever ahead of the checks, never deciding anything.
 
