@@ -215,6 +215,35 @@ class TreeBuilder:
         finally:
             self.size = size
 
+    def extend_completed(self, leaf_hashes: Iterable[bytes]) -> list[bytes]:
+        """Add the leaves in order; return every hash they complete, in the order that :meth:`append` one by one
+        would return them, one list after the other (the leaf's own hash first, then the levels above it)."""
+        completed: list[bytes] = []
+        add = completed.append
+        pieces = self.pieces
+        size = self.size
+        sha256 = hashlib.sha256
+        try:
+            for current in leaf_hashes:
+                add(current)
+                index = size
+                while index & 1:
+                    current = sha256(NODE_PREFIX + pieces.pop() + current).digest()
+                    add(current)
+                    index >>= 1
+                pieces.append(current)
+                size += 1
+        finally:
+            self.size = size
+        return completed
+
+    def copy(self) -> "TreeBuilder":
+        """An independent builder in the same state (a verifier's point to go back to)."""
+        other = TreeBuilder()
+        other.size = self.size
+        other.pieces = list(self.pieces)
+        return other
+
     def root(self) -> bytes:
         """MTH(D[size]) (RFC 9162 section 2.1.1): the right-to-left fold of the pieces, as :func:`subtree_root`."""
         if not self.pieces:

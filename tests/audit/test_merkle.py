@@ -1040,3 +1040,21 @@ def test_module_is_standard_library_only_and_loads_standalone() -> None:
     spec.loader.exec_module(module)
     hashes = [module.leaf_hash(d) for d in VECTOR_LEAVES]
     assert module.root_from_leaf_hashes(hashes).hex() == VECTOR_ROOTS_HEX[-1]
+
+
+def test_extend_completed_returns_what_append_returns_one_by_one() -> None:
+    leaves = [merkle.leaf_hash(bytes([n])) for n in range(37)]
+    one_by_one = merkle.TreeBuilder()
+    expected = [value for leaf in leaves for value in one_by_one.append(leaf)]
+    at_once = merkle.TreeBuilder()
+    first = at_once.extend_completed(leaves[:5])
+    back = at_once.copy()
+    assert first + at_once.extend_completed(leaves[5:]) == expected
+    assert (at_once.size, at_once.root()) == (37, one_by_one.root())
+    assert (back.size, back.root()) == (5, _root_of(leaves[:5]))  # the copy did not move with the builder
+
+
+def _root_of(leaves: list[bytes]) -> bytes:
+    builder = merkle.TreeBuilder()
+    builder.extend(leaves)
+    return builder.root()

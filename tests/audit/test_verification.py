@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import ast
 import io
+import itertools
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -548,3 +550,164 @@ def test_the_offline_verifier_imports_only_the_standard_library_and_merkle() -> 
     assert checking <= {"audit"}
     merkle_runtime, _ = imported_modules(ROOT / "audit" / "merkle.py")
     assert merkle_runtime <= sys.stdlib_module_names
+
+
+# --- Reading ahead in a thread, gpg in the background ----------------------------------------------------------
+
+
+def reader_threads() -> list[str]:
+    return [thread.name for thread in threading.enumerate() if thread.name.startswith("audit-verification")]
+
+
+@postgres_only
+@pytest.mark.parametrize("chunk", [1, 7, 2000])
+def test_the_reading_thread_sees_exactly_the_rows_of_the_orm(
+    trail: Trail, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    """The chunks read by plain psycopg in the reading thread, in this test's transaction (uncommitted rows
+    included), equal the ORM's: every entry's columns, with its time text and JSON text, and every tree node."""
+    monkeypatch.setattr("audit.verification.CHUNK_SIZE", chunk)
+    from audit.verification import _chunks, _orm_chunks
+
+    threaded = list(_chunks())
+    assert threaded == list(_orm_chunks())
+    assert sum(len(rows) for rows, _ in threaded) == trail.second
+    assert sum(len(nodes) for _, nodes in threaded) == 2 * trail.second - trail.second.bit_count()
+    assert reader_threads() == []
+
+
+@postgres_only
+def test_a_failure_in_the_reading_thread_is_raised_not_passed(trail: Trail, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reading thread breaks down after the first chunk: verify_trail raises its error, it does not report the
+    entries read so far as the trail; the thread is gone and the connection still answers."""
+    import audit.verification
+
+    monkeypatch.setattr("audit.verification.CHUNK_SIZE", 3)
+    real = audit.verification._pg_chunks
+
+    def breaking(raw: Any) -> Iterator[Any]:
+        chunks = real(raw)
+        yield next(chunks)
+        chunks.close()
+        raise RuntimeError("the reader broke down")
+
+    monkeypatch.setattr("audit.verification._pg_chunks", breaking)
+    with pytest.raises(RuntimeError, match="the reader broke down"):
+        verify_trail()
+    assert reader_threads() == []
+    assert AuditEntry.objects.count() == trail.second
+
+
+@postgres_only
+def test_a_failure_stops_the_reading_thread(trail: Trail, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The checks stop at the first failure while the thread has chunks ready: the thread stops too, and its
+    cursor is closed, so the connection is free for the next run."""
+    monkeypatch.setattr("audit.verification.CHUNK_SIZE", 1)
+    tamper("UPDATE audit_auditentry SET purpose = 'changed' WHERE index = 2")
+    result = verify_trail()
+    assert result.failure == "entry 2: the columns differ from the signed leaf"
+    assert reader_threads() == []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_cursors")
+        assert cursor.fetchone() == (0,)
+    assert verify_trail().failure == result.failure
+
+
+def test_read_ahead_gives_the_items_in_order_then_the_error() -> None:
+    from audit.verification import _read_ahead
+
+    closed: list[bool] = []
+
+    def items() -> Iterator[int]:
+        try:
+            yield from range(10)
+            raise ValueError("after ten")
+        finally:
+            closed.append(True)
+
+    seen: list[int] = []
+    with pytest.raises(ValueError, match="after ten"):
+        for item in _read_ahead(items(), 2):
+            seen.append(item)
+    assert seen == list(range(10))
+    assert closed == [True]
+    assert reader_threads() == []
+
+
+def test_read_ahead_closed_early_stops_the_thread_and_closes_the_source() -> None:
+    from audit.verification import _read_ahead
+
+    closed: list[bool] = []
+
+    def endless() -> Iterator[int]:
+        try:
+            yield from itertools.count()
+        finally:
+            closed.append(True)
+
+    reader = _read_ahead(endless(), 2)
+    assert [next(reader) for _ in range(5)] == [0, 1, 2, 3, 4]
+    reader.close()
+    assert closed == [True]
+    assert reader_threads() == []
+
+
+@postgres_only
+def test_an_error_of_gpg_in_the_background_is_raised(trail: Trail, monkeypatch: pytest.MonkeyPatch) -> None:
+    """gpg checks the signatures in background threads; when it cannot run, verify_trail raises, as it did when
+    gpg ran in place, and does not count the checkpoint as verified."""
+
+    def broken(body: bytes, signature: str, public: str) -> str | None:
+        raise OSError("gpg is not there")
+
+    monkeypatch.setattr("audit.verification.verify_detached", broken)
+    with pytest.raises(OSError, match="gpg is not there"):
+        verify_trail()
+    assert reader_threads() == []
+
+
+@postgres_only
+def test_signatures_are_checked_for_their_own_checkpoint(trail: Trail, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each checkpoint's verdict is its own, though gpg checked them ahead and in parallel: a signature that
+    verifies only for the second checkpoint's body fails the first, named as the first."""
+    import audit.verification
+
+    real = audit.verification.verify_detached
+    second = Checkpoint.objects.get(tree_size=trail.second)
+
+    def only_second(body: bytes, signature: str, public: str) -> str | None:
+        return real(body, signature, public) if body == second.body.encode() else None
+
+    monkeypatch.setattr("audit.verification.verify_detached", only_second)
+    result = verify_trail()
+    assert result.failure == f"checkpoint at {trail.first}: signature does not verify"
+    assert (result.failed_checkpoint, result.checkpoints_checked) == (trail.first, 0)
+
+
+@postgres_only
+@pytest.mark.parametrize("chunk", [3, 2000])
+def test_a_failure_after_a_checkpoint_in_the_same_chunk_is_named_after_it(
+    trail: Trail, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    """Entries are checked a run at a time up to the next checkpoint's size; a tree node changed after the first
+    checkpoint, in the same chunk, fails its entry with the first checkpoint verified and counted once."""
+    monkeypatch.setattr("audit.verification.CHUNK_SIZE", chunk)
+    index = trail.first + 1
+    tamper("UPDATE audit_treenode SET hash = %s WHERE level = 0 AND position = %s", ["00" * 32, index])
+    result = verify_trail()
+    assert result.failure == f"entry {index}: tree node at level 0, position {index} differs from the entries"
+    assert (result.failed_index, result.entries_checked, result.checkpoints_checked) == (index, index, 1)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 2000])
+def test_an_intact_trail_takes_the_quick_pass_only(trail: Trail, monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    """The stored nodes come in the order the entries complete them, so an intact trail never needs the entry by
+    entry checks (they are there to name a failure)."""
+    from audit.verification import _Verifier
+
+    def not_needed(*args: Any) -> None:
+        raise AssertionError("an intact entry went through _check_entry")
+
+    monkeypatch.setattr("audit.verification.CHUNK_SIZE", chunk)
+    monkeypatch.setattr(_Verifier, "_check_entry", not_needed)
+    assert verify_trail() == VerificationResult(ok=True, entries_checked=trail.second, checkpoints_checked=2)
