@@ -41,7 +41,7 @@ def test_which_database_errors_mean_unavailable(error: type[Exception], cause: E
 def test_a_lost_connection_during_a_request_is_a_503_problem(partner: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     vt = partner("veilig-thuis-rr")
 
-    def gone() -> None:
+    def gone(token: str | None = None) -> None:
         raise wrapped(db.OperationalError, psycopg.OperationalError("server closed the connection unexpectedly"))
 
     monkeypatch.setattr(views, "policy_current", gone)
