@@ -76,13 +76,17 @@ def builtin_records_read(*, bsn: str, asks: list[tuple[str, str]], directory: Ho
             asked.add((endpoint.organisation_id, category))
     found: dict[tuple[int, str], Any] = {}
     if asked:
+        organisations, categories = sorted({pk for pk, _c in asked}), sorted({c for _pk, c in asked})
+        marks = ", ".join(["%s"] * len(organisations)), ", ".join(["%s"] * len(categories))
+        # IN lists of placeholders, not arrays: the same statement on SQLite (scripts/run); only placeholders are
+        # formatted in, every value is a parameter.
+        sql = (
+            "SELECT r.organisation_id, k.code, r.data FROM gateway_builtinrecord r "  # noqa: S608
+            "JOIN consent_datacategory k ON k.id = r.category_id "
+            f"WHERE r.bsn = %s AND r.organisation_id IN ({marks[0]}) AND k.code IN ({marks[1]})"
+        )
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT r.organisation_id, k.code, r.data FROM gateway_builtinrecord r "
-                "JOIN consent_datacategory k ON k.id = r.category_id "
-                "WHERE r.bsn = %s AND r.organisation_id = ANY(%s) AND k.code = ANY(%s)",
-                [bsn, sorted({pk for pk, _c in asked}), sorted({c for _pk, c in asked})],
-            )
+            cursor.execute(sql, [bsn, *organisations, *categories])
             for organisation_id, category, data in cursor.fetchall():
                 if (organisation_id, category) in asked:  # the two lists also match pairs nobody asked for
                     found[(organisation_id, category)] = _record_data(data)
