@@ -2,7 +2,8 @@
 request's ``organisation_id`` (the index on organisation, created_at, id), a decision's ``request_id`` (the unique
 constraint on request, position; with it its ``varchar_pattern_ops`` twin, which no query uses) and an idempotency
 record's ``organisation_id`` (the unique constraint on organisation, endpoint, key). They only cost writes on the
-hot path (issue 12; ``tests/gateway/test_inserts.py`` sweeps the tables it writes).
+hot path (issue 12; ``tests/gateway/test_inserts.py`` sweeps the tables it writes). The pattern twin of the
+request's primary key goes too: no query looks a request up by ``LIKE``.
 
 Only the indexes are dropped (``SeparateDatabaseAndState``): Django's own ``AlterField`` would also drop and re-add
 the foreign keys, which validates every row under an exclusive lock. Reversed, the plain indexes come back; the
@@ -65,6 +66,7 @@ class Migration(migrations.Migration):
                     'ON "gateway_requestdecision" ("request_id")',
                 ),
                 migrations.RunSQL('DROP INDEX IF EXISTS "gateway_requestdecision_request_id_1a2a721d_like"', ""),
+                migrations.RunSQL('DROP INDEX IF EXISTS "gateway_informationrequest_id_2c28945c_like"', ""),
                 migrations.RunSQL(
                     'DROP INDEX IF EXISTS "gateway_idempotencyrecord_organisation_id_84482499"',
                     'CREATE INDEX IF NOT EXISTS "gateway_idempotencyrecord_organisation_id_84482499" '
