@@ -278,26 +278,16 @@ def test_builtin_records_of_a_request_in_one_read_give_what_each_read_gives() ->
     assert (vt, "police_incidents") not in records.found
     assert len(records.found) == 2 and records.asked == frozenset(records.found)
     for holder, category in asks:
-        fields = policy_current().categories[category].fields
-        together = holder_fetch(
-            holder=holder,
-            category=category,
-            field_types=fields,
-            request_id="r",
-            bsn=MARK,
-            purpose="p",
-            directory=directory,
-            builtin=records,
-        )
-        alone = holder_fetch(
-            holder=holder,
-            category=category,
-            field_types=fields,
-            request_id="r",
-            bsn=MARK,
-            purpose="p",
-            directory=directory,
-        )
+        asked = {
+            "holder": holder,
+            "category": category,
+            "field_types": policy_current().categories[category].fields,
+            "request_id": "r",
+            "bsn": MARK,
+            "purpose": "p",
+            "directory": directory,
+        }
+        together, alone = holder_fetch(**asked, builtin=records), holder_fetch(**asked)
         assert together == alone and together.data and together.fields
     # A BSN without records: nothing found, and the fetch answers "nothing" as a read alone does.
     empty = builtin_records_read(bsn="999999990", asks=asks, directory=directory)
