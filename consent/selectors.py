@@ -111,11 +111,16 @@ def policy_snapshot_build() -> dict[str, Any]:
     }
 
 
+CONFIGURATION_READ_SQL = "SELECT token FROM consent_configurationstate WHERE id = 1"
+"""The configuration token now, as a statement: :func:`configuration_token` runs it, and the partner API runs it as a
+subquery of the statement that resolves the access token (:mod:`gateway.api.auth`)."""
+
+
 def configuration_token() -> str | None:
     """The configuration token now (one query; :mod:`consent.configuration`). ``None`` when its row is missing (a
     test database flushed between tests): then nothing is kept and every call builds anew."""
     with connection.cursor() as cursor:  # plain SQL: this runs on every request
-        cursor.execute("SELECT token FROM consent_configurationstate WHERE id = 1")
+        cursor.execute(CONFIGURATION_READ_SQL)
         row = cursor.fetchone()
     return row[0] if row else None
 

@@ -17,6 +17,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from consent.models import Organisation, Sector
+from consent.selectors import CONFIGURATION_READ_SQL
 from gateway.callers import Caller
 
 MAX_ACTING_USER = 128
@@ -62,7 +63,7 @@ def _token_query() -> tuple[str, list[str], list[str]]:
         + [f"o.{connection.ops.quote_name(name)}" for name in organisation_fields]
         + [f"s.{connection.ops.quote_name(name)}" for name in sector_fields]
         # the configuration token rides along: a request's policy then costs no statement of its own
-        + ["(SELECT c.token FROM consent_configurationstate c WHERE c.id = 1)"]
+        + [f"({CONFIGURATION_READ_SQL})"]
     )
     sql = (
         f"SELECT {columns} FROM {get_access_token_model()._meta.db_table} t "  # noqa: S608  # names from the models
