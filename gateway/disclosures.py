@@ -37,8 +37,8 @@ from gateway.crypto import DELIVERY, seal
 from gateway.decision_record import decision_record, decision_records
 from gateway.holders.minimise import minimise
 from gateway.idempotency import StoredResponse, body_digest, idempotent_replay
-from gateway.models import Delivery, InformationRequest, RequestDecision
-from gateway.request_flow import _record_once, releasable_fields
+from gateway.models import Delivery, InformationRequest
+from gateway.request_flow import _record_once, decision_row, releasable_fields
 from gateway.shapes import disclosure_sent_json
 from gateway.signals import entry_recorded
 from gateway.webhooks import webhook_enqueue
@@ -153,24 +153,16 @@ def disclosure_push(
             audit_leaf_hash=entry.leaf_hash,
             news_pending=True,
         )
-        RequestDecision.objects.create(
-            request=stored,
-            position=0,
-            category=decision.category,
+        row = decision_row(
+            decision,
+            policy=policy,
             provider=sender.slug,
-            outcome=decision.outcome,
-            rule=decision.rule,
-            rule_version=decision.rule_version,
-            legal_basis=decision.legal_basis,
-            legal_basis_reference=policy.bases[decision.legal_basis].reference if decision.legal_basis else None,
-            consent_id=decision.consent,
-            preauthorisation_id=decision.preauthorisation,
-            reasons=[r.as_dict() for r in decision.reasons],
-            emergency_access=False,
-            shielded=decision.shielded,
             released_fields=fields if released else [],
             payload_sha256=sealed_digest,
+            emergency_access=False,
         )
+        row.request = stored
+        row.save(force_insert=True)
         if released:
             Delivery.objects.create(
                 request=stored,

@@ -116,6 +116,37 @@ def releasable_fields(policy: Policy, decision: CategoryDecision) -> tuple[tuple
     return tuple((name, kind) for name, kind in fields if name not in decision.redact)
 
 
+def decision_row(
+    decision: CategoryDecision,
+    *,
+    policy: Policy,
+    position: int = 0,
+    provider: str | None = None,
+    released_fields: list[str] | None = None,
+    payload_sha256: str | None = None,
+    emergency_access: bool | None = None,
+) -> RequestDecision:
+    """The stored row of one category's decision (unsaved): the rule, basis with its reference, consent,
+    pre-authorisation and reasons it rests on. ``provider`` and ``emergency_access`` default to the decision's own."""
+    return RequestDecision(
+        position=position,
+        category=decision.category,
+        provider=decision.provider if provider is None else provider,
+        outcome=decision.outcome,
+        rule=decision.rule,
+        rule_version=decision.rule_version,
+        legal_basis=decision.legal_basis,
+        legal_basis_reference=policy.bases[decision.legal_basis].reference if decision.legal_basis else None,
+        consent_id=decision.consent,
+        preauthorisation_id=decision.preauthorisation,
+        reasons=[r.as_dict() for r in decision.reasons],
+        emergency_access=decision.emergency_access if emergency_access is None else emergency_access,
+        shielded=decision.shielded,
+        released_fields=released_fields or [],
+        payload_sha256=payload_sha256,
+    )
+
+
 def intent_draft(
     *,
     actor: Actor,
@@ -317,27 +348,12 @@ def information_request_submit(
             audit_leaf_hash=entry.leaf_hash,
             news_pending=True,
         )
-        stored_decisions = [
-            RequestDecision(
-                request=stored,
-                position=position,
-                category=d.category,
-                provider=d.provider,
-                outcome=d.outcome,
-                rule=d.rule,
-                rule_version=d.rule_version,
-                legal_basis=d.legal_basis,
-                legal_basis_reference=policy.bases[d.legal_basis].reference if d.legal_basis else None,
-                consent_id=d.consent,
-                preauthorisation_id=d.preauthorisation,
-                reasons=[r.as_dict() for r in d.reasons],
-                emergency_access=d.emergency_access,
-                shielded=d.shielded,
-                released_fields=(released.get(d.category) or ([], None))[0],
-                payload_sha256=(released.get(d.category) or ([], None))[1],
-            )
-            for position, d in enumerate(final)
-        ]
+        stored_decisions = []
+        for position, d in enumerate(final):
+            fields, digest = released.get(d.category) or ([], None)
+            row = decision_row(d, policy=policy, position=position, released_fields=fields, payload_sha256=digest)
+            row.request = stored
+            stored_decisions.append(row)
         insert_together(stored, stored_decisions)  # one statement for the request and its decisions
         _follow_ups_create(stored, stored_decisions, caller, urgent={d.category for d in final if d.urgent})
         entry_recorded.send(sender=InformationRequest, request_id=stored.id)
